@@ -1,0 +1,78 @@
+/**
+ * Request signing between the gateway and the worker: HMAC-SHA256 over timestamp, nonce, path and body,
+ * with Web Crypto so that the same code runs in Node and in workerd.
+ */
+
+export const SIGNATURE_HEADER = "x-edge-signature";
+export const TIMESTAMP_HEADER = "x-edge-timestamp";
+export const NONCE_HEADER = "x-edge-nonce";
+
+const encoder = new TextEncoder();
+
+/** Imports a shared secret as an HMAC-SHA256 key (do it once, keep the key). */
+export async function importHmacKey(secret: string): Promise<CryptoKey> {
+  if (secret.length < 16) throw new Error("the shared secret must be at least 16 characters");
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+}
+
+function toHex(buf: ArrayBuffer): string {
+  const bytes = new Uint8Array(buf);
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+function fromHex(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function payload(timestamp: string, nonce: string, path: string, body: string): Uint8Array {
+  return encoder.encode(`${timestamp}\n${nonce}\n${path}\n${body}`);
+}
+
+/** Signs a request; returns the three headers to send. `now` is Unix milliseconds. */
+export async function signRequest(
+  key: CryptoKey,
+  path: string,
+  body: string,
+  now: number,
+  nonce: string = crypto.randomUUID(),
+): Promise<Record<string, string>> {
+  const timestamp = String(Math.floor(now / 1000));
+  const sig = await crypto.subtle.sign("HMAC", key, payload(timestamp, nonce, path, body));
+  return { [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: toHex(sig) };
+}
+
+export type VerifyResult = { ok: true; nonce: string; timestamp: number } | { ok: false; reason: string };
+
+/**
+ * Checks a signed request: all three headers present, timestamp within `windowSeconds` of `now`, and a
+ * valid signature (constant-time, by Web Crypto's verify). Replay protection (nonce memory) is the caller's.
+ */
+export async function verifyRequest(
+  key: CryptoKey,
+  path: string,
+  body: string,
+  headers: { get(name: string): string | null },
+  now: number,
+  windowSeconds: number,
+): Promise<VerifyResult> {
+  const timestamp = headers.get(TIMESTAMP_HEADER);
+  const nonce = headers.get(NONCE_HEADER);
+  const signature = headers.get(SIGNATURE_HEADER);
+  if (!timestamp || !nonce || !signature) return { ok: false, reason: "missing signature headers" };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: "bad timestamp" };
+  if (nonce.length < 8 || nonce.length > 128) return { ok: false, reason: "bad nonce" };
+  const ts = Number(timestamp);
+  if (Math.abs(now / 1000 - ts) > windowSeconds) return { ok: false, reason: "timestamp outside the window" };
+  const sig = fromHex(signature);
+  if (!sig) return { ok: false, reason: "bad signature encoding" };
+  const valid = await crypto.subtle.verify("HMAC", key, sig, payload(timestamp, nonce, path, body));
+  return valid ? { ok: true, nonce, timestamp: ts } : { ok: false, reason: "bad signature" };
+}

@@ -1,0 +1,202 @@
+/**
+ * The gateway <-> worker JSON contract, version 1.
+ *
+ * The gateway turns each decision point into one event (an initial request, or a final response the worker
+ * asked to see) and POSTs it to `/v1/request` or `/v1/response`; the worker answers with one decision.
+ * Types and runtime validation live here and nowhere else; neither side knows the other's internals, and
+ * nothing here knows the database tables. Unknown fields are ignored (zod strips them); a missing or
+ * ill-typed required field is a validation error that the worker maps to HTTP 400 with the reason.
+ */
+import { z } from "zod";
+
+export const CONTRACT_VERSION = "v1" as const;
+export const REQUEST_EVENT_PATH = "/v1/request" as const;
+export const RESPONSE_EVENT_PATH = "/v1/response" as const;
+
+/** A transport address: where a message came from, or which gateway socket it arrived on. */
+export const addressSchema = z.object({
+  ip: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  transport: z.enum(["udp", "tcp", "tls"]).default("udp"),
+});
+export type Address = z.infer<typeof addressSchema>;
+
+/** A header exactly as received: canonical name, raw value; repeated headers stay separate entries. */
+export const headerSchema = z.tuple([z.string().min(1), z.string()]);
+export type Header = z.infer<typeof headerSchema>;
+
+/** A name-addr or addr-spec parsed once by the gateway (RFC 3261 section 20.10). */
+export const nameAddrSchema = z.object({
+  uri: z.string(),
+  displayName: z.string().optional(),
+  params: z.record(z.string(), z.string().nullable()).default({}),
+});
+export type NameAddr = z.infer<typeof nameAddrSchema>;
+
+/** Conveniences the gateway computes once; the raw headers travel alongside. */
+export const parsedRequestSchema = z.object({
+  callId: z.string(),
+  cseq: z.object({ seq: z.number().int().nonnegative(), method: z.string() }),
+  from: nameAddrSchema,
+  to: nameAddrSchema,
+  /** Contact list; `"*"` for the wildcard of a de-registration (RFC 3261 section 10.2.2). */
+  contacts: z.union([z.literal("*"), z.array(nameAddrSchema)]).default([]),
+  /** Value of the Expires header, when present and valid. */
+  expires: z.number().int().nonnegative().optional(),
+  userAgent: z.string().optional(),
+  /** Methods from Allow. */
+  allow: z.array(z.string()).optional(),
+  /** Path header values in order (RFC 3327). */
+  path: z.array(z.string()).default([]),
+  /** True when To carries a tag: an in-dialog request. */
+  inDialog: z.boolean().default(false),
+});
+export type ParsedRequest = z.infer<typeof parsedRequestSchema>;
+
+/** An initial (out-of-dialog) request the gateway asks the worker about. */
+export const requestEventSchema = z.object({
+  kind: z.literal("request"),
+  /** The gateway's id for the server transaction (for logs and correlation only). */
+  transactionId: z.string(),
+  method: z.string().min(1),
+  requestUri: z.string().min(1),
+  headers: z.array(headerSchema),
+  body: z.string().default(""),
+  source: addressSchema,
+  /** The gateway socket it arrived on. */
+  local: addressSchema,
+  /** Arrival time, Unix milliseconds. */
+  receivedAt: z.number(),
+  parsed: parsedRequestSchema,
+});
+export type RequestEvent = z.infer<typeof requestEventSchema>;
+
+/** A final response the worker asked to see (decision `relay` with `wantResponse`). */
+export const responseEventSchema = z.object({
+  kind: z.literal("response"),
+  transactionId: z.string(),
+  status: z.number().int().min(100).max(699),
+  reason: z.string(),
+  headers: z.array(headerSchema),
+  body: z.string().default(""),
+  source: addressSchema,
+  local: addressSchema,
+  receivedAt: z.number(),
+  /** Contacts of the response, parsed. */
+  contacts: z.array(nameAddrSchema).default([]),
+  /** Expires header of the response, when present and valid. */
+  expires: z.number().int().nonnegative().optional(),
+  /** The opaque context the worker put in its relay decision, echoed unchanged. */
+  context: z.string(),
+});
+export type ResponseEvent = z.infer<typeof responseEventSchema>;
+
+/**
+ * Header edits applied by the gateway, in this order: `remove` (every instance of each name),
+ * then `set` (replace every instance of the name with these values, one header line each), then `add`.
+ */
+export const headerEditsSchema = z.object({
+  remove: z.array(z.string()).default([]),
+  set: z.array(z.tuple([z.string(), z.array(z.string())])).default([]),
+  add: z.array(headerSchema).default([]),
+});
+export type HeaderEdits = z.infer<typeof headerEditsSchema>;
+
+/**
+ * A Contact the gateway writes pointing at itself: `<sip:USER@GW;uriParams>;params`, GW being the address
+ * of the socket the request leaves from. The worker chooses the user and the parameters (policy); the
+ * gateway knows its own addresses (mechanism).
+ */
+export const gatewayContactSchema = z.object({
+  user: z.string().min(1),
+  uriParams: z.record(z.string(), z.string().nullable()).default({}),
+  params: z.record(z.string(), z.string().nullable()).default({}),
+});
+export type GatewayContact = z.infer<typeof gatewayContactSchema>;
+
+/** Where one branch of a relayed request goes. */
+export const relayTargetSchema = z.object({
+  /** Request-URI of the branch. */
+  requestUri: z.string().min(1),
+  /** Next hop; when absent the gateway resolves it from the route set or the Request-URI. */
+  nextHop: addressSchema.optional(),
+  /** Route header values to prepend (a stored Path, say). */
+  route: z.array(z.string()).default([]),
+  /** Contact headers to write instead of the request's, pointing at the gateway. */
+  contacts: z.array(gatewayContactSchema).optional(),
+  headers: headerEditsSchema.default({ remove: [], set: [], add: [] }),
+});
+export type RelayTarget = z.infer<typeof relayTargetSchema>;
+
+export const replyDecisionSchema = z.object({
+  action: z.literal("reply"),
+  status: z.number().int().min(200).max(699),
+  reason: z.string().min(1),
+  headers: z.array(headerSchema).default([]),
+});
+export type ReplyDecision = z.infer<typeof replyDecisionSchema>;
+
+export const relayDecisionSchema = z.object({
+  action: z.literal("relay"),
+  /** Branches, forked in parallel, in the order given (q order). */
+  targets: z.array(relayTargetSchema).min(1),
+  recordRoute: z.boolean().default(false),
+  /** When true the final response comes back to the worker as a ResponseEvent before it is relayed. */
+  wantResponse: z.boolean().default(false),
+  /** Opaque, integrity-protected state the worker needs at response time; echoed in the ResponseEvent. */
+  context: z.string().default(""),
+});
+export type RelayDecision = z.infer<typeof relayDecisionSchema>;
+
+/** For a response: pass it on, with header edits. */
+export const forwardDecisionSchema = z.object({
+  action: z.literal("forward"),
+  headers: headerEditsSchema.default({ remove: [], set: [], add: [] }),
+});
+export type ForwardDecision = z.infer<typeof forwardDecisionSchema>;
+
+export const dropDecisionSchema = z.object({ action: z.literal("drop"), reason: z.string().default("") });
+export type DropDecision = z.infer<typeof dropDecisionSchema>;
+
+/** What the worker may answer to a RequestEvent. */
+export const requestDecisionSchema = z.discriminatedUnion("action", [
+  replyDecisionSchema,
+  relayDecisionSchema,
+  dropDecisionSchema,
+]);
+export type RequestDecision = z.infer<typeof requestDecisionSchema>;
+
+/** What the worker may answer to a ResponseEvent: forward it, replace it with a reply, or drop it. */
+export const responseDecisionSchema = z.discriminatedUnion("action", [
+  forwardDecisionSchema,
+  replyDecisionSchema,
+  dropDecisionSchema,
+]);
+export type ResponseDecision = z.infer<typeof responseDecisionSchema>;
+
+export type RequestEventInput = z.input<typeof requestEventSchema>;
+export type ResponseEventInput = z.input<typeof responseEventSchema>;
+export type RequestDecisionInput = z.input<typeof requestDecisionSchema>;
+export type ResponseDecisionInput = z.input<typeof responseDecisionSchema>;
+
+/** A validation failure, with a one-line reason fit for an HTTP 400 body. */
+export class ContractError extends Error {
+  override readonly name = "ContractError";
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
+  throw new ContractError(`${where}: ${issue?.message ?? "invalid"}`);
+}
+
+/** Validates an event or decision; throws ContractError with the first problem found. */
+export const parseRequestEvent = (v: unknown): RequestEvent => parseWith(requestEventSchema, v);
+export const parseResponseEvent = (v: unknown): ResponseEvent => parseWith(responseEventSchema, v);
+export const parseRequestDecision = (v: unknown): RequestDecision => parseWith(requestDecisionSchema, v);
+export const parseResponseDecision = (v: unknown): ResponseDecision => parseWith(responseDecisionSchema, v);
