@@ -1,0 +1,83 @@
+/**
+ * The libSQL schema, OpenSIPS-compatible: `location` (usrloc), `domain`, `dispatcher`. drizzle-kit generates
+ * the SQL in migrations/ from this file; queries in libsql-store.ts are built from these tables only.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** One binding of an AoR (`username@domain`) to a phone's contact, as the tenant's registrar granted it. */
+export const location = sqliteTable(
+  "location",
+  {
+    contactId: integer("contact_id").primaryKey({ autoIncrement: true }),
+    username: text("username").notNull().default(""),
+    domain: text("domain").notNull().default(""),
+    /** The phone's own Contact URI, as it sent it. */
+    contact: text("contact").notNull(),
+    /** The phone's source address (`sip:ip:port`) when it differs from its Contact (NAT). */
+    received: text("received"),
+    /** Path header values (RFC 3327), comma-joined, as OpenSIPS stores them. */
+    path: text("path"),
+    /** Absolute expiry, Unix seconds. */
+    expires: integer("expires").notNull(),
+    q: real("q").notNull().default(1.0),
+    callid: text("callid").notNull().default("Default-Call-ID"),
+    cseq: integer("cseq").notNull().default(13),
+    /** Unix seconds of the last write. */
+    lastModified: integer("last_modified").notNull().default(0),
+    flags: integer("flags").notNull().default(0),
+    cflags: text("cflags"),
+    userAgent: text("user_agent").notNull().default(""),
+    /** The gateway socket the REGISTER arrived on, `udp:ip:port`. */
+    socket: text("socket"),
+    /** Allowed methods as the OpenSIPS bitmask (INVITE=1, CANCEL=2, ACK=4 ...). */
+    methods: integer("methods"),
+    sipInstance: text("sip_instance"),
+    kvStore: text("kv_store"),
+    attr: text("attr"),
+  },
+  (t) => [
+    // A binding is identified by its AoR and the phone's contact: the upsert key, and the lookup prefix.
+    uniqueIndex("location_aor_contact_idx").on(t.username, t.domain, t.contact),
+    // The expiry sweep deletes in expires order.
+    index("location_expires_idx").on(t.expires),
+  ],
+);
+
+/** A tenant: its SIP domain and the dispatcher set of its Asterisk boxes. */
+export const domain = sqliteTable(
+  "domain",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    domain: text("domain").notNull(),
+    setid: integer("setid").notNull(),
+    attrs: text("attrs"),
+    acceptSubdomain: integer("accept_subdomain").notNull().default(0),
+    lastModified: integer("last_modified").notNull().default(sql`(unixepoch())`),
+  },
+  (t) => [uniqueIndex("domain_domain_idx").on(t.domain), index("domain_setid_idx").on(t.setid)],
+);
+
+/** A destination (an Asterisk box) of a dispatcher set. */
+export const dispatcher = sqliteTable(
+  "dispatcher",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    setid: integer("setid").notNull(),
+    destination: text("destination").notNull(),
+    socket: text("socket"),
+    /** 0 active, 1 inactive, 2 probing (OpenSIPS states). */
+    state: integer("state").notNull().default(0),
+    probeMode: integer("probe_mode").notNull().default(0),
+    weight: integer("weight").notNull().default(1),
+    priority: integer("priority").notNull().default(0),
+    attrs: text("attrs"),
+    description: text("description"),
+  },
+  (t) => [index("dispatcher_setid_idx").on(t.setid)],
+);
+
+export type LocationRow = typeof location.$inferSelect;
+export type NewLocationRow = typeof location.$inferInsert;
+export type DomainRow = typeof domain.$inferSelect;
+export type DispatcherRow = typeof dispatcher.$inferSelect;
