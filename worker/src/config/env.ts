@@ -1,0 +1,74 @@
+/**
+ * The worker's bindings (wrangler.toml [vars] and secrets) and their validation into a typed Config,
+ * done once per env object instead of inside each handler.
+ */
+
+/** Bindings as wrangler provides them. Secrets: GATEWAY_SECRET, ADMIN_TOKEN, LIBSQL_AUTH_TOKEN. */
+export interface Env {
+  LIBSQL_URL: string;
+  LIBSQL_AUTH_TOKEN?: string;
+  GATEWAY_SECRET: string;
+  ADMIN_TOKEN: string;
+  DEFAULT_EXPIRES?: string;
+  MIN_EXPIRES?: string;
+  TENANT_CACHE_TTL_MS?: string;
+  SIGNATURE_WINDOW_S?: string;
+  SWEEP_BATCH?: string;
+  SWEEP_MAX_BATCHES?: string;
+  /** "on" allows the opt-in username-in-any-domain lookup (issue: tenant-scoped routing). Default off. */
+  ANY_DOMAIN_LOOKUP?: string;
+}
+
+/** Validated configuration. */
+export interface Config {
+  readonly libsqlUrl: string;
+  readonly libsqlAuthToken: string | undefined;
+  readonly gatewaySecret: string;
+  readonly adminToken: string;
+  /** Expiry used when neither the reply nor the request gives one (seconds). */
+  readonly defaultExpires: number;
+  readonly tenantCacheTtlMs: number;
+  readonly signatureWindowS: number;
+  readonly sweepBatch: number;
+  readonly sweepMaxBatches: number;
+  readonly anyDomainLookup: boolean;
+}
+
+/** A configuration problem, reported once with the variable's name. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function int(env: Env, name: keyof Env, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+const cache = new WeakMap<Env, Config>();
+
+/** Parses and checks the bindings; cached per env object. Throws ConfigError naming the bad variable. */
+export function getConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  if (!env.LIBSQL_URL) throw new ConfigError("LIBSQL_URL is not set");
+  if (!env.GATEWAY_SECRET || env.GATEWAY_SECRET.length < 16)
+    throw new ConfigError("GATEWAY_SECRET must be set, 16 characters or more");
+  if (!env.ADMIN_TOKEN || env.ADMIN_TOKEN.length < 8) throw new ConfigError("ADMIN_TOKEN must be set, 8 characters or more");
+  const config: Config = {
+    libsqlUrl: env.LIBSQL_URL,
+    libsqlAuthToken: env.LIBSQL_AUTH_TOKEN || undefined,
+    gatewaySecret: env.GATEWAY_SECRET,
+    adminToken: env.ADMIN_TOKEN,
+    defaultExpires: int(env, "DEFAULT_EXPIRES", 3600, 1, 86400 * 7),
+    tenantCacheTtlMs: int(env, "TENANT_CACHE_TTL_MS", 5000, 0, 3_600_000),
+    signatureWindowS: int(env, "SIGNATURE_WINDOW_S", 30, 1, 600),
+    sweepBatch: int(env, "SWEEP_BATCH", 500, 1, 10_000),
+    sweepMaxBatches: int(env, "SWEEP_MAX_BATCHES", 20, 1, 1000),
+    anyDomainLookup: env.ANY_DOMAIN_LOOKUP === "on",
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,52 @@
+/**
+ * Seals the state a decision needs at response time into an opaque string the gateway echoes back:
+ * base64url(JSON) "." HMAC-SHA256, with an issue time so that stale or forged contexts are refused.
+ * The worker stays stateless between a request and its response.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function b64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unb64url(s: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// Domain separation: a context MAC can never be mistaken for a request signature made with the same key.
+const LABEL = "edge-registrar context v1\n";
+
+/** Seals `value` (JSON-serialisable) with the issue time `now` (Unix ms). */
+export async function sealContext(key: CryptoKey, value: unknown, now: number): Promise<string> {
+  const payload = b64url(encoder.encode(JSON.stringify({ iat: now, v: value })));
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(LABEL + payload)));
+  return `${payload}.${b64url(mac)}`;
+}
+
+/** Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. */
+export async function openContext(key: CryptoKey, sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
+  const dot = sealed.indexOf(".");
+  if (dot <= 0) return undefined;
+  const payload = sealed.slice(0, dot);
+  const mac = unb64url(sealed.slice(dot + 1));
+  if (!mac) return undefined;
+  const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(LABEL + payload));
+  if (!ok) return undefined;
+  const bytes = unb64url(payload);
+  if (!bytes) return undefined;
+  try {
+    const parsed = JSON.parse(decoder.decode(bytes)) as { iat?: unknown; v?: unknown };
+    if (typeof parsed.iat !== "number" || now - parsed.iat > maxAgeMs || parsed.iat - now > 60_000) return undefined;
+    return parsed.v;
+  } catch {
+    return undefined;
+  }
+}

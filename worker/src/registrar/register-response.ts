@@ -1,0 +1,93 @@
+/**
+ * The registrar's final response to a relayed REGISTER. Non-2xx: forwarded untouched, nothing stored
+ * (a 401/407 challenge reaches the phone unchanged). 2xx: the save plan is applied in one store round trip,
+ * and the 2xx relayed to the phone lists the phone-side contacts again (RFC 3261 section 10.2.4), never the
+ * gateway's rewritten ones. A store failure turns the 2xx into a 500, so the phone retries.
+ */
+import type { ResponseDecisionInput, ResponseEvent } from "../../../contract/v1";
+import { StoreError, type Binding, type Store } from "../store/store";
+import { parseUri } from "../sip-uri";
+import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
+import type { RegisterContext } from "./register-context";
+import { planSave } from "./save-plan";
+
+export interface RegisterResponseDeps {
+  readonly store: Store;
+  /** Unix milliseconds. */
+  readonly now: number;
+  readonly defaultExpires: number;
+  readonly log: (obj: Record<string, unknown>) => void;
+}
+
+function formatParams(params: Readonly<Record<string, string | null>>, skipExpires: boolean): string {
+  let out = "";
+  for (const [k, v] of Object.entries(params)) {
+    if (skipExpires && k.toLowerCase() === "expires") continue;
+    out += v === null ? `;${k}` : `;${k}=${v}`;
+  }
+  return out;
+}
+
+function formatContact(uri: string, params: Readonly<Record<string, string | null>>, expires: number): string {
+  return `<${uri}>${formatParams(params, true)};expires=${expires}`;
+}
+
+/** Phone-side Contact values for the 2xx: this device's, other devices' mapped through the store, others as sent. */
+async function phoneSideContacts(
+  ev: ResponseEvent,
+  ctx: RegisterContext,
+  granted: ReturnType<typeof planSave>["granted"],
+  expiries: ReadonlyMap<string, number>,
+  bindings: readonly Binding[],
+): Promise<string[]> {
+  const out = granted.map((g) => formatContact(g.uri, g.params, g.expires));
+  const own = new Set(granted.map((g) => g.token));
+  const ctxTokens = new Set(ctx.contacts.map((c) => c.token));
+  const byToken = new Map<string, Binding>();
+  for (const b of bindings) byToken.set(await bindingToken(ctx.username, ctx.domain, b.contact), b);
+  for (const c of ev.contacts) {
+    const token = parseUri(c.uri)?.params[BINDING_TOKEN_PARAM];
+    if (!token) {
+      // Not one of ours: a binding the registrar holds from elsewhere; shown as the registrar wrote it.
+      out.push(`<${c.uri}>${formatParams(c.params, false)}`);
+      continue;
+    }
+    if (own.has(token) || ctxTokens.has(token)) continue;
+    const other = byToken.get(token);
+    const expires = expiries.get(token);
+    // Another device of this AoR: shown with its own contact; one we have no row for is not shown.
+    if (other && expires !== undefined && expires > 0) out.push(formatContact(other.contact, {}, expires));
+  }
+  return out;
+}
+
+/** Decides what happens to the registrar's final response. */
+export async function decideRegisterResponse(
+  ev: ResponseEvent,
+  ctx: RegisterContext,
+  deps: RegisterResponseDeps,
+): Promise<ResponseDecisionInput> {
+  if (ev.status < 200 || ev.status >= 300) {
+    deps.log({ msg: "register not saved", aor: `${ctx.username}@${ctx.domain}`, status: ev.status });
+    return { action: "forward" };
+  }
+  const nowSec = Math.floor(deps.now / 1000);
+  const outcome = planSave(ctx, { contacts: ev.contacts, expires: ev.expires }, nowSec, deps.defaultExpires);
+  let bindings: Binding[];
+  try {
+    bindings = await deps.store.applySave(outcome.plan);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    deps.log({ msg: "register save failed", aor: `${ctx.username}@${ctx.domain}`, error: err.message });
+    return { action: "reply", status: 500, reason: "Location Store Unavailable", headers: [["Retry-After", "5"]] };
+  }
+  deps.log({
+    msg: "register saved",
+    aor: `${ctx.username}@${ctx.domain}`,
+    upserts: outcome.plan.upserts.length,
+    removals: outcome.plan.removals.length,
+    removeAll: outcome.plan.removeAll,
+  });
+  const contacts = await phoneSideContacts(ev, ctx, outcome.granted, outcome.replyExpiries, bindings);
+  return { action: "forward", headers: { remove: ["Contact"], add: contacts.map((c) => ["Contact", c]) } };
+}

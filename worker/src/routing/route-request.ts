@@ -1,0 +1,136 @@
+/**
+ * Initial requests other than REGISTER. From a tenant's Asterisk (known by its source address): routed to
+ * that tenant's phones only, `user@tenant-domain`, forked to every binding in q order. From anyone else:
+ * the tenant comes from the request's domain and the request goes to that tenant's Asterisk set,
+ * Record-Routed. Anything that cannot be placed in exactly one tenant is refused with 403 and logged.
+ */
+import type { RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
+import { BINDING_TOKEN_PARAM, bindingToken } from "../registrar/binding-token";
+import { addressUri, parseUri } from "../sip-uri";
+import type { Binding, Store, Tenant } from "../store/store";
+import { isIpLiteral } from "../tenants/destination-uri";
+import { selectDestination } from "../tenants/dispatcher-select";
+import type { TenantDirectory } from "../tenants/tenant-directory";
+import { tenantOfSource } from "./source-tenant";
+
+export interface RouteDeps {
+  readonly tenants: TenantDirectory;
+  readonly store: Store;
+  /** Unix milliseconds. */
+  readonly now: number;
+  /** Opt-in: a request whose tenant cannot be determined may go to the one tenant that has the username. */
+  readonly anyDomainLookup: boolean;
+  readonly log: (obj: Record<string, unknown>) => void;
+}
+
+/** Methods that create a dialog: the gateway Record-Routes them so in-dialog requests come back through it. */
+const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
+
+const reply = (status: number, reason: string, headers: [string, string][] = []): RequestDecisionInput => ({
+  action: "reply",
+  status,
+  reason,
+  headers,
+});
+
+/** One fork branch per binding: to the NAT `received` address when known, with the stored Path as route set. */
+export function branchFor(b: Binding): RelayTarget {
+  const via = b.received ? parseUri(b.received) : parseUri(b.contact);
+  const nextHop =
+    via && isIpLiteral(via.host) ? { ip: via.host, port: via.port ?? 5060, transport: "udp" as const } : undefined;
+  return {
+    requestUri: b.contact,
+    ...(nextHop ? { nextHop } : {}),
+    route: b.path ? b.path.split(",").map((p) => p.trim()).filter((p) => p.length > 0) : [],
+    headers: { remove: [], set: [], add: [] },
+  };
+}
+
+async function toPhones(ev: RequestEvent, tenant: Tenant, deps: RouteDeps): Promise<RequestDecisionInput> {
+  const ruri = parseUri(ev.requestUri);
+  if (!ruri?.user) {
+    // Addressed to the gateway itself (an OPTIONS keep-alive from the Asterisk, say).
+    return ev.method === "OPTIONS" ? reply(200, "OK") : reply(404, "Not Found");
+  }
+  let bindings = await deps.store.lookup(ruri.user, tenant.domain, Math.floor(deps.now / 1000));
+  const token = ruri.params[BINDING_TOKEN_PARAM];
+  if (token) {
+    // The token selects one binding, still only among this tenant's bindings of this user.
+    const matches: Binding[] = [];
+    for (const b of bindings) if ((await bindingToken(b.username, b.domain, b.contact)) === token) matches.push(b);
+    bindings = matches;
+  }
+  deps.log({
+    msg: "route to phones",
+    method: ev.method,
+    from: addressUri(ev.source.ip, ev.source.port),
+    aor: `${ruri.user}@${tenant.domain}`,
+    branches: bindings.length,
+  });
+  if (bindings.length === 0) return reply(404, "Not Found");
+  return {
+    action: "relay",
+    targets: bindings.map(branchFor),
+    recordRoute: DIALOG_CREATING.has(ev.method),
+    wantResponse: false,
+    context: "",
+  };
+}
+
+function tenantOfRequestDomain(ev: RequestEvent, tenants: TenantDirectory): Tenant | undefined {
+  // Request-URI host first, then To, then From (documented in docs/routing.md).
+  for (const uri of [ev.requestUri, ev.parsed.to.uri, ev.parsed.from.uri]) {
+    const host = parseUri(uri)?.host;
+    const t = host ? tenants.byDomain(host) : undefined;
+    if (t) return t;
+  }
+  return undefined;
+}
+
+async function anyDomain(ev: RequestEvent, deps: RouteDeps): Promise<RequestDecisionInput | undefined> {
+  const user = parseUri(ev.requestUri)?.user;
+  if (!user) return undefined;
+  const bindings = await deps.store.lookupUsername(user, Math.floor(deps.now / 1000));
+  const domains = new Set(bindings.map((b) => b.domain));
+  if (domains.size !== 1) {
+    deps.log({ msg: "any-domain lookup refused", user, domains: [...domains] });
+    return undefined;
+  }
+  const tenant = deps.tenants.byDomain([...domains][0]!);
+  return tenant ? toPhones(ev, tenant, deps) : undefined;
+}
+
+/** Decides where an initial non-REGISTER request goes. */
+export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<RequestDecisionInput> {
+  const source = tenantOfSource(deps.tenants.all(), ev.source);
+  if (source.kind === "tenant") return toPhones(ev, source.tenant, deps);
+  if (source.kind === "ambiguous") {
+    deps.log({ msg: "refused: source maps to several tenants", method: ev.method, source: ev.source, tenants: source.domains });
+    return reply(403, "Ambiguous Source");
+  }
+  const tenant = tenantOfRequestDomain(ev, deps.tenants);
+  if (tenant) {
+    const selected = selectDestination(tenant, ev.parsed.callId);
+    if (!selected) return reply(503, "No PBX Available For Tenant", [["Retry-After", "30"]]);
+    return {
+      action: "relay",
+      targets: [
+        {
+          requestUri: ev.requestUri,
+          nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
+          route: [],
+          headers: { remove: [], set: [], add: [] },
+        },
+      ],
+      recordRoute: true,
+      wantResponse: false,
+      context: "",
+    };
+  }
+  if (deps.anyDomainLookup) {
+    const decision = await anyDomain(ev, deps);
+    if (decision) return decision;
+  }
+  deps.log({ msg: "refused: unknown source and domain", method: ev.method, source: ev.source, ruri: ev.requestUri });
+  return reply(403, "Forbidden");
+}

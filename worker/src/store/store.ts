@@ -1,0 +1,133 @@
+/**
+ * The store interface the worker's decisions run over. The decisions never see SQL; libsql-store.ts is the
+ * only implementation in production (Turso / sqld / the local store endpoint, all through @libsql/client).
+ */
+
+/** A destination (Asterisk box) of a tenant's dispatcher set. */
+export interface Destination {
+  readonly id: number;
+  readonly setid: number;
+  readonly uri: string;
+  readonly socket: string | null;
+  /** 0 active, 1 inactive, 2 probing. */
+  readonly state: number;
+  readonly weight: number;
+  readonly priority: number;
+  readonly attrs: string | null;
+  readonly description: string | null;
+}
+
+/** A tenant: its domain, its dispatcher set and the set's destinations. */
+export interface Tenant {
+  readonly domain: string;
+  readonly setid: number;
+  readonly attrs: string | null;
+  readonly acceptSubdomain: boolean;
+  readonly destinations: readonly Destination[];
+}
+
+/** A stored binding: one row of `location`. `expires` and `lastModified` are Unix seconds. */
+export interface Binding {
+  readonly id: number;
+  readonly username: string;
+  readonly domain: string;
+  readonly contact: string;
+  readonly received: string | null;
+  readonly path: string | null;
+  readonly expires: number;
+  readonly q: number;
+  readonly callid: string;
+  readonly cseq: number;
+  readonly lastModified: number;
+  readonly flags: number;
+  readonly cflags: string | null;
+  readonly userAgent: string;
+  readonly socket: string | null;
+  readonly methods: number | null;
+  readonly sipInstance: string | null;
+  readonly kvStore: string | null;
+  readonly attr: string | null;
+}
+
+/** The fields a REGISTER's 2xx writes for one contact. */
+export interface BindingWrite {
+  readonly contact: string;
+  readonly received: string | null;
+  readonly path: string | null;
+  readonly expires: number;
+  readonly q: number;
+  readonly userAgent: string;
+  readonly socket: string | null;
+  readonly methods: number | null;
+  readonly sipInstance: string | null;
+}
+
+/**
+ * What a 2xx to a REGISTER changes, for one AoR, applied atomically in one store round trip. Every write is
+ * guarded by (callid, cseq): a row written by a newer CSeq of the same Call-ID is left as it is.
+ */
+export interface SavePlan {
+  readonly username: string;
+  readonly domain: string;
+  readonly callid: string;
+  readonly cseq: number;
+  /** Unix seconds, written as last_modified. */
+  readonly now: number;
+  /** `Contact: *` accepted: remove every binding of the AoR. */
+  readonly removeAll: boolean;
+  readonly upserts: readonly BindingWrite[];
+  /** Contacts (the phone's URIs) to remove. */
+  readonly removals: readonly string[];
+}
+
+export interface NewTenant {
+  readonly domain: string;
+  readonly destinations: readonly { uri: string; weight: number; priority: number }[];
+  readonly attrs?: string | null;
+}
+
+export interface BindingFilter {
+  readonly domain?: string | undefined;
+  readonly username?: string | undefined;
+  readonly limit: number;
+}
+
+/** Everything the worker reads and writes. */
+export interface Store {
+  /** All tenants with their destinations, in one round trip (cached by the caller). */
+  loadTenants(): Promise<Tenant[]>;
+  /** Creates a tenant and its dispatcher set; throws StoreConflictError when the domain exists. */
+  createTenant(input: NewTenant): Promise<Tenant>;
+  /** Removes a tenant, its destinations and its bindings; undefined when it did not exist. */
+  deleteTenant(domain: string): Promise<{ bindingsRemoved: number } | undefined>;
+  /** Applies a save plan; returns the AoR's bindings after it (all of them, expired included). */
+  applySave(plan: SavePlan): Promise<Binding[]>;
+  /** Unexpired bindings of `username@domain`, best q first. */
+  lookup(username: string, domain: string, now: number): Promise<Binding[]>;
+  /** Unexpired bindings of `username` in every domain (only for the opt-in any-domain lookup). */
+  lookupUsername(username: string, now: number): Promise<Binding[]>;
+  listBindings(filter: BindingFilter): Promise<Binding[]>;
+  getBinding(id: number): Promise<Binding | undefined>;
+  deleteBinding(id: number): Promise<boolean>;
+  deleteAor(username: string, domain: string): Promise<number>;
+  /** Deletes up to `limit` bindings that expired before `now`; returns how many. */
+  sweepExpired(now: number, limit: number): Promise<number>;
+  /** A trivial query, for health checks. */
+  ping(): Promise<void>;
+}
+
+/** A store failure, carrying the operation and the cause. */
+export class StoreError extends Error {
+  override readonly name: string = "StoreError";
+  constructor(
+    readonly operation: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${operation}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** The write would violate a uniqueness rule (a tenant domain that exists). */
+export class StoreConflictError extends StoreError {
+  override readonly name = "StoreConflictError";
+}
