@@ -9,8 +9,11 @@ export const NONCE_HEADER = "x-edge-nonce";
 
 const encoder = new TextEncoder();
 
+/** An imported HMAC key (Web Crypto's CryptoKey in both runtimes). */
+export type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 /** Imports a shared secret as an HMAC-SHA256 key (do it once, keep the key). */
-export async function importHmacKey(secret: string): Promise<CryptoKey> {
+export async function importHmacKey(secret: string): Promise<HmacKey> {
   if (secret.length < 16) throw new Error("the shared secret must be at least 16 characters");
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
@@ -38,7 +41,7 @@ function payload(timestamp: string, nonce: string, path: string, body: string): 
 
 /** Signs a request; returns the three headers to send. `now` is Unix milliseconds. */
 export async function signRequest(
-  key: CryptoKey,
+  key: HmacKey,
   path: string,
   body: string,
   now: number,
@@ -56,7 +59,7 @@ export type VerifyResult = { ok: true; nonce: string; timestamp: number } | { ok
  * valid signature (constant-time, by Web Crypto's verify). Replay protection (nonce memory) is the caller's.
  */
 export async function verifyRequest(
-  key: CryptoKey,
+  key: HmacKey,
   path: string,
   body: string,
   headers: { get(name: string): string | null },

@@ -71,7 +71,7 @@ export const requestEventSchema = z.object({
 });
 export type RequestEvent = z.infer<typeof requestEventSchema>;
 
-/** A final response the worker asked to see (decision `relay` with `wantResponse`). */
+/** A final response the worker asked to see (decision `relay` with `wantResponse` other than "none"). */
 export const responseEventSchema = z.object({
   kind: z.literal("response"),
   transactionId: z.string(),
@@ -141,8 +141,11 @@ export const relayDecisionSchema = z.object({
   /** Branches, forked in parallel, in the order given (q order). */
   targets: z.array(relayTargetSchema).min(1),
   recordRoute: z.boolean().default(false),
-  /** When true the final response comes back to the worker as a ResponseEvent before it is relayed. */
-  wantResponse: z.boolean().default(false),
+  /**
+   * Which final responses come back to the worker as a ResponseEvent before they are relayed: none, only a
+   * 2xx (what the registrar needs: a challenge costs no worker call), or any final response.
+   */
+  wantResponse: z.enum(["none", "2xx", "final"]).default("none"),
   /** Opaque, integrity-protected state the worker needs at response time; echoed in the ResponseEvent. */
   context: z.string().default(""),
 });

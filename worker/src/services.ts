@@ -4,7 +4,7 @@
  */
 import { createClient } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
-import { importHmacKey } from "../../contract/signing";
+import { importHmacKey, type HmacKey } from "../../contract/signing";
 import { getConfig, type Config, type Env } from "./config/env";
 import { createLibsqlStore } from "./store/libsql-store";
 import type { Store } from "./store/store";
@@ -13,7 +13,7 @@ export interface Services {
   readonly config: Config;
   readonly store: Store;
   /** HMAC key for gateway request signatures and sealed contexts. */
-  readonly gatewayKey: Promise<CryptoKey>;
+  readonly gatewayKey: Promise<HmacKey>;
   readonly log: (obj: Record<string, unknown>) => void;
 }
 

@@ -4,6 +4,8 @@
  * The worker stays stateless between a request and its response.
  */
 
+import type { HmacKey } from "../../../contract/signing";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -25,14 +27,14 @@ function unb64url(s: string): Uint8Array | undefined {
 const LABEL = "edge-registrar context v1\n";
 
 /** Seals `value` (JSON-serialisable) with the issue time `now` (Unix ms). */
-export async function sealContext(key: CryptoKey, value: unknown, now: number): Promise<string> {
+export async function sealContext(key: HmacKey, value: unknown, now: number): Promise<string> {
   const payload = b64url(encoder.encode(JSON.stringify({ iat: now, v: value })));
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(LABEL + payload)));
   return `${payload}.${b64url(mac)}`;
 }
 
 /** Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. */
-export async function openContext(key: CryptoKey, sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
+export async function openContext(key: HmacKey, sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
   const dot = sealed.indexOf(".");
   if (dot <= 0) return undefined;
   const payload = sealed.slice(0, dot);

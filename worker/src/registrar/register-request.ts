@@ -105,7 +105,7 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
       },
     ],
     recordRoute: false,
-    wantResponse: true,
+    wantResponse: "2xx",
     context: await deps.seal(ctx),
   };
 }

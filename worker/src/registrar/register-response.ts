@@ -1,6 +1,7 @@
 /**
- * The registrar's final response to a relayed REGISTER. Non-2xx: forwarded untouched, nothing stored
- * (a 401/407 challenge reaches the phone unchanged). 2xx: the save plan is applied in one store round trip,
+ * The registrar's final response to a relayed REGISTER. The worker asks to see only a 2xx: a non-2xx
+ * (a 401/407 challenge, a 403) is forwarded by the gateway untouched and nothing is stored; should one
+ * arrive here all the same, it is forwarded untouched too. 2xx: the save plan is applied in one store round trip,
  * and the 2xx relayed to the phone lists the phone-side contacts again (RFC 3261 section 10.2.4), never the
  * gateway's rewritten ones. A store failure turns the 2xx into a 500, so the phone retries.
  */

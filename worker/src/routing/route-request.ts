@@ -72,7 +72,7 @@ async function toPhones(ev: RequestEvent, tenant: Tenant, deps: RouteDeps): Prom
     action: "relay",
     targets: bindings.map(branchFor),
     recordRoute: DIALOG_CREATING.has(ev.method),
-    wantResponse: false,
+    wantResponse: "none",
     context: "",
   };
 }
@@ -123,7 +123,7 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
         },
       ],
       recordRoute: true,
-      wantResponse: false,
+      wantResponse: "none",
       context: "",
     };
   }

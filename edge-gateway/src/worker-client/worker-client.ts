@@ -1,0 +1,85 @@
+/**
+ * The gateway's client of the worker: keep-alive connection pool (undici), signed JSON POSTs, a bounded
+ * timeout, validated answers. It never throws: a slow, down or confused worker is a typed failure that the
+ * proxy turns into 503 + Retry-After, without blocking other transactions.
+ */
+import { Pool } from "undici";
+import { importHmacKey, signRequest } from "../../../contract/signing";
+import {
+  parseRequestDecision,
+  parseResponseDecision,
+  REQUEST_EVENT_PATH,
+  RESPONSE_EVENT_PATH,
+  type RequestDecision,
+  type RequestEventInput,
+  type ResponseDecision,
+  type ResponseEventInput,
+} from "../../../contract/v1";
+
+export type WorkerFailure = { readonly ok: false; readonly reason: "timeout" | "unavailable" | "rejected"; readonly detail: string };
+export type WorkerAnswer<T> = { readonly ok: true; readonly decision: T } | WorkerFailure;
+
+export interface WorkerClientOptions {
+  /** Base URL of the worker, e.g. http://127.0.0.1:8787 */
+  readonly url: string;
+  readonly secret: string;
+  /** Bound on one call, connect included. */
+  readonly timeoutMs: number;
+  /** Keep-alive connections in the pool. */
+  readonly connections?: number;
+  readonly now?: () => number;
+}
+
+export interface WorkerClient {
+  request(ev: RequestEventInput): Promise<WorkerAnswer<RequestDecision>>;
+  response(ev: ResponseEventInput): Promise<WorkerAnswer<ResponseDecision>>;
+  close(): Promise<void>;
+}
+
+/** Creates the client; the key is imported once. */
+export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
+  const base = new URL(options.url);
+  const prefix = base.pathname.replace(/\/$/, "");
+  const pool = new Pool(base.origin, {
+    connections: options.connections ?? 16,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connectTimeout: options.timeoutMs,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+  });
+  const key = importHmacKey(options.secret);
+  const now = options.now ?? Date.now;
+
+  async function call<T>(path: string, event: unknown, parse: (v: unknown) => T): Promise<WorkerAnswer<T>> {
+    const body = JSON.stringify(event);
+    const fullPath = prefix + path;
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const headers = await signRequest(await key, fullPath, body, now());
+      const res = await pool.request({
+        method: "POST",
+        path: fullPath,
+        body,
+        headers: { "content-type": "application/json", ...headers },
+        signal,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) {
+        return { ok: false, reason: "rejected", detail: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` };
+      }
+      return { ok: true, decision: parse(JSON.parse(text)) };
+    } catch (err) {
+      if (signal.aborted) return { ok: false, reason: "timeout", detail: `no answer within ${options.timeoutMs} ms` };
+      const detail = err instanceof Error ? err.message : String(err);
+      const reason = err instanceof SyntaxError || (err instanceof Error && err.name === "ContractError") ? "rejected" : "unavailable";
+      return { ok: false, reason, detail };
+    }
+  }
+
+  return {
+    request: (ev) => call(REQUEST_EVENT_PATH, ev, parseRequestDecision),
+    response: (ev) => call(RESPONSE_EVENT_PATH, ev, parseResponseDecision),
+    close: () => pool.close(),
+  };
+}
