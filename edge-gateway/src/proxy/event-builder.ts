@@ -1,0 +1,101 @@
+/**
+ * Builds the worker events from SIP messages: the raw headers in order plus the conveniences computed once
+ * here (AoR parts, contacts with params, Expires, Call-ID, CSeq ...), so the worker never parses SIP text.
+ */
+import type { NameAddr, RequestEventInput, ResponseEventInput } from "../../../contract/v1";
+import { parseCSeq } from "../sip/cseq";
+import { parseExpires } from "../sip/expires";
+import type { SipRequest, SipResponse } from "../sip/message";
+import { headerValue, headerValues } from "../sip/message";
+import { parseContactHeader, parseNameAddr, splitHeaderList } from "../sip/name-addr";
+import type { TransportAddress } from "../transport/transport";
+
+function nameAddr(value: string | undefined): NameAddr {
+  const na = value === undefined ? undefined : parseNameAddr(value);
+  if (!na) return { uri: value ?? "", params: {} };
+  return { uri: na.uri, params: { ...na.params }, ...(na.displayName !== undefined ? { displayName: na.displayName } : {}) };
+}
+
+/** All contacts of all Contact lines; "*" for the wildcard. Unparseable values are skipped. */
+export function contactsOf(msg: SipRequest | SipResponse): "*" | NameAddr[] {
+  const out: NameAddr[] = [];
+  for (const line of headerValues(msg, "Contact")) {
+    const parsed = parseContactHeader(line);
+    if (parsed === "*") return "*";
+    if (!parsed) continue;
+    for (const na of parsed) out.push({ uri: na.uri, params: { ...na.params } });
+  }
+  return out;
+}
+
+function expiresOf(msg: SipRequest | SipResponse): number | undefined {
+  const v = headerValue(msg, "Expires");
+  return v === undefined ? undefined : parseExpires(v);
+}
+
+const headersOf = (msg: SipRequest | SipResponse): [string, string][] => msg.headers.map((h) => [h.name, h.value]);
+
+/** The RequestEvent of an initial request. */
+export function requestEvent(
+  req: SipRequest,
+  transactionId: string,
+  source: TransportAddress,
+  local: TransportAddress,
+  receivedAt: number,
+): RequestEventInput {
+  const cseq = parseCSeq(headerValue(req, "CSeq") ?? "") ?? { seq: 0, method: req.method };
+  const to = nameAddr(headerValue(req, "To"));
+  const allow = headerValues(req, "Allow").flatMap((l) => splitHeaderList(l)).map((m) => m.trim()).filter(Boolean);
+  const userAgent = headerValue(req, "User-Agent");
+  const expires = expiresOf(req);
+  return {
+    kind: "request",
+    transactionId,
+    method: req.method,
+    requestUri: req.uri,
+    headers: headersOf(req),
+    body: req.body,
+    source,
+    local,
+    receivedAt,
+    parsed: {
+      callId: headerValue(req, "Call-ID") ?? "",
+      cseq: { seq: cseq.seq, method: cseq.method },
+      from: nameAddr(headerValue(req, "From")),
+      to,
+      contacts: contactsOf(req),
+      ...(expires !== undefined ? { expires } : {}),
+      ...(userAgent !== undefined ? { userAgent } : {}),
+      ...(allow.length > 0 ? { allow } : {}),
+      path: headerValues(req, "Path").flatMap((l) => splitHeaderList(l)).map((p) => p.trim()),
+      inDialog: to.params["tag"] !== undefined,
+    },
+  };
+}
+
+/** The ResponseEvent of a final response the worker asked to see. */
+export function responseEvent(
+  res: SipResponse,
+  transactionId: string,
+  source: TransportAddress,
+  local: TransportAddress,
+  receivedAt: number,
+  context: string,
+): ResponseEventInput {
+  const contacts = contactsOf(res);
+  const expires = expiresOf(res);
+  return {
+    kind: "response",
+    transactionId,
+    status: res.status,
+    reason: res.reason,
+    headers: headersOf(res),
+    body: res.body,
+    source,
+    local,
+    receivedAt,
+    contacts: contacts === "*" ? [] : contacts,
+    ...(expires !== undefined ? { expires } : {}),
+    context,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Request forwarding (RFC 3261 16.6): a copy of the request with the target's Request-URI, Max-Forwards
+ * decremented, Record-Route and Route set, the gateway's Via on top, Contacts rewritten when the decision
+ * asks for it, and the next hop resolved. Only loose routers (`;lr`) are supported as next hops.
+ */
+import type { GatewayContact, HeaderEdits } from "../../../contract/v1";
+import { DEFAULT_MAX_FORWARDS, parseMaxForwards } from "../sip/max-forwards";
+import type { SipHeader, SipRequest } from "../sip/message";
+import { headerValue } from "../sip/message";
+import { parseNameAddr, splitHeaderList } from "../sip/name-addr";
+import { formatParams } from "../sip/params";
+import { parseSipUri } from "../sip/uri";
+import type { TransportAddress } from "../transport/transport";
+import { applyHeaderEdits } from "./header-edits";
+import { hostPort } from "./local-address";
+import { gatewayVia } from "./via-routing";
+
+/** One branch to build. */
+export interface ForwardTarget {
+  readonly requestUri: string;
+  readonly nextHop?: TransportAddress | undefined;
+  /** Route values to put first (a stored Path). */
+  readonly route: readonly string[];
+  readonly contacts?: readonly GatewayContact[] | undefined;
+  readonly headers?: HeaderEdits | undefined;
+}
+
+/** The gateway's address on the outgoing socket, as written in Via / Record-Route / Contact. */
+export interface OutgoingSide {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class ForwardError extends Error {
+  override readonly name = "ForwardError";
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(`${status} ${reason}`);
+  }
+}
+
+/** `<sip:host:port;lr>` for Record-Route. */
+export function recordRouteValue(side: OutgoingSide): string {
+  return `<sip:${hostPort(side.host, side.port)};lr>`;
+}
+
+function contactValue(c: GatewayContact, side: OutgoingSide): string {
+  const user = encodeURIComponent(c.user).replace(/%2B/g, "+").replace(/%3B/gi, ";");
+  return `<sip:${user}@${hostPort(side.host, side.port)}${formatParams(c.uriParams)}>${formatParams(c.params)}`;
+}
+
+/**
+ * Resolves the next hop: explicit, else the first Route (which must be a loose router), else the
+ * Request-URI. Only IP hosts are reachable (no DNS on the gateway).
+ */
+export function resolveNextHop(explicit: TransportAddress | undefined, routes: readonly string[], requestUri: string): TransportAddress {
+  if (explicit) return explicit;
+  let uriText = requestUri;
+  const first = routes[0];
+  if (first !== undefined) {
+    const na = parseNameAddr(first);
+    if (!na) throw new ForwardError(400, "Bad Route");
+    const ru = parseSipUri(na.uri);
+    if (!ru || ru.params["lr"] === undefined) throw new ForwardError(400, "Strict Routing Not Supported");
+    uriText = na.uri;
+  }
+  const u = parseSipUri(uriText);
+  if (!u) throw new ForwardError(416, "Unsupported URI Scheme");
+  const host = u.host.startsWith("[") ? u.host.slice(1, -1) : u.host;
+  if (!/^[0-9.]+$/.test(host) && !host.includes(":")) throw new ForwardError(404, "Not Found (no DNS)");
+  const transport = u.params["transport"];
+  if (transport !== undefined && transport !== null && transport.toLowerCase() !== "udp") {
+    throw new ForwardError(503, "Transport Not Supported");
+  }
+  return { ip: host, port: u.port ?? 5060, transport: "udp" };
+}
+
+/**
+ * Builds the forwarded copy of `req` for one target. `recordRoute` lists the Record-Route values to add
+ * (two when the request crosses from one gateway address to another). Throws ForwardError (with the
+ * status to answer) when Max-Forwards is exhausted or the next hop cannot be reached.
+ */
+export function forwardRequest(
+  req: SipRequest,
+  target: ForwardTarget,
+  side: OutgoingSide,
+  branch: string,
+  recordRoute: readonly string[],
+): { request: SipRequest; destination: TransportAddress } {
+  const mfRaw = headerValue(req, "Max-Forwards");
+  const mf = mfRaw === undefined ? DEFAULT_MAX_FORWARDS : parseMaxForwards(mfRaw);
+  if (mf === undefined) throw new ForwardError(400, "Bad Max-Forwards");
+  // RFC 3261 16.3 step 2: "If the request does not contain a Max-Forwards header field ... the element MUST
+  // ... return a 483" when it is zero.
+  if (mf <= 0) throw new ForwardError(483, "Too Many Hops");
+
+  const existingRoutes = req.headers.filter((h) => h.name === "Route");
+  const headers: SipHeader[] = [{ name: "Via", value: gatewayVia(side.host, side.port, branch) }];
+  for (const rr of recordRoute) headers.push({ name: "Record-Route", value: rr });
+  for (const r of target.route) headers.push({ name: "Route", value: r });
+  let sawMf = false;
+  for (const h of req.headers) {
+    if (h.name === "Max-Forwards") {
+      headers.push({ name: "Max-Forwards", value: String(mf - 1) });
+      sawMf = true;
+    } else if (h.name === "Contact" && target.contacts) {
+      continue;
+    } else {
+      headers.push(h);
+    }
+  }
+  if (!sawMf) headers.push({ name: "Max-Forwards", value: String(mf - 1) });
+  if (target.contacts) for (const c of target.contacts) headers.push({ name: "Contact", value: contactValue(c, side) });
+
+  const routeValues = [...target.route, ...existingRoutes.flatMap((h) => splitHeaderList(h.value))];
+  const destination = resolveNextHop(target.nextHop, routeValues, target.requestUri);
+  const edited = applyHeaderEdits(headers, target.headers);
+  return { request: { kind: "request", method: req.method, uri: target.requestUri, headers: edited, body: req.body }, destination };
+}

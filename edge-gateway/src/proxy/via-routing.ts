@@ -1,0 +1,70 @@
+/**
+ * Via mechanics of a UDP proxy: stamping `received`/`rport` on what arrives (RFC 3261 18.2.1, RFC 3581),
+ * choosing where a response goes back (18.2.2 with rport), and new RFC 3261 branches.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { normalizeHost } from "../sip/host";
+import type { SipHeader, SipRequest } from "../sip/message";
+import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, withViaParams, type Via } from "../sip/via";
+import type { TransportAddress } from "../transport/transport";
+
+/** A fresh branch: the magic cookie and 96 random bits. */
+export function newBranch(): string {
+  return RFC3261_BRANCH_COOKIE + randomBytes(12).toString("hex");
+}
+
+/**
+ * A branch derived from an incoming one, for requests forwarded without a client transaction (ACK for a
+ * 2xx): retransmissions get the same branch, distinct requests different ones (RFC 3261 16.11).
+ */
+export function derivedBranch(incomingBranch: string, salt: string): string {
+  return RFC3261_BRANCH_COOKIE + createHash("sha256").update(`${incomingBranch}\n${salt}`).digest("hex").slice(0, 24);
+}
+
+/**
+ * RFC 3261 18.2.1: add `received` when the sent-by host is not the source IP; RFC 3581: fill in `rport`
+ * when the client asked for it (and then always add `received`). Returns the request unchanged when the top
+ * Via needs nothing.
+ */
+export function stampTopVia(req: SipRequest, source: TransportAddress): SipRequest {
+  const index = req.headers.findIndex((h) => h.name === "Via");
+  const line = req.headers[index];
+  if (!line) return req;
+  const vias = parseVia(line.value);
+  const top = vias[0];
+  if (!top) return req;
+  const wantsRport = top.rport === null;
+  const sameHost = normalizeHost(top.host) === normalizeHost(source.ip);
+  if (sameHost && !wantsRport) return req;
+  const stamped = formatVia(
+    withViaParams(top, { received: source.ip, ...(wantsRport ? { rport: String(source.port) } : {}) }),
+  );
+  const rest = splitRest(line.value);
+  const value = rest === undefined ? stamped : `${stamped}, ${rest}`;
+  const headers: SipHeader[] = [...req.headers];
+  headers[index] = { name: "Via", value };
+  return { ...req, headers };
+}
+
+/** The text after the first Via value of a line (the other Vias), or undefined when it holds one. */
+function splitRest(line: string): string | undefined {
+  const vias = parseVia(line);
+  if (vias.length <= 1) return undefined;
+  return vias.slice(1).map((v) => formatVia(v)).join(", ");
+}
+
+/**
+ * Where responses to a request go back (RFC 3261 18.2.2 for UDP, RFC 3581 section 4): the `received` IP and
+ * `rport` when present, else the `received` IP (or the source) with the sent-by port.
+ */
+export function responseDestination(top: Via | undefined, source: TransportAddress): TransportAddress {
+  if (!top) return source;
+  const ip = top.received ?? source.ip;
+  if (typeof top.rport === "number") return { ip, port: top.rport, transport: "udp" };
+  return { ip, port: top.port ?? 5060, transport: "udp" };
+}
+
+/** The Via header value the gateway writes on a request it sends. */
+export function gatewayVia(host: string, port: number, branch: string): string {
+  return formatVia({ protocol: "SIP/2.0/UDP", host, port, params: { branch, rport: null } });
+}
