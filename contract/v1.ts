@@ -125,6 +125,11 @@ export const relayTargetSchema = z.object({
   /** Contact headers to write instead of the request's, pointing at the gateway. */
   contacts: z.array(gatewayContactSchema).optional(),
   headers: headerEditsSchema.default({ remove: [], set: [], add: [] }),
+  /**
+   * Which side of the gateway the branch goes to: the Asterisk boxes (`pbx`) or the phones (`phones`). A
+   * gateway with one address per side sends from, and advertises, that side's address.
+   */
+  side: z.enum(["pbx", "phones"]).optional(),
 });
 export type RelayTarget = z.infer<typeof relayTargetSchema>;
 

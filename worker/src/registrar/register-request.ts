@@ -101,6 +101,7 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
       {
         requestUri: ev.requestUri,
         nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
+        side: "pbx",
         ...(wildcard ? {} : { contacts: upstream }),
       },
     ],

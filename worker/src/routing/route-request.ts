@@ -43,6 +43,7 @@ export function branchFor(b: Binding): RelayTarget {
     ...(nextHop ? { nextHop } : {}),
     route: b.path ? b.path.split(",").map((p) => p.trim()).filter((p) => p.length > 0) : [],
     headers: { remove: [], set: [], add: [] },
+    side: "phones",
   };
 }
 
@@ -120,6 +121,7 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
           nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
           route: [],
           headers: { remove: [], set: [], add: [] },
+          side: "pbx",
         },
       ],
       recordRoute: true,

@@ -1,0 +1,29 @@
+// The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). Stops cleanly on SIGINT/SIGTERM.
+import { GatewayConfigError, loadGatewayConfig, USAGE } from "./config";
+import { startGateway } from "./gateway";
+
+async function main(): Promise<void> {
+  if (process.argv.includes("--help")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let config;
+  try {
+    config = loadGatewayConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof GatewayConfigError || (err instanceof Error && "code" in err)) {
+      process.stderr.write(`edge-gateway: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const gateway = await startGateway(config);
+  const stop = () => {
+    void gateway.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+void main();

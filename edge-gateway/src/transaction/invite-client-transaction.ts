@@ -1,0 +1,211 @@
+import type { SipRequest, SipResponse } from "../sip/message";
+import { buildAck } from "./build-ack";
+import { TimerSet } from "./timer-set";
+import type { TimerName } from "./timer-set";
+import { nextInterval } from "./timers";
+import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import type { ClientTransactionUser, Destination, ResponseDisposition, TransactionContext } from "./transaction-context";
+
+/** States of the INVITE client transaction (RFC 3261 17.1.1.2, Figure 5). */
+export type InviteClientState = "Calling" | "Proceeding" | "Completed" | "Terminated";
+
+const TRANSITIONS: Readonly<Record<InviteClientState, readonly InviteClientState[]>> = {
+  Calling: ["Proceeding", "Completed", "Terminated"],
+  Proceeding: ["Completed", "Terminated"],
+  Completed: ["Terminated"],
+  Terminated: [],
+};
+
+/** Construction options of an `InviteClientTransaction`. */
+export interface InviteClientTransactionOptions {
+  /** The INVITE, its top Via already carrying `branch`. */
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly destination: Destination;
+  readonly context: TransactionContext;
+  readonly user: ClientTransactionUser<InviteClientTransaction>;
+}
+
+/**
+ * Client transaction for INVITE (RFC 3261 17.1.1): retransmits on Timer A, times out on Timer B, ACKs
+ * 3xx-6xx itself (re-ACKing retransmissions during Timer D), and terminates on 2xx, which goes to the TU.
+ */
+export class InviteClientTransaction {
+  readonly kind = "invite-client" as const;
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly method = "INVITE";
+  readonly destination: Destination;
+  private readonly context: TransactionContext;
+  private readonly user: ClientTransactionUser<InviteClientTransaction>;
+  private readonly timers: TimerSet;
+  private current: InviteClientState = "Calling";
+  private started = false;
+  private intervalA: number;
+  private ackRequest: SipRequest | undefined;
+
+  constructor(options: InviteClientTransactionOptions) {
+    if (options.request.method !== "INVITE") {
+      throw new TypeError(`InviteClientTransaction cannot carry ${options.request.method}`);
+    }
+    this.request = options.request;
+    this.branch = options.branch;
+    this.destination = options.destination;
+    this.context = options.context;
+    this.user = options.user;
+    this.timers = new TimerSet(options.context.clock);
+    this.intervalA = options.context.timers.A;
+  }
+
+  /** Current state. */
+  get state(): InviteClientState {
+    return this.current;
+  }
+
+  /** The ACK this transaction generated for a 3xx-6xx response, once in Completed. */
+  get ack(): SipRequest | undefined {
+    return this.ackRequest;
+  }
+
+  /** Names of the running timers (diagnostics and tests). */
+  activeTimers(): TimerName[] {
+    return this.timers.names();
+  }
+
+  /** Sends the INVITE and starts Timers A and B; callable once. */
+  start(): void {
+    if (this.started) throw new TransactionStateError(this.kind, this.current, "start");
+    this.started = true;
+    // 17.1.1.2: "The "Calling" state MUST be entered when the TU initiates a new client transaction with an
+    // INVITE request. The client transaction MUST pass the request to the transport layer for transmission".
+    if (!this.transmit(this.request)) return;
+    // 17.1.1.2: "If an unreliable transport is being used, the client transaction MUST start timer A with a
+    // value of T1." ... "the client transaction MUST start timer B with a value of 64*T1 seconds".
+    this.timers.start("B", this.context.timers.B, () => this.onTimerB());
+    this.timers.start("A", this.intervalA, () => this.onTimerA());
+  }
+
+  /** A response matched to this transaction (17.1.3); returns whether it went to the TU. */
+  receiveResponse(response: SipResponse): ResponseDisposition {
+    const event = `response ${response.status}`;
+    switch (this.current) {
+      case "Terminated":
+        // After a 2xx the transaction is gone; 2xx retransmissions are the core's (stateless forwarding).
+        return "terminated";
+      case "Completed":
+        if (response.status >= 300 && this.ackRequest !== undefined) {
+          // 17.1.1.2: "Any retransmissions of the final response that are received while in the "Completed"
+          // state MUST cause the ACK to be re-passed to the transport layer for retransmission, but the newly
+          // received response MUST NOT be passed up to the TU."
+          this.transmit(this.ackRequest);
+        }
+        return "absorbed";
+      case "Calling":
+      case "Proceeding":
+        if (response.status < 100) return "absorbed";
+        if (response.status < 200) {
+          // 17.1.1.2: "If the client transaction receives a provisional response while in the "Calling"
+          // state, it transitions to the "Proceeding" state. In the "Proceeding" state, the client transaction
+          // SHOULD NOT retransmit the request any longer. Furthermore, the provisional response MUST be passed
+          // to the TU. Any further provisional responses MUST be passed up to the TU while in the "Proceeding"
+          // state." Timer B only guards "Calling"; beyond it Timer C of the proxy core applies.
+          if (this.current === "Calling") {
+            this.transition("Proceeding", event);
+            this.timers.stop("A");
+            this.timers.stop("B");
+          }
+          this.user.onResponse(response, this);
+          return "delivered";
+        }
+        if (response.status < 300) {
+          // 17.1.1.2: "When in either the "Calling" or "Proceeding" states, reception of a 2xx response MUST
+          // cause the client transaction to enter the "Terminated" state, and the response MUST be passed up
+          // to the TU."
+          this.transition("Terminated", event);
+          this.user.onResponse(response, this);
+          this.user.onTerminated?.(this);
+          return "delivered";
+        }
+        // 17.1.1.2: "When in either the "Calling" or "Proceeding" states, reception of a response with status
+        // code from 300-699 MUST cause the client transaction to transition to "Completed". The client
+        // transaction MUST pass the received response up to the TU, and the client transaction MUST generate
+        // an ACK request, even if the transport is reliable".
+        this.transition("Completed", event);
+        this.timers.stop("A");
+        this.timers.stop("B");
+        this.ackRequest = buildAck(this.request, response);
+        // 17.1.1.2: "The client transaction SHOULD start timer D when it enters the "Completed" state, with a
+        // value of at least 32 seconds for unreliable transports".
+        this.timers.start("D", this.context.timers.D, () => this.onTimerD());
+        this.user.onResponse(response, this);
+        // 17.1.1.2: "... and then pass the ACK to the transport layer for transmission. The ACK MUST be sent
+        // to the same address, port, and transport to which the original request was sent."
+        this.sendAck();
+        return "delivered";
+    }
+  }
+
+  /** Reports a fatal transport error for this transaction (17.1.4): Terminated, TU informed. */
+  transportError(cause: unknown): void {
+    if (this.current === "Terminated") return;
+    // 17.1.1.2: "If at any time while in the "Calling" state, the client transport indicates a failure, the
+    // client transaction SHOULD move to the "Terminated" state and inform the TU"; 17.1.4 for the rest.
+    this.transition("Terminated", "transport error");
+    this.user.onTransportError?.(this, cause);
+    this.user.onTerminated?.(this);
+  }
+
+  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
+  dispose(): void {
+    this.timers.stopAll();
+    this.current = "Terminated";
+  }
+
+  /** Sends the ACK unless the TU's `onResponse` already ended the transaction. */
+  private sendAck(): void {
+    if (this.current === "Completed" && this.ackRequest !== undefined) this.transmit(this.ackRequest);
+  }
+
+  private onTimerA(): void {
+    if (this.current !== "Calling") return;
+    // 17.1.1.2: "When timer A fires, the client transaction MUST retransmit the request by passing it to the
+    // transport layer, and MUST reset the timer with a value of 2*T1." (doubling each time, no cap)
+    if (!this.transmit(this.request)) return;
+    this.intervalA = nextInterval(this.intervalA);
+    this.timers.start("A", this.intervalA, () => this.onTimerA());
+  }
+
+  private onTimerB(): void {
+    if (this.current !== "Calling") return;
+    // 17.1.1.2: "If the client transaction is still in the "Calling" state when timer B fires, the client
+    // transaction SHOULD inform the TU that a timeout has occurred."
+    this.transition("Terminated", "Timer B");
+    this.user.onTimeout?.(this);
+    this.user.onTerminated?.(this);
+  }
+
+  private onTimerD(): void {
+    if (this.current !== "Completed") return;
+    // 17.1.1.2: "If timer D fires while the client transaction is in the "Completed" state, the client
+    // transaction MUST move to the terminated state."
+    this.transition("Terminated", "Timer D");
+    this.user.onTerminated?.(this);
+  }
+
+  private transition(to: InviteClientState, event: string): void {
+    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
+    this.current = to;
+    if (to === "Terminated") this.timers.stopAll();
+  }
+
+  /** Sends `message`; a synchronous send failure becomes a transport error. False when it failed. */
+  private transmit(message: SipRequest): boolean {
+    try {
+      this.context.send(message, this.destination);
+      return true;
+    } catch (cause) {
+      this.transportError(cause);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import type { SipRequest, SipResponse } from "../sip/message";
+import { buildTrying } from "./build-trying";
+import { TimerSet } from "./timer-set";
+import type { TimerName } from "./timer-set";
+import { nextInterval } from "./timers";
+import type { TransactionKey } from "./transaction-key";
+import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import type { Destination, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
+
+/** States of the INVITE server transaction (RFC 3261 17.2.1, Figure 7). */
+export type InviteServerState = "Proceeding" | "Completed" | "Confirmed" | "Terminated";
+
+const TRANSITIONS: Readonly<Record<InviteServerState, readonly InviteServerState[]>> = {
+  Proceeding: ["Completed", "Terminated"],
+  Completed: ["Confirmed", "Terminated"],
+  Confirmed: ["Terminated"],
+  Terminated: [],
+};
+
+/** Construction options of an `InviteServerTransaction`. */
+export interface InviteServerTransactionOptions {
+  /** The INVITE that created the transaction. */
+  readonly request: SipRequest;
+  /** Its matching key (top Via branch and sent-by, method INVITE). */
+  readonly key: TransactionKey;
+  /** Where responses go (18.2.2: received/rport of the top Via), computed by the caller. */
+  readonly replyTo: Destination;
+  readonly context: TransactionContext;
+  readonly user: ServerTransactionUser<InviteServerTransaction>;
+  /** Send 100 (Trying) from `start()` (default true); false only if the TU answers within 200 ms. */
+  readonly sendTrying?: boolean;
+}
+
+/**
+ * Server transaction for INVITE (RFC 3261 17.2.1): answers 100 Trying at once, resends the last
+ * provisional on INVITE retransmissions, retransmits a 3xx-6xx on Timer G until the ACK (Timer H gives up),
+ * absorbs ACKs for Timer I. A 2xx from the TU terminates it; 2xx retransmission is not its job.
+ */
+export class InviteServerTransaction {
+  readonly kind = "invite-server" as const;
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly sentBy: string;
+  readonly method = "INVITE";
+  readonly replyTo: Destination;
+  private readonly context: TransactionContext;
+  private readonly user: ServerTransactionUser<InviteServerTransaction>;
+  private readonly timers: TimerSet;
+  private readonly sendTrying: boolean;
+  private current: InviteServerState = "Proceeding";
+  private started = false;
+  private intervalG: number;
+  private provisional: SipResponse | undefined;
+  private final: SipResponse | undefined;
+
+  constructor(options: InviteServerTransactionOptions) {
+    if (options.request.method !== "INVITE") {
+      throw new TypeError(`InviteServerTransaction cannot carry ${options.request.method}`);
+    }
+    this.request = options.request;
+    this.branch = options.key.branch;
+    this.sentBy = options.key.sentBy;
+    this.replyTo = options.replyTo;
+    this.context = options.context;
+    this.user = options.user;
+    this.timers = new TimerSet(options.context.clock);
+    this.sendTrying = options.sendTrying ?? true;
+    this.intervalG = options.context.timers.G;
+  }
+
+  /** Current state. */
+  get state(): InviteServerState {
+    return this.current;
+  }
+
+  /** The most recent response sent (final if any, else the last provisional). */
+  get lastResponse(): SipResponse | undefined {
+    return this.final ?? this.provisional;
+  }
+
+  /** Names of the running timers (diagnostics and tests). */
+  activeTimers(): TimerName[] {
+    return this.timers.names();
+  }
+
+  /** Enters Proceeding and, unless disabled, sends 100 (Trying); callable once. */
+  start(): void {
+    if (this.started) throw new TransactionStateError(this.kind, this.current, "start");
+    this.started = true;
+    // 17.2.1: "When a server transaction is constructed for a request, it enters the "Proceeding" state. The
+    // server transaction MUST generate a 100 (Trying) response unless it knows that the TU will generate a
+    // provisional or final response within 200 ms, in which case it MAY generate a 100 (Trying) response."
+    if (this.sendTrying) this.respond(buildTrying(this.request));
+  }
+
+  /**
+   * Sends a response from the TU. Throws `TransactionStateError` outside Proceeding (an illegal transition:
+   * a response after a final one); a failing send is reported through `onTransportError` instead.
+   */
+  respond(response: SipResponse): void {
+    if (response.status < 100 || response.status > 699) {
+      throw new RangeError(`invite-server transaction: invalid status ${response.status}`);
+    }
+    const event = `respond ${response.status}`;
+    if (this.current !== "Proceeding") throw new TransactionStateError(this.kind, this.current, event);
+    if (response.status < 200) {
+      // 17.2.1: "The TU passes any number of provisional responses to the server transaction. So long as the
+      // server transaction is in the "Proceeding" state, each of these MUST be passed to the transport layer
+      // for transmission."
+      this.provisional = response;
+      this.transmit(response);
+      return;
+    }
+    this.final = response;
+    if (response.status < 300) {
+      // 17.2.1: "If, while in the "Proceeding" state, the TU passes a 2xx response to the server transaction,
+      // the server transaction MUST pass this response to the transport layer for transmission. ... The
+      // server transaction MUST then transition to the "Terminated" state."
+      if (!this.transmit(response)) return;
+      this.transition("Terminated", event);
+      this.user.onTerminated?.(this);
+      return;
+    }
+    // 17.2.1: "While in the "Proceeding" state, if the TU passes a response with status code from 300 to 699
+    // to the server transaction, the response MUST be passed to the transport layer for transmission, and
+    // the state machine MUST enter the "Completed" state. For unreliable transports, timer G is set to fire
+    // in T1 seconds ... When the "Completed" state is entered, timer H MUST be set to fire in 64*T1 seconds".
+    if (!this.transmit(response)) return;
+    this.transition("Completed", event);
+    this.timers.start("G", this.intervalG, () => this.onTimerG());
+    this.timers.start("H", this.context.timers.H, () => this.onTimerH());
+  }
+
+  /** An INVITE retransmission or an ACK matched to this transaction (17.2.3); always absorbed. */
+  receiveRequest(request: SipRequest): RequestDisposition {
+    if (this.current === "Terminated") return "terminated";
+    if (request.method === "ACK") {
+      if (this.current === "Completed") {
+        // 17.2.1: "If an ACK is received while the server transaction is in the "Completed" state, the server
+        // transaction MUST transition to the "Confirmed" state. As Timer G is ignored in this state, any
+        // retransmissions of the response will cease." ... "When this state is entered, timer I is set to
+        // fire in T4 seconds for unreliable transports".
+        this.transition("Confirmed", "ACK");
+        this.timers.stop("G");
+        this.timers.stop("H");
+        this.timers.start("I", this.context.timers.I, () => this.onTimerI());
+      }
+      // 17.2.1: "The purpose of the "Confirmed" state is to absorb any additional ACK messages that arrive".
+      // An ACK before any final response (Proceeding) acknowledges nothing and is dropped.
+      return "absorbed";
+    }
+    if (this.current === "Proceeding") {
+      // 17.2.1: "If a request retransmission is received while in the "Proceeding" state, the most recent
+      // provisional response that was received from the TU MUST be passed to the transport layer for
+      // retransmission."
+      if (this.provisional !== undefined) this.transmit(this.provisional);
+    } else if (this.current === "Completed" && this.final !== undefined) {
+      // 17.2.1: "while in the "Completed" state, if a request retransmission is received, the server SHOULD
+      // pass the response to the transport for retransmission."
+      this.transmit(this.final);
+    }
+    return "absorbed";
+  }
+
+  /** Reports a fatal transport error for a response of this transaction (17.2.4): Terminated, TU informed. */
+  transportError(cause: unknown): void {
+    if (this.current === "Terminated") return;
+    // 17.2.4: "the server transaction SHOULD inform the TU that a failure has occurred, and SHOULD transition
+    // to the terminated state."
+    this.transition("Terminated", "transport error");
+    this.user.onTransportError?.(this, cause);
+    this.user.onTerminated?.(this);
+  }
+
+  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
+  dispose(): void {
+    this.timers.stopAll();
+    this.current = "Terminated";
+  }
+
+  private onTimerG(): void {
+    if (this.current !== "Completed" || this.final === undefined) return;
+    // 17.2.1: "If timer G fires, the response is passed to the transport layer once more for retransmission,
+    // and timer G is set to fire in MIN(2*T1, T2) seconds. From then on, when timer G fires, the response is
+    // passed to the transport again for transmission, and timer G is reset with a value that doubles, unless
+    // that value exceeds T2, in which case it is reset with the value of T2."
+    if (!this.transmit(this.final)) return;
+    this.intervalG = nextInterval(this.intervalG, this.context.timers.T2);
+    this.timers.start("G", this.intervalG, () => this.onTimerG());
+  }
+
+  private onTimerH(): void {
+    if (this.current !== "Completed") return;
+    // 17.2.1: "If timer H fires while in the "Completed" state, it implies that the ACK was never received. In
+    // this case, the server transaction MUST transition to the "Terminated" state, and MUST indicate to the
+    // TU that a transaction failure has occurred."
+    this.transition("Terminated", "Timer H");
+    this.user.onTimeout?.(this);
+    this.user.onTerminated?.(this);
+  }
+
+  private onTimerI(): void {
+    if (this.current !== "Confirmed") return;
+    // 17.2.1: "Once timer I fires, the server MUST transition to the "Terminated" state."
+    this.transition("Terminated", "Timer I");
+    this.user.onTerminated?.(this);
+  }
+
+  private transition(to: InviteServerState, event: string): void {
+    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
+    this.current = to;
+    if (to === "Terminated") this.timers.stopAll();
+  }
+
+  /** Sends `response`; a synchronous send failure becomes a transport error. False when it failed. */
+  private transmit(response: SipResponse): boolean {
+    try {
+      this.context.send(response, this.replyTo);
+      return true;
+    } catch (cause) {
+      this.transportError(cause);
+      return false;
+    }
+  }
+}

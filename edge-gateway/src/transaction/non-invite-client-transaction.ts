@@ -1,0 +1,175 @@
+import type { SipRequest, SipResponse } from "../sip/message";
+import { TimerSet } from "./timer-set";
+import type { TimerName } from "./timer-set";
+import { nextInterval } from "./timers";
+import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import type { ClientTransactionUser, Destination, ResponseDisposition, TransactionContext } from "./transaction-context";
+
+/** States of the non-INVITE client transaction (RFC 3261 17.1.2.2, Figure 6). */
+export type NonInviteClientState = "Trying" | "Proceeding" | "Completed" | "Terminated";
+
+const TRANSITIONS: Readonly<Record<NonInviteClientState, readonly NonInviteClientState[]>> = {
+  Trying: ["Proceeding", "Completed", "Terminated"],
+  Proceeding: ["Completed", "Terminated"],
+  Completed: ["Terminated"],
+  Terminated: [],
+};
+
+/** Construction options of a `NonInviteClientTransaction`. */
+export interface NonInviteClientTransactionOptions {
+  /** The request, its top Via already carrying `branch`. */
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly destination: Destination;
+  readonly context: TransactionContext;
+  readonly user: ClientTransactionUser<NonInviteClientTransaction>;
+}
+
+/**
+ * Client transaction for any request but INVITE and ACK (RFC 3261 17.1.2): retransmits the request on
+ * Timer E until a response, times out on Timer F, absorbs response retransmissions for Timer K.
+ */
+export class NonInviteClientTransaction {
+  readonly kind = "non-invite-client" as const;
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly method: string;
+  readonly destination: Destination;
+  private readonly context: TransactionContext;
+  private readonly user: ClientTransactionUser<NonInviteClientTransaction>;
+  private readonly timers: TimerSet;
+  private current: NonInviteClientState = "Trying";
+  private started = false;
+  private intervalE: number;
+
+  constructor(options: NonInviteClientTransactionOptions) {
+    if (options.request.method === "INVITE" || options.request.method === "ACK") {
+      throw new TypeError(`NonInviteClientTransaction cannot carry ${options.request.method}`);
+    }
+    this.request = options.request;
+    this.branch = options.branch;
+    this.method = options.request.method;
+    this.destination = options.destination;
+    this.context = options.context;
+    this.user = options.user;
+    this.timers = new TimerSet(options.context.clock);
+    this.intervalE = options.context.timers.E;
+  }
+
+  /** Current state. */
+  get state(): NonInviteClientState {
+    return this.current;
+  }
+
+  /** Names of the running timers (diagnostics and tests). */
+  activeTimers(): TimerName[] {
+    return this.timers.names();
+  }
+
+  /** Sends the request and starts Timers E and F; callable once. */
+  start(): void {
+    if (this.started) throw new TransactionStateError(this.kind, this.current, "start");
+    this.started = true;
+    // 17.1.2.2: "The request MUST be passed to the transport layer for transmission."
+    if (!this.transmit()) return;
+    // 17.1.2.2: "When entering this state, the client transaction SHOULD set timer F to fire in 64*T1
+    // seconds." ... "If an unreliable transport is in use, the client transaction MUST set timer E to fire
+    // in T1 seconds."
+    this.timers.start("F", this.context.timers.F, () => this.onTimerF());
+    this.timers.start("E", this.intervalE, () => this.onTimerE());
+  }
+
+  /** A response matched to this transaction (17.1.3); returns whether it went to the TU. */
+  receiveResponse(response: SipResponse): ResponseDisposition {
+    switch (this.current) {
+      case "Terminated":
+        return "terminated";
+      case "Completed":
+        // 17.1.2.2: the Completed state exists "to buffer any additional response retransmissions that
+        // may be received"; they are absorbed.
+        return "absorbed";
+      case "Trying":
+      case "Proceeding":
+        if (response.status < 100) return "absorbed";
+        if (response.status < 200) {
+          // 17.1.2.2: "If a provisional response is received while in the "Trying" state, the response MUST
+          // be passed to the TU, and then the client transaction SHOULD move to the "Proceeding" state."
+          if (this.current === "Trying") this.transition("Proceeding", `response ${response.status}`);
+          this.user.onResponse(response, this);
+          return "delivered";
+        }
+        // 17.1.2.2: "If a final response (status codes 200-699) is received while in the "Trying" state, the
+        // response MUST be passed to the TU, and the client transaction MUST transition to the "Completed"
+        // state." The same holds in "Proceeding".
+        this.transition("Completed", `response ${response.status}`);
+        this.timers.stop("E");
+        this.timers.stop("F");
+        // 17.1.2.2: "Once the client transaction enters the "Completed" state, it MUST set Timer K to fire in
+        // T4 seconds for unreliable transports".
+        this.timers.start("K", this.context.timers.K, () => this.onTimerK());
+        this.user.onResponse(response, this);
+        return "delivered";
+    }
+  }
+
+  /** Reports a fatal transport error for this transaction's request (17.1.4): Terminated, TU informed. */
+  transportError(cause: unknown): void {
+    if (this.current === "Terminated") return;
+    // 17.1.4: "the client transaction SHOULD inform the TU that a transport failure has occurred, and the
+    // client transaction SHOULD transition directly to the "Terminated" state."
+    this.transition("Terminated", "transport error");
+    this.user.onTransportError?.(this, cause);
+    this.user.onTerminated?.(this);
+  }
+
+  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
+  dispose(): void {
+    this.timers.stopAll();
+    this.current = "Terminated";
+  }
+
+  private onTimerE(): void {
+    if (this.current !== "Trying" && this.current !== "Proceeding") return;
+    // 17.1.2.2: "If timer E fires while still in this state, the timer is reset, but this time with a value
+    // of MIN(2*T1, T2)." ... "If Timer E fires while in the "Proceeding" state, the request MUST be passed to
+    // the transport layer for retransmission, and Timer E MUST be reset with a value of T2 seconds."
+    this.intervalE = this.current === "Trying" ? nextInterval(this.intervalE, this.context.timers.T2) : this.context.timers.T2;
+    if (!this.transmit()) return;
+    this.timers.start("E", this.intervalE, () => this.onTimerE());
+  }
+
+  private onTimerF(): void {
+    if (this.current !== "Trying" && this.current !== "Proceeding") return;
+    // 17.1.2.2: "If Timer F fires while the client transaction is still in the "Trying" state, the client
+    // transaction SHOULD inform the TU about the timeout, and then it SHOULD enter the "Terminated" state."
+    // Likewise in "Proceeding".
+    this.transition("Terminated", "Timer F");
+    this.user.onTimeout?.(this);
+    this.user.onTerminated?.(this);
+  }
+
+  private onTimerK(): void {
+    if (this.current !== "Completed") return;
+    // 17.1.2.2: "If Timer K fires while in this state, the client transaction MUST transition to the
+    // "Terminated" state."
+    this.transition("Terminated", "Timer K");
+    this.user.onTerminated?.(this);
+  }
+
+  private transition(to: NonInviteClientState, event: string): void {
+    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
+    this.current = to;
+    if (to === "Terminated") this.timers.stopAll();
+  }
+
+  /** Sends the request; a synchronous send failure becomes a transport error. False when it failed. */
+  private transmit(): boolean {
+    try {
+      this.context.send(this.request, this.destination);
+      return true;
+    } catch (cause) {
+      this.transportError(cause);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,171 @@
+import type { SipRequest, SipResponse } from "../sip/message";
+import { TimerSet } from "./timer-set";
+import type { TimerName } from "./timer-set";
+import type { TransactionKey } from "./transaction-key";
+import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import type { Destination, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
+
+/** States of the non-INVITE server transaction (RFC 3261 17.2.2, Figure 8). */
+export type NonInviteServerState = "Trying" | "Proceeding" | "Completed" | "Terminated";
+
+const TRANSITIONS: Readonly<Record<NonInviteServerState, readonly NonInviteServerState[]>> = {
+  Trying: ["Proceeding", "Completed", "Terminated"],
+  Proceeding: ["Completed", "Terminated"],
+  Completed: ["Terminated"],
+  Terminated: [],
+};
+
+/** Construction options of a `NonInviteServerTransaction`. */
+export interface NonInviteServerTransactionOptions {
+  /** The request that created the transaction (any method but INVITE and ACK). */
+  readonly request: SipRequest;
+  /** Its matching key (top Via branch and sent-by, the request method). */
+  readonly key: TransactionKey;
+  /** Where responses go (18.2.2: received/rport of the top Via), computed by the caller. */
+  readonly replyTo: Destination;
+  readonly context: TransactionContext;
+  readonly user: ServerTransactionUser<NonInviteServerTransaction>;
+}
+
+/**
+ * Server transaction for any request but INVITE and ACK (RFC 3261 17.2.2): discards retransmissions in
+ * Trying, answers them with the last response in Proceeding and Completed, and lingers for Timer J.
+ */
+export class NonInviteServerTransaction {
+  readonly kind = "non-invite-server" as const;
+  readonly request: SipRequest;
+  readonly branch: string;
+  readonly sentBy: string;
+  readonly method: string;
+  readonly replyTo: Destination;
+  private readonly context: TransactionContext;
+  private readonly user: ServerTransactionUser<NonInviteServerTransaction>;
+  private readonly timers: TimerSet;
+  private current: NonInviteServerState = "Trying";
+  private provisional: SipResponse | undefined;
+  private final: SipResponse | undefined;
+
+  constructor(options: NonInviteServerTransactionOptions) {
+    if (options.request.method === "INVITE" || options.request.method === "ACK") {
+      throw new TypeError(`NonInviteServerTransaction cannot carry ${options.request.method}`);
+    }
+    this.request = options.request;
+    this.branch = options.key.branch;
+    this.sentBy = options.key.sentBy;
+    this.method = options.request.method;
+    this.replyTo = options.replyTo;
+    this.context = options.context;
+    this.user = options.user;
+    this.timers = new TimerSet(options.context.clock);
+  }
+
+  /** Current state. */
+  get state(): NonInviteServerState {
+    return this.current;
+  }
+
+  /** The most recent response sent (final if any, else the last provisional). */
+  get lastResponse(): SipResponse | undefined {
+    return this.final ?? this.provisional;
+  }
+
+  /** Names of the running timers (diagnostics and tests). */
+  activeTimers(): TimerName[] {
+    return this.timers.names();
+  }
+
+  /**
+   * Sends a response from the TU. Throws `TransactionStateError` in Completed or Terminated (an illegal
+   * transition: a response after the final one); a failing send is reported through `onTransportError`.
+   */
+  respond(response: SipResponse): void {
+    if (response.status < 100 || response.status > 699) {
+      throw new RangeError(`non-invite-server transaction: invalid status ${response.status}`);
+    }
+    const event = `respond ${response.status}`;
+    if (this.current !== "Trying" && this.current !== "Proceeding") {
+      throw new TransactionStateError(this.kind, this.current, event);
+    }
+    if (response.status < 200) {
+      // 17.2.2: "While in the "Trying" state, if the TU passes a provisional response to the server
+      // transaction, the server transaction MUST enter the "Proceeding" state. The response MUST be passed to
+      // the transport layer for transmission. Any further provisional responses that are received from the TU
+      // while in the "Proceeding" state MUST be passed to the transport layer for transmission."
+      this.provisional = response;
+      if (!this.transmit(response)) return;
+      if (this.current === "Trying") this.transition("Proceeding", event);
+      return;
+    }
+    // 17.2.2: "If the TU passes a final response (status codes 200-699) to the server while in the
+    // "Proceeding" state, the transaction MUST enter the "Completed" state, and the response MUST be passed to
+    // the transport layer for transmission." The same holds in "Trying".
+    this.final = response;
+    if (!this.transmit(response)) return;
+    this.transition("Completed", event);
+    // 17.2.2: "When the server transaction enters the "Completed" state, it MUST set Timer J to fire in 64*T1
+    // seconds for unreliable transports".
+    this.timers.start("J", this.context.timers.J, () => this.onTimerJ());
+  }
+
+  /** A retransmission of the request matched to this transaction (17.2.3); always absorbed. */
+  receiveRequest(_request: SipRequest): RequestDisposition {
+    switch (this.current) {
+      case "Terminated":
+        return "terminated";
+      case "Trying":
+        // 17.2.2: "Once in the "Trying" state, any further request retransmissions are discarded."
+        return "absorbed";
+      case "Proceeding":
+        // 17.2.2: "If a retransmission of the request is received while in the "Proceeding" state, the most
+        // recently sent provisional response MUST be passed to the transport layer for retransmission."
+        if (this.provisional !== undefined) this.transmit(this.provisional);
+        return "absorbed";
+      case "Completed":
+        // 17.2.2: "While in the "Completed" state, the server transaction MUST pass the final response to the
+        // transport layer for retransmission whenever a retransmission of the request is received."
+        if (this.final !== undefined) this.transmit(this.final);
+        return "absorbed";
+    }
+  }
+
+  /** Reports a fatal transport error for a response of this transaction (17.2.4): Terminated, TU informed. */
+  transportError(cause: unknown): void {
+    if (this.current === "Terminated") return;
+    // 17.2.4: "the server transaction SHOULD inform the TU that a failure has occurred, and SHOULD transition
+    // to the terminated state."
+    this.transition("Terminated", "transport error");
+    this.user.onTransportError?.(this, cause);
+    this.user.onTerminated?.(this);
+  }
+
+  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
+  dispose(): void {
+    this.timers.stopAll();
+    this.current = "Terminated";
+  }
+
+  private onTimerJ(): void {
+    if (this.current !== "Completed") return;
+    // 17.2.2: "The server transaction remains in this state until Timer J fires, at which point it MUST
+    // transition to the "Terminated" state."
+    this.transition("Terminated", "Timer J");
+    this.user.onTerminated?.(this);
+  }
+
+  private transition(to: NonInviteServerState, event: string): void {
+    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
+    this.current = to;
+    if (to === "Terminated") this.timers.stopAll();
+  }
+
+  /** Sends `response`; a synchronous send failure becomes a transport error. False when it failed. */
+  private transmit(response: SipResponse): boolean {
+    try {
+      this.context.send(response, this.replyTo);
+      return true;
+    } catch (cause) {
+      this.transportError(cause);
+      return false;
+    }
+  }
+}
