@@ -1,0 +1,135 @@
+/**
+ * The command table of edgectl: which commands exist, what they take, and the words of their help. The
+ * parser checks a command line against it and the help is rendered from it, so the two cannot disagree.
+ */
+
+/** Every option edgectl knows, by long name. */
+export type OptionName = "url" | "token" | "help" | "json" | "destination" | "domain" | "aor" | "limit";
+
+/** How an option is written and what it means. */
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** Placeholder of the value in help, for string options. */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/** The options, in the order help lists them. */
+export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = {
+  destination: {
+    type: "string",
+    multiple: true,
+    value: "<sip-uri>",
+    description: "dispatcher destination, sip: or sips: URI (repeat for several)",
+  },
+  domain: { type: "string", value: "<domain>", description: "only bindings of this tenant domain" },
+  aor: { type: "string", value: "<user@domain>", description: "only bindings of this address-of-record" },
+  limit: { type: "string", value: "<n>", description: "at most n bindings, 1..1000 (API default 1000)" },
+  json: { type: "boolean", description: "print the API's answer as JSON instead of text" },
+  url: { type: "string", value: "<url>", description: "admin API origin (default $EDGE_ADMIN_URL, else http://127.0.0.1:8787)" },
+  token: { type: "string", value: "<token>", description: "admin bearer token (default $EDGE_ADMIN_TOKEN, else dev-admin-token)" },
+  help: { type: "boolean", short: "h", description: "show help for the command and exit" },
+};
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS: readonly OptionName[] = ["url", "token", "help"];
+
+/** The runnable commands, each named by its words. */
+export type CommandName =
+  | "tenant add"
+  | "tenant list"
+  | "tenant show"
+  | "tenant rm"
+  | "location list"
+  | "location rm"
+  | "health";
+
+/** One command: its words, positional arguments, the options it takes beyond the global ones, and its help. */
+export interface CommandSpec {
+  readonly name: CommandName;
+  readonly positionals: readonly string[];
+  readonly options: readonly OptionName[];
+  /** Options among `options` that must be given. */
+  readonly required?: readonly OptionName[];
+  readonly summary: string;
+  /** Further help lines: what is printed, what the exit codes mean for this command. */
+  readonly details: readonly string[];
+  readonly examples: readonly string[];
+}
+
+/** The commands, in the order help lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "tenant add",
+    positionals: ["<domain>"],
+    options: ["destination", "json"],
+    required: ["destination"],
+    summary: "create a tenant domain with its dispatcher destinations",
+    details: [
+      "At least one --destination is required. Exits 4 when the domain already exists.",
+      "Prints the created tenant (as JSON with --json).",
+    ],
+    examples: ["edgectl tenant add tenant-a.example --destination sip:127.0.0.11:5080 --destination sip:[2001:db8::2]:5060"],
+  },
+  {
+    name: "tenant list",
+    positionals: [],
+    options: ["json"],
+    summary: "list tenants, ordered by domain",
+    details: ["Table columns: DOMAIN, SETID, SUBDOMAINS, DESTINATIONS (comma-separated URIs)."],
+    examples: ["edgectl tenant list", "edgectl tenant list --json"],
+  },
+  {
+    name: "tenant show",
+    positionals: ["<domain>"],
+    options: ["json"],
+    summary: "show one tenant and its destinations",
+    details: ["Exits 3 when the domain is not a tenant."],
+    examples: ["edgectl tenant show tenant-a.example"],
+  },
+  {
+    name: "tenant rm",
+    positionals: ["<domain>"],
+    options: ["json"],
+    summary: "remove a tenant, its dispatcher set and its bindings",
+    details: ["Exits 3 when the domain is not a tenant."],
+    examples: ["edgectl tenant rm tenant-a.example"],
+  },
+  {
+    name: "location list",
+    positionals: [],
+    options: ["domain", "aor", "limit", "json"],
+    summary: "list registration bindings, expired-but-not-yet-swept ones included",
+    details: [
+      "Table columns: USERNAME, DOMAIN, CONTACT, RECEIVED, EXPIRES (Unix seconds),",
+      "REMAINING ('in 3m12s' or 'expired'), USER_AGENT, CALLID, CSEQ.",
+      "--json prints the array of bindings with snake_case keys (username, domain, contact, received,",
+      "expires, user_agent, callid, cseq, then the other location columns).",
+    ],
+    examples: ["edgectl location list --domain tenant-a.example", "edgectl location list --aor 201@tenant-a.example --json"],
+  },
+  {
+    name: "location rm",
+    positionals: ["<user@domain>"],
+    options: ["json"],
+    summary: "remove every binding of an address-of-record",
+    details: ["Exits 3 when the address-of-record has no binding."],
+    examples: ["edgectl location rm 201@tenant-a.example"],
+  },
+  {
+    name: "health",
+    positionals: [],
+    options: ["json"],
+    summary: "check that the admin API and its store answer",
+    details: ["Exits 0 when healthy, 1 when the API answers that its store is degraded."],
+    examples: ["edgectl health"],
+  },
+];
+
+/** Command groups: the first word of a two-word command. */
+export const GROUPS: Readonly<Record<string, string>> = {
+  tenant: "tenant domains and their dispatcher destinations",
+  location: "registration bindings (the location table)",
+};

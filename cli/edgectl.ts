@@ -1,0 +1,152 @@
+/**
+ * edgectl, the operator CLI of edge-registrar: parses the command line, talks to the worker's admin API and
+ * prints tables or JSON. `main` takes its I/O as a parameter so that tests run it in-process; the
+ * executable is bin/edgectl.js.
+ */
+import { AdminApiError, AdminUnreachableError, createAdminClient } from "./admin-client";
+import type { AdminClient, FetchLike } from "./admin-client";
+import { parseCommandLine, UsageError } from "./args";
+import type { Command, HelpTopic } from "./args";
+import { ConfigError, resolveConfig } from "./config";
+import { ExitCode, exitCodeForStatus } from "./exit-codes";
+import type { ExitCodeValue } from "./exit-codes";
+import {
+  bindingToJson,
+  formatBindingsTable,
+  formatJson,
+  formatTenantDetail,
+  formatTenantsTable,
+  renderFields,
+  sanitize,
+} from "./format";
+import { commandHelp, generalHelp, groupHelp } from "./help";
+
+/** Where the CLI writes, what environment it reads and how it sends requests; each defaults to the process's. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fetch: FetchLike;
+}
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+function helpText(topic: HelpTopic): string {
+  switch (topic.kind) {
+    case "general":
+      return generalHelp();
+    case "group":
+      return groupHelp(topic.group);
+    case "command":
+      return commandHelp(topic.spec);
+  }
+}
+
+async function run(command: Command, client: AdminClient, io: CliIo): Promise<ExitCodeValue> {
+  const print = (text: string) => io.stdout.write(text);
+  const note = (text: string) => io.stderr.write(`${text}\n`);
+  switch (command.name) {
+    case "tenant add": {
+      const tenant = await client.createTenant({ domain: command.domain, destinations: command.destinations });
+      print(command.json ? formatJson(tenant) : `added tenant ${sanitize(command.domain)}\n${formatTenantDetail(tenant)}`);
+      return ExitCode.Ok;
+    }
+    case "tenant list": {
+      const tenants = await client.listTenants();
+      if (command.json) print(formatJson(tenants));
+      else if (tenants.length === 0) note("no tenants");
+      else print(formatTenantsTable(tenants));
+      return ExitCode.Ok;
+    }
+    case "tenant show": {
+      const tenant = await client.getTenant(command.domain);
+      print(command.json ? formatJson(tenant) : formatTenantDetail(tenant));
+      return ExitCode.Ok;
+    }
+    case "tenant rm": {
+      const answer = await client.deleteTenant(command.domain);
+      print(
+        command.json
+          ? formatJson(answer)
+          : `deleted tenant ${sanitize(answer.deleted)} (${plural(answer.bindingsRemoved, "binding")} removed)\n`,
+      );
+      return ExitCode.Ok;
+    }
+    case "location list": {
+      const bindings = await client.listBindings({
+        ...(command.domain !== undefined ? { domain: command.domain } : {}),
+        ...(command.aor !== undefined ? { aor: command.aor } : {}),
+        ...(command.limit !== undefined ? { limit: command.limit } : {}),
+      });
+      if (command.json) print(formatJson(bindings.map(bindingToJson)));
+      else if (bindings.length === 0) note("no bindings");
+      else print(formatBindingsTable(bindings, Math.floor(Date.now() / 1000)));
+      return ExitCode.Ok;
+    }
+    case "location rm": {
+      const answer = await client.deleteAor(command.aor);
+      print(command.json ? formatJson(answer) : `deleted ${plural(answer.deleted, "binding")} of ${sanitize(command.aor)}\n`);
+      return ExitCode.Ok;
+    }
+    case "health": {
+      const report = await client.health();
+      print(
+        command.json
+          ? formatJson({ status: report.status, store: report.store })
+          : renderFields([
+              ["status", sanitize(report.status)],
+              ["store", sanitize(report.store)],
+            ]),
+      );
+      if (report.healthy) return ExitCode.Ok;
+      io.stderr.write(`edgectl: the admin API is ${sanitize(report.status)}: store ${sanitize(report.store)}\n`);
+      return ExitCode.Failure;
+    }
+  }
+}
+
+/** Turns any failure into its one-line message and exit code; never a stack trace. */
+function failure(error: unknown): { message: string; code: ExitCodeValue } {
+  if (error instanceof UsageError) {
+    const hint = error.command ? ` (see 'edgectl help ${error.command}')` : "";
+    return { message: `${error.reason}${hint}`, code: ExitCode.Usage };
+  }
+  if (error instanceof ConfigError) return { message: error.message, code: ExitCode.Usage };
+  if (error instanceof AdminUnreachableError) {
+    return { message: `cannot reach the admin API at ${error.url}: ${error.reason}`, code: ExitCode.Unreachable };
+  }
+  if (error instanceof AdminApiError) {
+    const code = exitCodeForStatus(error.status);
+    const hint = code === ExitCode.Unauthorized ? "; check EDGE_ADMIN_TOKEN or --token" : "";
+    return { message: `${error.reason} (HTTP ${error.status})${hint}`, code };
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return { message: `unexpected failure: ${detail}`, code: ExitCode.Failure };
+}
+
+/**
+ * Runs edgectl with `argv` (the arguments after the script name) and resolves to the exit code; it does not
+ * exit the process. Output goes to `io.stdout`, one-line errors (`edgectl: <reason>`) to `io.stderr`.
+ */
+export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const resolved: CliIo = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+    fetch: io.fetch ?? ((url, init) => fetch(url, init)),
+  };
+  try {
+    const invocation = parseCommandLine(argv);
+    if (invocation.kind === "help") {
+      resolved.stdout.write(helpText(invocation.topic));
+      return ExitCode.Ok;
+    }
+    const config = resolveConfig(invocation.connection, resolved.env);
+    const client = createAdminClient({ baseUrl: config.url, token: config.token, fetch: resolved.fetch });
+    return await run(invocation.command, client, resolved);
+  } catch (error) {
+    const { message, code } = failure(error);
+    resolved.stderr.write(`edgectl: ${sanitize(message)}\n`);
+    return code;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The whole system on one machine, on the embedded default: the local store endpoint (libSQL file served
+ * over Hrana HTTP), migrations applied through it, the worker bundled as `wrangler deploy` bundles it and
+ * run in Miniflare (the Workers runtime), and the gateway. Used by `npm start` and by the end-to-end tests,
+ * so both exercise the production code paths.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Miniflare } from "miniflare";
+import { startGateway, type Gateway } from "../edge-gateway/src/gateway";
+import type { GatewayConfig } from "../edge-gateway/src/config";
+import { createLogger, type Logger } from "../edge-gateway/src/observability/logger";
+import { applyMigrations } from "../migrations/apply";
+import { startStoreServer, type StoreServer } from "../store-server/src/server";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BUNDLE_DIR = join(ROOT, "dist", "worker");
+const BUNDLE = join(BUNDLE_DIR, "index.js");
+
+export interface LocalStackOptions {
+  /** libSQL database file. */
+  readonly dbFile: string;
+  /** Phones' SIP socket. */
+  readonly sipListen: { readonly ip: string; readonly port: number };
+  /** Optional second SIP socket for the Asterisk boxes. */
+  readonly sipListenPbx?: { readonly ip: string; readonly port: number } | undefined;
+  /** Worker HTTP port (0 = any free port). */
+  readonly workerPort?: number;
+  /** Store endpoint port (0 = any free port). */
+  readonly storePort?: number;
+  /** Gateway metrics port; undefined disables the endpoint. */
+  readonly metricsPort?: number | undefined;
+  readonly gatewaySecret?: string;
+  readonly adminToken?: string;
+  readonly storeToken?: string;
+  readonly logLevel?: "debug" | "info" | "warn" | "error";
+  /** Extra worker variables (TENANT_CACHE_TTL_MS, ANY_DOMAIN_LOOKUP ...). */
+  readonly workerVars?: Readonly<Record<string, string>>;
+  /** SIP timer overrides for the gateway. */
+  readonly timers?: Partial<Pick<GatewayConfig, "t1" | "t2" | "t4" | "timerC">>;
+  readonly workerTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface LocalStack {
+  readonly storeUrl: string;
+  readonly workerUrl: string;
+  readonly gateway: Gateway;
+  readonly adminToken: string;
+  /** Runs the worker's cron handler once (the expiry sweep). */
+  runScheduled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Bundles the worker with wrangler (as `wrangler deploy` would) unless the bundle is newer than the sources. */
+export async function bundleWorker(force = false): Promise<string> {
+  if (!force && existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs > newestSource()) return BUNDLE;
+  mkdirSync(BUNDLE_DIR, { recursive: true });
+  await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", BUNDLE_DIR],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false" } },
+  );
+  return BUNDLE;
+}
+
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of ["worker/src", "contract", "edge-gateway/src/sip"]) walk(join(ROOT, d));
+  newest = Math.max(newest, statSync(join(ROOT, "wrangler.toml")).mtimeMs, statSync(join(ROOT, "package-lock.json")).mtimeMs);
+  return newest;
+}
+
+/** Starts store, worker and gateway; stops what it started if a later step fails. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const gatewaySecret = options.gatewaySecret ?? "dev-gateway-secret-0123456789";
+  const adminToken = options.adminToken ?? "dev-admin-token";
+  const storeToken = options.storeToken ?? "dev-store-token";
+  const log = options.logger ?? createLogger(options.logLevel ?? "info");
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    mkdirSync(dirname(options.dbFile), { recursive: true });
+    const store: StoreServer = await startStoreServer({
+      file: options.dbFile,
+      host: "127.0.0.1",
+      port: options.storePort ?? 0,
+      authToken: storeToken,
+    });
+    cleanups.push(() => store.close());
+    // Migrations go through the HTTP endpoint, as they would to Turso or sqld.
+    await applyMigrations({ url: store.url, authToken: storeToken });
+
+    const scriptPath = await bundleWorker();
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath,
+      compatibilityDate: "2026-04-01",
+      host: "127.0.0.1",
+      port: options.workerPort ?? 0,
+      cf: false,
+      bindings: {
+        LIBSQL_URL: store.url,
+        LIBSQL_AUTH_TOKEN: storeToken,
+        GATEWAY_SECRET: gatewaySecret,
+        ADMIN_TOKEN: adminToken,
+        TENANT_CACHE_TTL_MS: "1000",
+        ...options.workerVars,
+      },
+    });
+    cleanups.push(() => mf.dispose());
+    const workerUrl = (await mf.ready).toString().replace(/\/$/, "");
+
+    const gateway = await startGateway(
+      {
+        listen: { ...options.sipListen, advertisedHost: undefined },
+        listenPbx: options.sipListenPbx ? { ...options.sipListenPbx, advertisedHost: undefined } : undefined,
+        workerUrl,
+        gatewaySecret,
+        workerTimeoutMs: options.workerTimeoutMs ?? 2000,
+        workerConnections: 16,
+        retryAfterS: 5,
+        metricsListen: options.metricsPort === undefined ? undefined : { ip: "127.0.0.1", port: options.metricsPort },
+        logLevel: options.logLevel ?? "info",
+        t1: options.timers?.t1 ?? 500,
+        t2: options.timers?.t2 ?? 4000,
+        t4: options.timers?.t4 ?? 5000,
+        timerC: options.timers?.timerC ?? 181_000,
+      },
+      log,
+    );
+    cleanups.push(() => gateway.close());
+
+    return {
+      storeUrl: store.url,
+      workerUrl,
+      gateway,
+      adminToken,
+      async runScheduled() {
+        const worker = await mf.getWorker();
+        await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
+      },
+      async close() {
+        for (const c of cleanups.reverse()) await c().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
