@@ -1,0 +1,64 @@
+// `npm start`: the whole system locally on the embedded default (libSQL file, worker in Miniflare, gateway),
+// with two demo tenants. Ctrl-C stops everything cleanly.
+import { parseHostPortArg } from "../edge-gateway/src/config";
+import { startLocalStack } from "./local-stack";
+
+const DEMO_TENANTS = [
+  { domain: "tenant-a.example", destinations: ["sip:127.0.0.11:5080"] },
+  { domain: "tenant-b.example", destinations: ["sip:127.0.0.12:5080"] },
+];
+
+async function seed(workerUrl: string, token: string): Promise<void> {
+  for (const t of DEMO_TENANTS) {
+    const res = await fetch(`${workerUrl}/admin/v1/tenants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(t),
+    });
+    if (res.status !== 201 && res.status !== 409) throw new Error(`seeding ${t.domain}: HTTP ${res.status} ${await res.text()}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const sip = parseHostPortArg("SIP_LISTEN", process.env.SIP_LISTEN ?? "127.0.0.1:5060", 5060);
+  const pbx = process.env.SIP_LISTEN_PBX ? parseHostPortArg("SIP_LISTEN_PBX", process.env.SIP_LISTEN_PBX, 5060) : undefined;
+  const stack = await startLocalStack({
+    dbFile: process.env.LIBSQL_FILE ?? ".data/dev.db",
+    sipListen: sip,
+    sipListenPbx: pbx,
+    workerPort: Number(process.env.WORKER_PORT ?? 8787),
+    storePort: Number(process.env.STORE_PORT ?? 8080),
+    metricsPort: Number(process.env.METRICS_PORT ?? 9060),
+    logLevel: (process.env.LOG_LEVEL as "info" | undefined) ?? "info",
+  });
+  await seed(stack.workerUrl, stack.adminToken);
+  const sweep = setInterval(() => void stack.runScheduled().catch(() => undefined), 60_000);
+  console.log(
+    [
+      "",
+      "edge-registrar is running (Ctrl-C to stop)",
+      `  SIP (phones)    udp:${stack.gateway.phones.local.ip}:${stack.gateway.phones.local.port}`,
+      ...(pbx ? [`  SIP (Asterisk)  udp:${stack.gateway.pbx.local.ip}:${stack.gateway.pbx.local.port}`] : []),
+      `  worker          ${stack.workerUrl}   (admin token: ${stack.adminToken})`,
+      `  store           ${stack.storeUrl}   (libSQL file ${process.env.LIBSQL_FILE ?? ".data/dev.db"})`,
+      `  metrics         ${stack.gateway.metricsUrl ?? "off"}/metrics`,
+      `  demo tenants    ${DEMO_TENANTS.map((t) => `${t.domain} -> ${t.destinations.join(",")}`).join("; ")}`,
+      "  try             npx edgectl tenant list ; npx edgectl location list",
+      "",
+    ].join("\n"),
+  );
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(sweep);
+    void stack.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(`npm start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
