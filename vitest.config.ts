@@ -1,4 +1,9 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
+/** Secrets the worker tests sign and authenticate with. */
+export const TEST_GATEWAY_SECRET = "worker-test-gateway-secret-0123";
+export const TEST_ADMIN_TOKEN = "worker-test-admin-token";
 
 // Three projects: plain Node unit tests, the worker under the Workers runtime (miniflare), and
 // end-to-end tests over real UDP with sipp and Kamailio.
@@ -10,6 +15,28 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts", "test/store-server/**/*.test.ts", "test/cli/**/*.test.ts"],
           environment: "node",
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./worker/src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                LIBSQL_URL: inject("storeUrl"),
+                LIBSQL_AUTH_TOKEN: inject("storeToken"),
+                GATEWAY_SECRET: TEST_GATEWAY_SECRET,
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                TENANT_CACHE_TTL_MS: "0",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/worker/global-setup.ts"],
         },
       },
       {
