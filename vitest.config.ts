@@ -1,6 +1,14 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+declare module "vitest" {
+  /** What the worker project's global setup hands to the worker's bindings. */
+  export interface ProvidedContext {
+    storeUrl: string;
+    storeToken: string;
+  }
+}
+
 /** Secrets the worker tests sign and authenticate with. */
 export const TEST_GATEWAY_SECRET = "worker-test-gateway-secret-0123";
 export const TEST_ADMIN_TOKEN = "worker-test-admin-token";
@@ -43,6 +51,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/global-setup.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -8,6 +8,8 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { startGateway, type Gateway } from "../edge-gateway/src/gateway";
@@ -43,6 +45,8 @@ export interface LocalStackOptions {
   readonly timers?: Partial<Pick<GatewayConfig, "t1" | "t2" | "t4" | "timerC">>;
   readonly workerTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Where the worker's console lines go (its JSON logs); default: this process's stdout. */
+  readonly workerLog?: (line: string) => void;
 }
 
 export interface LocalStack {
@@ -81,6 +85,13 @@ function newestSource(): number {
   return newest;
 }
 
+/** Feeds workerd's stdout and stderr to `sink`, line by line. */
+function pipeLines(sink: (line: string) => void): (stdout: Readable, stderr: Readable) => void {
+  return (stdout, stderr) => {
+    for (const stream of [stdout, stderr]) createInterface({ input: stream }).on("line", sink);
+  };
+}
+
 /** Starts store, worker and gateway; stops what it started if a later step fails. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const gatewaySecret = options.gatewaySecret ?? "dev-gateway-secret-0123456789";
@@ -108,6 +119,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host: "127.0.0.1",
       port: options.workerPort ?? 0,
       cf: false,
+      ...(options.workerLog ? { handleRuntimeStdio: pipeLines(options.workerLog) } : {}),
       bindings: {
         LIBSQL_URL: store.url,
         LIBSQL_AUTH_TOKEN: storeToken,

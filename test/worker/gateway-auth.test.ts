@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../contract/signing";
-import { exports } from "cloudflare:workers";
-import { registerEvent, signedPost } from "./support";
+import { registerEvent, self, signedPost } from "./support";
 
 const ev = registerEvent({ user: "201", domain: "auth.example", contacts: ["sip:201@192.0.2.1"] });
 
 describe("gateway endpoint authentication", () => {
   it("refuses an unsigned request with 401", async () => {
-    const res = await exports.default.fetch(new Request("http://worker/v1/request", { method: "POST", body: JSON.stringify(ev) }));
+    const res = await self.fetch(new Request("http://worker/v1/request", { method: "POST", body: JSON.stringify(ev) }));
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: string }).error).toMatch(/missing signature/);
   });
@@ -35,7 +34,7 @@ describe("gateway endpoint authentication", () => {
     const body = JSON.stringify(ev);
     const { importHmacKey, signRequest } = await import("../../contract/signing");
     const headers = await signRequest(await importHmacKey("worker-test-gateway-secret-0123"), "/v1/request", body, Date.now(), nonce);
-    const replay = await exports.default.fetch(new Request("http://worker/v1/request", { method: "POST", body, headers }));
+    const replay = await self.fetch(new Request("http://worker/v1/request", { method: "POST", body, headers }));
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { error: string }).error).toBe("replayed request");
   });

@@ -7,13 +7,6 @@ import type { TestProject } from "vitest/node";
 import { applyMigrations } from "../../migrations/apply";
 import { startStoreServer } from "../../store-server/src/server";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    storeUrl: string;
-    storeToken: string;
-  }
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), "edge-worker-test-"));
   const storeToken = "worker-test-store-token";

@@ -1,10 +1,12 @@
-import { env } from "cloudflare:workers";
+import { env as runtimeEnv } from "cloudflare:workers";
+import type { Env } from "../../worker/src/config/env";
 import { createScheduledController, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/src/index";
 import { importHmacKey, signRequest } from "../../contract/signing";
 import { admin, bindingsOf, createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri } from "./support";
 
+const env = runtimeEnv as unknown as Env;
 const D = "fail.example";
 await createTenant(D, "sip:127.0.0.11:5080");
 

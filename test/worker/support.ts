@@ -8,17 +8,20 @@ export const ADMIN_TOKEN = "worker-test-admin-token";
 
 const key = importHmacKey(GATEWAY_SECRET);
 
+/** The worker's default export (its fetch handler), as the Workers runtime runs it. */
+export const self = (exports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
+
 /** POSTs a signed body to a gateway endpoint of the worker under test. */
 export async function signedPost(path: string, body: unknown, tweak?: (h: Record<string, string>) => void): Promise<Response> {
   const text = JSON.stringify(body);
   const headers = await signRequest(await key, path, text, Date.now());
   tweak?.(headers);
-  return exports.default.fetch(new Request(`http://worker${path}`, { method: "POST", body: text, headers: { ...headers, "content-type": "application/json" } }));
+  return self.fetch(new Request(`http://worker${path}`, { method: "POST", body: text, headers: { ...headers, "content-type": "application/json" } }));
 }
 
 /** Calls the admin API with the test token. */
 export function admin(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<Response> {
-  return exports.default.fetch(
+  return self.fetch(
     new Request(`http://worker/admin/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -104,7 +107,7 @@ export function responseEvent(status: number, context: string, contacts: { uri: 
     source: { ip: "127.0.0.11", port: 5080, transport: "udp" },
     local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
     receivedAt: Date.now(),
-    contacts: contacts.map((c) => ({ uri: c.uri, params: c.expires === undefined ? {} : { expires: String(c.expires) } })),
+    contacts: contacts.map((c) => ({ uri: c.uri, params: c.expires === undefined ? {} : ({ expires: String(c.expires) } as Record<string, string>) })),
     ...(expires !== undefined ? { expires } : {}),
     context,
   };

@@ -1,0 +1,67 @@
+// The system under test for end-to-end files: the local stack (store endpoint, worker in Miniflare,
+// gateway) on a given loopback address, with tenants created through the admin API.
+import { join } from "node:path";
+import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../scripts/local-stack";
+import { createLogger } from "../../edge-gateway/src/observability/logger";
+
+export interface TestStack extends LocalStack {
+  /** Calls the admin API; returns status and parsed JSON. */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
+  addTenant(domain: string, ...destinations: string[]): Promise<void>;
+  /** Bindings of `user@domain` as the admin API lists them. */
+  bindings(aor: string): Promise<StackBinding[]>;
+}
+
+export interface StackBinding {
+  id: number;
+  username: string;
+  domain: string;
+  contact: string;
+  received: string | null;
+  expires: number;
+  callid: string;
+  cseq: number;
+  userAgent: string;
+}
+
+/** Starts a stack whose gateway listens on `sipIp:sipPort`; files pass their own address block. */
+export async function startTestStack(
+  workDir: string,
+  sip: { ip: string; port: number },
+  extra: Partial<LocalStackOptions> = {},
+): Promise<TestStack> {
+  const logLines: string[] = [];
+  const stack = await startLocalStack({
+    dbFile: join(workDir, "store.db"),
+    sipListen: sip,
+    logger: createLogger(process.env.E2E_LOG_LEVEL === "debug" ? "debug" : "info", (l) => logLines.push(l)),
+    workerVars: { TENANT_CACHE_TTL_MS: "0" },
+    workerLog: (l) => logLines.push(l),
+    ...extra,
+  });
+  const admin: TestStack["admin"] = async (method, path, body) => {
+    const res = await fetch(`${stack.workerUrl}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: await res.json().catch(() => undefined) };
+  };
+  return {
+    ...stack,
+    admin,
+    async addTenant(domain, ...destinations) {
+      const r = await admin("POST", "/tenants", { domain, destinations });
+      if (r.status !== 201) throw new Error(`addTenant ${domain}: ${r.status} ${JSON.stringify(r.json)}`);
+    },
+    async bindings(aor) {
+      const r = await admin("GET", `/bindings?aor=${encodeURIComponent(aor)}`);
+      if (r.status !== 200) throw new Error(`bindings ${aor}: ${r.status}`);
+      return (r.json as { bindings: StackBinding[] }).bindings;
+    },
+    async close() {
+      await stack.close();
+      if (process.env.E2E_LOG_LEVEL) process.stderr.write(logLines.join("\n") + "\n");
+    },
+  };
+}
