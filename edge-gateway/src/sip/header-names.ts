@@ -30,6 +30,7 @@ const HEADER_TABLE: readonly (readonly [canonical: string, compact?: string])[] 
   ["Event", "o"],
   ["Expires"],
   ["Flow-Timer"],
+  ["From", "f"],
   ["Geolocation"],
   ["History-Info"],
   ["Identity", "y"],

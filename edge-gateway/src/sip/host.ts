@@ -78,7 +78,7 @@ function parseIpv4(s: string): number[] | undefined {
 }
 
 /** The eight 16-bit groups of an IPv6 address (no brackets), or undefined when it is not one. */
-export function parseIpv6(s: string): number[] | undefined {
+function parseIpv6(s: string): number[] | undefined {
   if (s.length < 2 || s.length > 45) return undefined;
   const doubleColon = s.indexOf("::");
   if (doubleColon !== -1 && s.indexOf("::", doubleColon + 1) !== -1) return undefined;

@@ -89,7 +89,8 @@ function parseStartLine(line: string): StartLine | undefined {
       return isValidRequestUri(uri) ? { kind: "request", method, uri } : { kind: "request", method, uri, problem: fail(400, "Bad Request-URI") };
     }
   }
-  // Lenient split first, to know the method and URI even when the spacing is wrong (RFC 4475 3.1.2.9-10).
+  // Otherwise split leniently, to know the method and URI for the 400 even when the spacing is wrong
+  // (RFC 4475 "lwsstart", "trws").
   const words = line.split(/[ \t]+/).filter((w) => w.length > 0);
   const method = words[0] ?? "";
   const version = words[words.length - 1] ?? "";
@@ -130,13 +131,12 @@ function parseHeaderLines(lines: readonly string[], maxHeaders: number): HeaderB
   let problem: Failure | undefined;
   for (let k = 1; k < lines.length; k++) {
     const line = lines[k] ?? "";
-    if (line.length === 0) continue; // only the last line, when the blank line was missing
+    if (line.length === 0) continue; // only the last line of a datagram without its empty line
     if (isWsp(line.charCodeAt(0))) {
       // A continuation line with nothing to continue; a continuation of a good line was consumed below.
       problem ??= fail(400, "Bad header line");
       continue;
     }
-    let value: string;
     const colon = line.indexOf(":");
     const name = colon === -1 ? "" : trimWsp(line.slice(0, colon));
     if (colon === -1 || !isToken(name) || line.includes("\r")) {
@@ -144,7 +144,7 @@ function parseHeaderLines(lines: readonly string[], maxHeaders: number): HeaderB
       while (isWsp((lines[k + 1] ?? "").charCodeAt(0))) k++;
       continue;
     }
-    value = line.slice(colon + 1);
+    let value = line.slice(colon + 1);
     // RFC 3261 7.3.1: a line starting with whitespace continues the previous one; the line break and
     // the whitespace around it become a single SP.
     while (k + 1 < lines.length && isWsp((lines[k + 1] ?? "").charCodeAt(0))) {
@@ -218,7 +218,7 @@ function checkHeaders(s: Singles, start: StartLine): Failure | undefined {
   const callId = single(s.callId, "Call-ID");
   if (callId) return callId;
   const id = s.callId[0] ?? "";
-  if (id.length === 0 || /[\s]/.test(id)) return fail(400, "Bad Call-ID");
+  if (id.length === 0 || /[\s\x00-\x1f\x7f]/.test(id)) return fail(400, "Bad Call-ID");
   const from = single(s.from, "From");
   if (from) return from;
   if (parseNameAddr(s.from[0] ?? "") === undefined) return fail(400, "Bad From");
@@ -312,6 +312,9 @@ function parse(bytes: Uint8Array, options: ParseOptions): ParseResult {
   if (tooLarge) return errorResult(fail(513, "Message Too Large"), startLine, headers);
   if (startLine.problem) return errorResult(startLine.problem, startLine, headers);
   if (block.problem) return errorResult(block.problem, startLine, headers);
+  // The empty line is mandatory (RFC 3261 7); without it the datagram may have been cut short, and a
+  // REGISTER cut before its Contact would read as a query.
+  if (!blankLine) return errorResult(fail(400, "Truncated message"), startLine, headers);
   const singles = collect(headers);
   const problem = checkHeaders(singles, startLine);
   if (problem) return errorResult(problem, startLine, headers);
