@@ -1,6 +1,6 @@
 // Lint guards structure more than style: no import cycles, type-only imports marked as such.
 import tseslint from "typescript-eslint";
-import importX from "eslint-plugin-import-x";
+import importX, { createNodeResolver } from "eslint-plugin-import-x";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", ".wrangler/**", "migrations/meta/**", "bin/**"] },
@@ -8,7 +8,10 @@ export default tseslint.config(
     files: ["**/*.ts"],
     languageOptions: { parser: tseslint.parser },
     plugins: { "@typescript-eslint": tseslint.plugin, "import-x": importX },
-    settings: { "import-x/resolver": { node: { extensions: [".ts", ".js"] } } },
+    settings: {
+      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".d.ts"] })],
+      "import-x/extensions": [".ts", ".js"],
+    },
     rules: {
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
       "@typescript-eslint/consistent-type-imports": "error",
