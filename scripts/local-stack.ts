@@ -54,6 +54,8 @@ export interface LocalStack {
   readonly workerUrl: string;
   readonly gateway: Gateway;
   readonly adminToken: string;
+  /** Round trips the worker (and migrator) made to the store so far. */
+  storeRoundTrips(): number;
   /** Runs the worker's cron handler once (the expiry sweep). */
   runScheduled(): Promise<void>;
   close(): Promise<void>;
@@ -157,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workerUrl,
       gateway,
       adminToken,
+      storeRoundTrips: () => store.pipelineRequests(),
       async runScheduled() {
         const worker = await mf.getWorker();
         await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });

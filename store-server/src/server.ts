@@ -44,6 +44,8 @@ export interface StoreServer {
   readonly url: string;
   /** The port actually bound. */
   readonly port: number;
+  /** Pipeline requests served so far (each one is one client round trip); for cost measurements. */
+  readonly pipelineRequests: () => number;
   /** Ends all streams (rolling back open transactions), closes the connections and the HTTP server. */
   close(): Promise<void>;
 }
@@ -277,6 +279,7 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
           throw new StoreError("AUTH_INVALID", "Missing or wrong bearer token", 401);
         }
         const body = parsePipelineBody(await readBody(req));
+        pipelineCount++;
         send(res, 200, await runPipeline(body));
         return;
       }
@@ -286,6 +289,7 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
     }
   };
 
+  let pipelineCount = 0;
   const httpServer = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       try {
@@ -335,5 +339,5 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
     return closed;
   };
 
-  return { url, port: boundPort, close };
+  return { url, port: boundPort, pipelineRequests: () => pipelineCount, close };
 }
