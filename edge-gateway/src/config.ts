@@ -2,6 +2,7 @@
  * The gateway's configuration, parsed once from environment variables and command-line flags (flags win)
  * into a typed value. Nothing else reads the environment.
  */
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { LogLevel } from "./observability/logger";
 
@@ -42,6 +43,24 @@ export function parseHostPortArg(name: string, value: string, defaultPort: numbe
   const port = m[2] === undefined ? defaultPort : Number(m[2]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GatewayConfigError(`${name}: bad port in ${value}`);
   return { ip: m[1], port };
+}
+
+/**
+ * The advertised host of a socket: undefined when unset or empty (an empty variable, as compose files leave
+ * them, would otherwise put an empty host in every Via); a bare or bracketed IPv6 address, an IPv4 address
+ * or a host name, never with a port. Without one, a wildcard bind has no address to write.
+ */
+function advertisedHost(name: string, raw: string | undefined, bound: { readonly ip: string }): string | undefined {
+  const value = raw?.trim();
+  if (!value) {
+    if (bound.ip === "0.0.0.0" || (bound.ip.includes(":") && /^[0:]+$/.test(bound.ip))) {
+      throw new GatewayConfigError(`${name} must be set when listening on the wildcard address ${bound.ip}: it is written in Via and Record-Route`);
+    }
+    return undefined;
+  }
+  const bare = value.startsWith("[") && value.endsWith("]") ? value.slice(1, -1) : value;
+  if (isIP(bare) === 6 || (isIP(bare) === 4 && bare === value) || /^(?=.*[A-Za-z])[A-Za-z0-9.-]+$/.test(value)) return value;
+  throw new GatewayConfigError(`${name}: expected an IP address or a host name without port, got ${JSON.stringify(value)}`);
 }
 
 function intOpt(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -98,8 +117,10 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     throw new GatewayConfigError(`WORKER_URL is not a URL: ${workerUrl}`);
   }
   return {
-    listen: { ...listen, advertisedHost: values.advertise ?? env.SIP_ADVERTISE },
-    listenPbx: listenPbx ? { ...listenPbx, advertisedHost: values["advertise-pbx"] ?? env.SIP_ADVERTISE_PBX } : undefined,
+    listen: { ...listen, advertisedHost: advertisedHost("SIP_ADVERTISE", values.advertise ?? env.SIP_ADVERTISE, listen) },
+    listenPbx: listenPbx
+      ? { ...listenPbx, advertisedHost: advertisedHost("SIP_ADVERTISE_PBX", values["advertise-pbx"] ?? env.SIP_ADVERTISE_PBX, listenPbx) }
+      : undefined,
     workerUrl,
     gatewaySecret: secret,
     workerTimeoutMs: intOpt("WORKER_TIMEOUT_MS", values["worker-timeout-ms"] ?? env.WORKER_TIMEOUT_MS, 2000, 50, 60_000),

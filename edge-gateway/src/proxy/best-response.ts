@@ -1,7 +1,7 @@
 /**
  * Choosing the response to send upstream when every branch of a forked request has answered (RFC 3261
- * section 16.7 steps 6-7): a 6xx wins, else the lowest class; 401/407 challenges of all branches merged;
- * a 503 is relayed as 500; no response at all is a 408.
+ * section 16.7 steps 6-7): a 6xx wins, else the lowest class (in 4xx, one that affects resubmission first);
+ * 401/407 challenges of all branches merged; a 503 is relayed as 500; no response at all is a 408.
  */
 import type { SipHeader, SipResponse } from "../sip/message";
 
@@ -14,13 +14,27 @@ function rank(status: number): number {
 const CHALLENGES = new Set(["www-authenticate", "proxy-authenticate"]);
 
 /**
+ * 16.7 step 6: "The proxy SHOULD give preference to responses that provide information affecting
+ * resubmission of this request, such as 401, 407, 415, 420, and 484 if the 4xx class is chosen."
+ */
+const RESUBMISSION = new Set([401, 407, 415, 420, 484]);
+
+/** True when `r` should replace `best`: a better class, or a preferred 4xx over a plain one of the same class. */
+function better(r: SipResponse, best: SipResponse): boolean {
+  const a = rank(r.status);
+  const b = rank(best.status);
+  if (a !== b) return a < b;
+  return RESUBMISSION.has(r.status) && !RESUBMISSION.has(best.status);
+}
+
+/**
  * Picks the best final response among non-2xx finals (in arrival order), or undefined when there are
  * none (every branch timed out: the caller answers 408).
  */
 export function chooseBestResponse(finals: readonly SipResponse[]): SipResponse | undefined {
   let best: SipResponse | undefined;
   for (const r of finals) {
-    if (!best || rank(r.status) < rank(best.status)) best = r;
+    if (!best || better(r, best)) best = r;
   }
   if (!best) return undefined;
   // 16.7 step 7: "If the selected response is a 401 or 407, the proxy MUST collect all WWW-Authenticate

@@ -3,6 +3,7 @@
  * decremented, Record-Route and Route set, the gateway's Via on top, Contacts rewritten when the decision
  * asks for it, and the next hop resolved. Only loose routers (`;lr`) are supported as next hops.
  */
+import { isIP } from "node:net";
 import type { GatewayContact, HeaderEdits } from "../../../contract/v1";
 import { DEFAULT_MAX_FORWARDS, parseMaxForwards } from "../sip/max-forwards";
 import type { SipHeader, SipRequest } from "../sip/message";
@@ -56,7 +57,12 @@ function contactValue(c: GatewayContact, side: OutgoingSide): string {
  * Request-URI. Only IP hosts are reachable (no DNS on the gateway).
  */
 export function resolveNextHop(explicit: TransportAddress | undefined, routes: readonly string[], requestUri: string): TransportAddress {
-  if (explicit) return explicit;
+  // isIP, not a character test: the socket would hand anything else (`1.2.3`, a host name) to the
+  // resolver, which is DNS after all (and getaddrinfo reads `1.2.3` as 1.2.0.3).
+  if (explicit) {
+    if (isIP(explicit.ip) === 0) throw new ForwardError(404, "Not Found (no DNS)");
+    return explicit;
+  }
   let uriText = requestUri;
   const first = routes[0];
   if (first !== undefined) {
@@ -68,8 +74,11 @@ export function resolveNextHop(explicit: TransportAddress | undefined, routes: r
   }
   const u = parseSipUri(uriText);
   if (!u) throw new ForwardError(416, "Unsupported URI Scheme");
+  // RFC 3261 26.2.2 / 19.1: a SIPS URI must be reached over TLS; sending it over UDP would silently drop
+  // the security the requester asked for.
+  if (u.scheme === "sips") throw new ForwardError(503, "Transport Not Supported");
   const host = u.host.startsWith("[") ? u.host.slice(1, -1) : u.host;
-  if (!/^[0-9.]+$/.test(host) && !host.includes(":")) throw new ForwardError(404, "Not Found (no DNS)");
+  if (isIP(host) === 0) throw new ForwardError(404, "Not Found (no DNS)");
   const transport = u.params["transport"];
   if (transport !== undefined && transport !== null && transport.toLowerCase() !== "udp") {
     throw new ForwardError(503, "Transport Not Supported");
@@ -90,11 +99,15 @@ export function forwardRequest(
   recordRoute: readonly string[],
 ): { request: SipRequest; destination: TransportAddress } {
   const mfRaw = headerValue(req, "Max-Forwards");
-  const mf = mfRaw === undefined ? DEFAULT_MAX_FORWARDS : parseMaxForwards(mfRaw);
-  if (mf === undefined) throw new ForwardError(400, "Bad Max-Forwards");
-  // RFC 3261 16.3 step 2: "If the request does not contain a Max-Forwards header field ... the element MUST
-  // ... return a 483" when it is zero.
-  if (mf <= 0) throw new ForwardError(483, "Too Many Hops");
+  const mf = mfRaw === undefined ? undefined : parseMaxForwards(mfRaw);
+  if (mfRaw !== undefined && mf === undefined) throw new ForwardError(400, "Bad Max-Forwards");
+  // RFC 3261 16.3 step 2: "If the request contains a Max-Forwards header field with a field value of zero
+  // (0), the element MUST NOT forward the request ... the element MUST return a 483 (Too many hops)".
+  if (mf !== undefined && mf <= 0) throw new ForwardError(483, "Too Many Hops");
+  // 16.6 step 3: "If the copy contains a Max-Forwards header field, the proxy MUST decrement its value by
+  // one (1). If the copy does not contain a Max-Forwards header field, the proxy MUST add one with a field
+  // value, which SHOULD be 70."
+  const nextMf = String(mf === undefined ? DEFAULT_MAX_FORWARDS : mf - 1);
 
   const existingRoutes = req.headers.filter((h) => h.name === "Route");
   const headers: SipHeader[] = [{ name: "Via", value: gatewayVia(side.host, side.port, branch) }];
@@ -103,7 +116,7 @@ export function forwardRequest(
   let sawMf = false;
   for (const h of req.headers) {
     if (h.name === "Max-Forwards") {
-      headers.push({ name: "Max-Forwards", value: String(mf - 1) });
+      headers.push({ name: "Max-Forwards", value: nextMf });
       sawMf = true;
     } else if (h.name === "Contact" && target.contacts) {
       continue;
@@ -111,7 +124,7 @@ export function forwardRequest(
       headers.push(h);
     }
   }
-  if (!sawMf) headers.push({ name: "Max-Forwards", value: String(mf - 1) });
+  if (!sawMf) headers.push({ name: "Max-Forwards", value: nextMf });
   if (target.contacts) for (const c of target.contacts) headers.push({ name: "Contact", value: contactValue(c, side) });
 
   const routeValues = [...target.route, ...existingRoutes.flatMap((h) => splitHeaderList(h.value))];

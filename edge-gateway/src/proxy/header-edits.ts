@@ -5,6 +5,7 @@
 import type { HeaderEdits } from "../../../contract/v1";
 import { canonicalHeaderName } from "../sip/header-names";
 import type { SipHeader } from "../sip/message";
+import { isToken } from "../sip/token";
 
 /** Header names the worker may not touch: they are the proxy's own mechanics. */
 const PROTECTED = new Set(["via", "call-id", "cseq", "from", "to", "max-forwards", "content-length", "record-route", "route"]);
@@ -23,6 +24,11 @@ export function applyHeaderEdits(headers: readonly SipHeader[], edits: HeaderEdi
   const touched = [...edits.remove, ...edits.set.map(([n]) => n), ...edits.add.map(([n]) => n)];
   for (const n of touched) {
     if (PROTECTED.has(lower(n))) throw new HeaderEditError(`header ${n} is managed by the gateway`);
+    if (!isToken(n)) throw new HeaderEditError(`header name ${JSON.stringify(n)} is not a token`);
+  }
+  // Refused here, as a bad decision, rather than failing later in the serializer as a transport error.
+  for (const v of [...edits.set.flatMap(([, vs]) => vs), ...edits.add.map(([, v]) => v)]) {
+    if (/[\r\n]/.test(v)) throw new HeaderEditError("header value holds a line break");
   }
   const removed = new Set(edits.remove.map(lower));
   let out = headers.filter((h) => !removed.has(h.name.toLowerCase()));

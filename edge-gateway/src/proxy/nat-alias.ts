@@ -4,6 +4,7 @@
  * `;alias=<ip>~<port>~1` (the real source). In-dialog requests later target that URI; the gateway sends
  * them to the alias address and removes the parameter from the Request-URI before relaying.
  */
+import { isIP } from "node:net";
 import { normalizeHost } from "../sip/host";
 import type { SipHeader } from "../sip/message";
 import { formatNameAddr, parseContactHeader } from "../sip/name-addr";
@@ -39,11 +40,14 @@ export function consumeRequestUriAlias(requestUri: string): { uri: string; targe
   const u = parseSipUri(requestUri);
   const alias = u?.params[ALIAS_PARAM];
   if (!u || typeof alias !== "string") return undefined;
-  const m = /^\[?([0-9a-fA-F:.]+)\]?~(\d{1,5})~(\d)$/.exec(alias);
-  if (!m?.[1] || !m[2]) return undefined;
-  const port = Number(m[2]);
+  // Only what addContactAlias writes: an IP (IPv6 bracketed, bare tolerated), a port, and transport 1
+  // (UDP). Anything else is not ours, and a garbage address must not become a destination.
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9a-fA-F:.]+))~(\d{1,5})~1$/.exec(alias);
+  const ip = m?.[1] ?? m?.[2];
+  if (!m || ip === undefined || isIP(ip) === 0 || (m[1] !== undefined && isIP(ip) !== 6)) return undefined;
+  const port = Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
   const params: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(u.params)) if (k !== ALIAS_PARAM) params[k] = v;
-  return { uri: formatSipUri({ ...u, params }), target: { ip: m[1], port, transport: "udp" } };
+  return { uri: formatSipUri({ ...u, params }), target: { ip, port, transport: "udp" } };
 }

@@ -10,7 +10,7 @@ import type { Metrics } from "../observability/metrics";
 import { parseCSeq } from "../sip/cseq";
 import { normalizeHost } from "../sip/host";
 import type { SipHeader, SipRequest, SipResponse } from "../sip/message";
-import { headerValue } from "../sip/message";
+import { headerValue, headerValues } from "../sip/message";
 import { parseNameAddr, splitHeaderList } from "../sip/name-addr";
 import { parseMessage } from "../sip/parser";
 import { serializeMessage } from "../sip/serializer";
@@ -22,7 +22,7 @@ import { TransactionLayer } from "../transaction/transaction-layer";
 import type { TimerConfig } from "../transaction/timers";
 import type { TransactionKey } from "../transaction/transaction-key";
 import type { Listener, TransportAddress } from "../transport/transport";
-import type { WorkerClient } from "../worker-client/worker-client";
+import type { WorkerClient, WorkerFailure } from "../worker-client/worker-client";
 import { chooseBestResponse } from "./best-response";
 import { buildCancel } from "./build-cancel";
 import { requestEvent, responseEvent } from "./event-builder";
@@ -53,6 +53,10 @@ export interface ProxyCoreOptions {
   readonly aliases?: readonly string[];
 }
 
+/** Causes passed to `transportError()` to end a transaction on purpose; they are not logged as failures. */
+const DROPPED = new Error("request dropped by policy");
+const GIVEN_UP = new Error("branch given up after CANCEL");
+
 /** Methods that create a dialog: their Contacts get the NAT alias. */
 const DIALOG_FORMING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY", "UPDATE"]);
 
@@ -82,6 +86,8 @@ interface ResponseContext {
   cancelled: boolean;
   /** A response is with the worker: later finals wait. */
   deciding: boolean;
+  /** Branches are being created: a branch failing at once must not end the fork before the others exist. */
+  relaying: boolean;
 }
 
 /** The stateful proxy. */
@@ -100,7 +106,9 @@ export class ProxyCore {
       ...(o.timers ? { timers: o.timers } : {}),
       sendTrying: true,
       serverUser: {
-        onTransportError: (_t, cause) => o.log.warn("server transaction transport error", { error: String(cause) }),
+        onTransportError: (_t, cause) => {
+          if (cause !== DROPPED) o.log.warn("server transaction transport error", { error: String(cause) });
+        },
         onTerminated: (t) => this.contexts.delete(t),
       },
     });
@@ -143,8 +151,9 @@ export class ProxyCore {
       this.o.log.info("bad message", { source, status: parsed.error.status, reason: parsed.error.reason });
       const p = parsed.partial;
       if (parsed.error.replyable && p && p.method !== "ACK") {
-        const req: SipRequest = { kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: "" };
-        const replyTo = responseDestination(topVia(stampTopVia(req, source)), source);
+        // RFC 3581 section 4: the reply carries the stamped Via (received, rport), as any other response does.
+        const req = stampTopVia({ kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: "" }, source);
+        const replyTo = responseDestination(topVia(req), source);
         this.transmit(createResponse(req, parsed.error.status, parsed.error.reason), this.out(replyTo, listener));
       }
       return;
@@ -277,8 +286,17 @@ export class ProxyCore {
       finalSent: false,
       cancelled: false,
       deciding: false,
+      relaying: false,
     };
     this.contexts.set(server, ctx);
+    // 16.3 step 5: "If the request contains a Proxy-Require header field with one or more option-tags this
+    // element does not understand, the element MUST return a 420 (Bad Extension) response. The response MUST
+    // include an Unsupported header field listing those option-tags". This gateway supports none.
+    const unsupported = headerValues(req, "Proxy-Require").flatMap((v) => splitHeaderList(v));
+    if (unsupported.length > 0) {
+      this.reply(server, req, 420, "Bad Extension", [{ name: "Unsupported", value: unsupported.join(", ") }]);
+      return;
+    }
     const toTag = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"];
     const { request, popped } = this.popOwnRoutes(req);
     if (toTag !== undefined) {
@@ -295,8 +313,10 @@ export class ProxyCore {
     // An initial request: the worker decides.
     this.o.metrics.inc("edge_gateway_worker_calls_total", { kind: "request" });
     const event = requestEvent(request, server.branch, source, listener.local, Date.now());
-    void this.o.worker.request(event).then(
-      (answer) => {
+    void this.o.worker
+      .request(event)
+      .catch((err: unknown): WorkerFailure => ({ ok: false, reason: "unavailable", detail: String(err) }))
+      .then((answer) => {
         if (!answer.ok) {
           this.o.metrics.inc("edge_gateway_worker_failures_total", { reason: answer.reason });
           this.o.log.warn("worker unavailable", { method: req.method, reason: answer.reason, detail: answer.detail });
@@ -306,9 +326,16 @@ export class ProxyCore {
           return;
         }
         this.applyRequestDecision(ctx, request, answer.decision);
-      },
-      (err: unknown) => this.o.log.error("worker call failed", { error: String(err) }),
-    );
+      })
+      // An exception after an await is no longer caught by onDatagram: unhandled, it would end the process.
+      .catch((err: unknown) => this.internalError(ctx, err));
+  }
+
+  /** A defect while acting on a worker answer: logged, and the request answered 500 if nothing was sent. */
+  private internalError(ctx: ResponseContext, err: unknown): void {
+    this.o.metrics.inc("edge_gateway_internal_errors_total");
+    this.o.log.error("worker answer handling failed", { error: err instanceof Error ? err.stack : String(err) });
+    if (!ctx.cancelled) this.sendFinal(ctx, createResponse(ctx.request, 500, "Server Internal Error"), false);
   }
 
   private applyRequestDecision(ctx: ResponseContext, request: SipRequest, decision: RequestDecision): void {
@@ -319,8 +346,7 @@ export class ProxyCore {
         return;
       case "drop":
         this.o.log.info("request dropped by policy", { method: request.method, reason: decision.reason });
-        ctx.server.dispose();
-        this.contexts.delete(ctx.server);
+        this.endSilently(ctx);
         return;
       case "relay": {
         ctx.wantResponse = decision.wantResponse;
@@ -335,6 +361,8 @@ export class ProxyCore {
   // ---- forwarding and forking --------------------------------------------------------------------------
 
   private relay(ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean, arrivedOn: Listener): void {
+    let refused: ForwardError | undefined;
+    ctx.relaying = true;
     for (const t of targets) {
       const out = this.listenerFor(t.side, arrivedOn);
       // 16.6 step 4; two entries when the request crosses from one gateway address to the other.
@@ -351,15 +379,13 @@ export class ProxyCore {
         built = forwardRequest(req, { ...t, nextHop }, out.advertised, branchId, rr);
       } catch (err) {
         if (err instanceof ForwardError || err instanceof HeaderEditError) {
-          const status = err instanceof ForwardError ? err.status : 500;
-          const reason = err instanceof ForwardError ? err.reason : "Bad Decision";
-          this.o.log.info("branch not forwarded", { method: req.method, status, reason });
-          if (targets.length === 1) {
-            this.reply(ctx.server, ctx.request, status, reason);
-            return;
-          }
+          const e = err instanceof ForwardError ? err : new ForwardError(500, "Bad Decision");
+          this.o.log.info("branch not forwarded", { method: req.method, status: e.status, reason: e.reason, detail: err.message });
+          // The first refusal is the answer when no branch can be forwarded (a 483 stays a 483 when forking).
+          refused ??= e;
           continue;
         }
+        ctx.relaying = false;
         throw err;
       }
       const branch: Branch = {
@@ -380,14 +406,22 @@ export class ProxyCore {
           onResponse: (res) => this.onBranchResponse(ctx, branch, res),
           onTimeout: () => this.onBranchTimeout(ctx, branch),
           onTransportError: (_t, cause) => {
+            if (cause === GIVEN_UP) return;
             this.o.log.warn("branch transport error", { error: String(cause) });
+            // 16.9: "the proxy MUST behave as if the forwarded request received a 503 (Service Unavailable)".
             this.onBranchTimeout(ctx, branch, 503, "Service Unavailable");
           },
         },
       });
-      if (req.method === "INVITE") this.startTimerC(ctx, branch);
+      if (req.method === "INVITE" && !branch.final) this.startTimerC(ctx, branch);
     }
-    if (ctx.branches.length === 0 && !ctx.finalSent) this.reply(ctx.server, ctx.request, 500, "No Branch Could Be Forwarded");
+    ctx.relaying = false;
+    if (ctx.branches.length === 0) {
+      if (!ctx.finalSent) this.reply(ctx.server, ctx.request, refused?.status ?? 500, refused?.reason ?? "No Branch Could Be Forwarded");
+      return;
+    }
+    // Branches that failed at once (a transport error) were held back until every branch existed.
+    this.maybeFinish(ctx);
   }
 
   /** Timer C (16.6 step 11): an INVITE branch that stays unanswered too long is CANCELled or given up. */
@@ -400,12 +434,12 @@ export class ProxyCore {
       // 16.8: "If the client transaction has received a provisional response, the proxy MUST generate a
       // CANCEL request matching that transaction. If the client transaction has not received a provisional
       // response, the proxy MUST behave as if the transaction received a 408 (Request Timeout) response."
-      if (branch.provisional) this.cancelBranch(branch, undefined);
+      if (branch.provisional) this.cancelBranch(ctx, branch, undefined);
       else this.onBranchTimeout(ctx, branch);
     });
   }
 
-  private cancelBranch(branch: Branch, reason: string | undefined): void {
+  private cancelBranch(ctx: ResponseContext, branch: Branch, reason: string | undefined): void {
     if (branch.final || branch.cancelled) return;
     // 9.1: "a CANCEL request SHOULD NOT be sent to cancel a request that has not yet received a provisional".
     if (!branch.provisional) {
@@ -421,10 +455,20 @@ export class ProxyCore {
     } catch (err) {
       this.o.log.debug("CANCEL not sent", { error: String(err) });
     }
+    // 9.1: "If no final response has been received after 64*T1 seconds, the client SHOULD consider the
+    // original transaction cancelled and SHOULD destroy the client transaction handling the original
+    // request." The INVITE client transaction has no timer left in Proceeding: without this, a downstream
+    // that never answers would leave the upstream without a final response and both transactions for good.
+    this.layer.clock.setTimer(this.layer.timers.B, () => {
+      if (branch.final) return;
+      if (ctx.cancelled) this.onBranchTimeout(ctx, branch, 487, "Request Terminated");
+      else this.onBranchTimeout(ctx, branch);
+      branch.transaction?.transportError(GIVEN_UP);
+    });
   }
 
   private cancelAll(ctx: ResponseContext, reason: string | undefined, except?: Branch): void {
-    for (const b of ctx.branches) if (b !== except) this.cancelBranch(b, reason);
+    for (const b of ctx.branches) if (b !== except) this.cancelBranch(ctx, b, reason);
   }
 
   // ---- responses -----------------------------------------------------------------------------------------
@@ -459,7 +503,7 @@ export class ProxyCore {
       if (res.status === 100) return;
       branch.provisional = true;
       if (branch.cancelPending || ctx.cancelled) {
-        this.cancelBranch(branch, undefined);
+        this.cancelBranch(ctx, branch, undefined);
         return;
       }
       if (isInvite) this.startTimerC(ctx, branch);
@@ -500,7 +544,7 @@ export class ProxyCore {
 
   /** When every branch has a final response and nothing was sent, the best one goes upstream (16.7 step 6). */
   private maybeFinish(ctx: ResponseContext): void {
-    if (ctx.finalSent || ctx.deciding) return;
+    if (ctx.finalSent || ctx.deciding || ctx.relaying) return;
     if (ctx.branches.some((b) => !b.final)) return;
     const best = chooseBestResponse(ctx.branches.map((b) => b.final!).filter((r) => r.status >= 300));
     if (!best) return;
@@ -524,18 +568,22 @@ export class ProxyCore {
     this.o.metrics.inc("edge_gateway_worker_calls_total", { kind: "response" });
     const source = branch ? { ip: branch.destination.ip, port: branch.destination.port, transport: "udp" as const } : ctx.source;
     const ev = responseEvent(res, ctx.server.branch, source, (branch?.destination.listener ?? ctx.listener).local, Date.now(), ctx.context);
-    void this.o.worker.response(ev).then((answer) => {
-      ctx.deciding = false;
-      if (!answer.ok) {
-        this.o.metrics.inc("edge_gateway_worker_failures_total", { reason: answer.reason });
-        this.o.log.warn("worker unavailable for a response", { status: res.status, reason: answer.reason, detail: answer.detail });
-        // The worker could not record what the response means (a binding): the phone must not believe it
-        // worked. It gets a 5xx and retries.
-        this.sendFinal(ctx, createResponse(ctx.request, 500, "Response Not Processed", [{ name: "Retry-After", value: this.retryAfter }]), false);
-        return;
-      }
-      this.applyResponseDecision(ctx, res, answer.decision);
-    });
+    void this.o.worker
+      .response(ev)
+      .catch((err: unknown): WorkerFailure => ({ ok: false, reason: "unavailable", detail: String(err) }))
+      .then((answer) => {
+        ctx.deciding = false;
+        if (!answer.ok) {
+          this.o.metrics.inc("edge_gateway_worker_failures_total", { reason: answer.reason });
+          this.o.log.warn("worker unavailable for a response", { status: res.status, reason: answer.reason, detail: answer.detail });
+          // The worker could not record what the response means (a binding): the phone must not believe it
+          // worked. It gets a 5xx and retries.
+          this.sendFinal(ctx, createResponse(ctx.request, 500, "Response Not Processed", [{ name: "Retry-After", value: this.retryAfter }]), false);
+          return;
+        }
+        this.applyResponseDecision(ctx, res, answer.decision);
+      })
+      .catch((err: unknown) => this.internalError(ctx, err));
   }
 
   private applyResponseDecision(ctx: ResponseContext, res: SipResponse, decision: ResponseDecision): void {
@@ -560,8 +608,21 @@ export class ProxyCore {
         return;
       case "drop":
         this.o.log.info("response dropped by policy", { status: res.status, reason: decision.reason });
+        // Nothing else will be sent once every branch has its final response: the same silent end as a
+        // dropped request. Branches still open finish the usual way.
+        if (!ctx.finalSent && ctx.branches.every((b) => b.final)) this.endSilently(ctx);
         return;
     }
+  }
+
+  /**
+   * Ends a server transaction that is never to be answered. It stays, silent, to absorb retransmissions (no
+   * worker call for each), and is ended after 64*T1 as Timer J ends an answered one; disposing of it at
+   * once left it in the transaction layer's table for good, a leak per dropped request.
+   */
+  private endSilently(ctx: ResponseContext): void {
+    ctx.finalSent = true;
+    this.layer.clock.setTimer(this.layer.timers.J, () => ctx.server.transportError(DROPPED));
   }
 
   // ---- CANCEL (16.10) --------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
  * choosing where a response goes back (18.2.2 with rport), and new RFC 3261 branches.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import { normalizeHost } from "../sip/host";
 import type { SipHeader, SipRequest } from "../sip/message";
+import { splitHeaderList } from "../sip/name-addr";
 import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, withViaParams, type Via } from "../sip/via";
 import type { TransportAddress } from "../transport/transport";
 
@@ -46,20 +48,27 @@ export function stampTopVia(req: SipRequest, source: TransportAddress): SipReque
   return { ...req, headers };
 }
 
-/** The text after the first Via value of a line (the other Vias), or undefined when it holds one. */
+/** The other Via values of a line, as written (other hops' values are not ours to rewrite), or undefined. */
 function splitRest(line: string): string | undefined {
-  const vias = parseVia(line);
-  if (vias.length <= 1) return undefined;
-  return vias.slice(1).map((v) => formatVia(v)).join(", ");
+  const rest = splitHeaderList(line).slice(1);
+  return rest.length === 0 ? undefined : rest.join(", ");
 }
 
 /**
  * Where responses to a request go back (RFC 3261 18.2.2 for UDP, RFC 3581 section 4): the `received` IP and
- * `rport` when present, else the `received` IP (or the source) with the sent-by port.
+ * `rport` when present, else the `received` IP (or the sent-by address) with the sent-by port. Only a
+ * sent-by host name without `received` (a Via nobody stamped; there is no DNS here) falls back to `source`.
  */
 export function responseDestination(top: Via | undefined, source: TransportAddress): TransportAddress {
   if (!top) return source;
-  const ip = top.received ?? source.ip;
+  // 18.2.2: "Otherwise, if it is not receiver-tagged, the response MUST be sent to the address indicated by
+  // the "sent-by" value". The source is not that address when the Via is not the sender's own (a relayed
+  // 2xx retransmission is routed by the next Via while `source` is the downstream element).
+  // The same address as the source is written as the socket reports it (a dual-stack socket needs the
+  // IPv4-mapped form).
+  const sentBy = top.host.startsWith("[") ? top.host.slice(1, -1) : top.host;
+  const other = isIP(sentBy) !== 0 && normalizeHost(sentBy) !== normalizeHost(source.ip);
+  const ip = top.received ?? (other ? sentBy : source.ip);
   if (typeof top.rport === "number") return { ip, port: top.rport, transport: "udp" };
   return { ip, port: top.port ?? 5060, transport: "udp" };
 }

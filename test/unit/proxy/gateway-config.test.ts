@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { GatewayConfigError, loadGatewayConfig } from "../../../edge-gateway/src/config";
+
+const SECRET = { GATEWAY_SECRET: "0123456789abcdef" };
+
+describe("loadGatewayConfig: the addresses the proxy writes in Via and Record-Route", () => {
+  it("without --advertise the bound address is used (advertisedHost undefined)", () => {
+    const c = loadGatewayConfig(["--listen", "192.0.2.1:5080"], SECRET);
+    expect(c.listen).toEqual({ ip: "192.0.2.1", port: 5080, advertisedHost: undefined });
+    expect(c.listenPbx).toBeUndefined();
+  });
+
+  it("an empty SIP_ADVERTISE counts as unset, not as an empty host", () => {
+    const c = loadGatewayConfig([], { ...SECRET, SIP_LISTEN: "192.0.2.1:5060", SIP_ADVERTISE: "", SIP_LISTEN_PBX: "198.51.100.1", SIP_ADVERTISE_PBX: " " });
+    expect(c.listen.advertisedHost).toBeUndefined();
+    expect(c.listenPbx?.advertisedHost).toBeUndefined();
+  });
+
+  it("flags win over the environment; IPv4, IPv6 (bare or bracketed) and host names are accepted", () => {
+    expect(loadGatewayConfig(["--advertise", "203.0.113.1"], { ...SECRET, SIP_ADVERTISE: "203.0.113.2" }).listen.advertisedHost).toBe("203.0.113.1");
+    expect(loadGatewayConfig(["--advertise", "2001:db8::1"], SECRET).listen.advertisedHost).toBe("2001:db8::1");
+    expect(loadGatewayConfig(["--advertise", "[2001:db8::1]"], SECRET).listen.advertisedHost).toBe("[2001:db8::1]");
+    expect(loadGatewayConfig(["--advertise", "sip.example.com"], SECRET).listen.advertisedHost).toBe("sip.example.com");
+  });
+
+  it("an advertised address with a port, or not an address at all, is refused", () => {
+    for (const bad of ["203.0.113.1:5060", "[2001:db8::1]:5060", "a b", "203.0.113"]) {
+      expect(() => loadGatewayConfig(["--advertise", bad], SECRET), bad).toThrow(GatewayConfigError);
+    }
+  });
+
+  it("a wildcard bind needs an advertised address: 0.0.0.0 is no address to send to", () => {
+    expect(() => loadGatewayConfig(["--listen", "0.0.0.0:5060"], SECRET)).toThrow(/SIP_ADVERTISE/);
+    expect(() => loadGatewayConfig(["--listen", "[::]:5060"], SECRET)).toThrow(GatewayConfigError);
+    expect(() => loadGatewayConfig(["--listen", "192.0.2.1", "--listen-pbx", "0.0.0.0:5070"], SECRET)).toThrow(/SIP_ADVERTISE_PBX/);
+    expect(loadGatewayConfig(["--listen", "0.0.0.0:5060", "--advertise", "203.0.113.1"], SECRET).listen).toEqual({ ip: "0.0.0.0", port: 5060, advertisedHost: "203.0.113.1" });
+  });
+});
