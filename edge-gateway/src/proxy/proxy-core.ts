@@ -593,8 +593,11 @@ export class ProxyCore {
         try {
           headers = applyHeaderEdits(res.headers, decision.headers);
         } catch (err) {
+          // The worker asked for something the gateway will not write: the response it meant to shape
+          // (a registrar's 2xx carrying the gateway's own contacts, say) must not reach the phone as is.
           this.o.log.warn("response edit refused", { error: String(err) });
-          headers = [...res.headers];
+          this.sendFinal(ctx, createResponse(ctx.request, 500, "Bad Decision"), false);
+          return;
         }
         this.sendFinal(ctx, { ...res, headers }, ctx.request.method === "INVITE" && res.status < 300);
         return;

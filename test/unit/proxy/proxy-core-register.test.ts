@@ -96,6 +96,20 @@ describe("ProxyCore: REGISTER relayed to the registrar (mid-registrar)", () => {
     expect(values(response, "Contact")).toEqual(["<sip:401@10.0.0.5:5060>;expires=3600"]);
   });
 
+  it("a response edit the gateway refuses turns the 200 into a 500: the phone never sees the gateway's contacts", async () => {
+    const h = setup();
+    h.worker.onRequest = () => decide(RELAY_TO_ASTERISK);
+    h.worker.onResponse = () => forward({ action: "forward", headers: { set: [["Via", ["SIP/2.0/UDP evil"]]] } });
+    h.fromPhone(register());
+    await flush();
+    const { request: fwd } = onlyRequest(h.take());
+    h.fromPbx(answer(fwd, 200, "OK", ["Contact: <sip:401-tok@192.0.2.1:5060>;expires=3600"]));
+    await flush();
+    const { response } = onlyResponse(h.take());
+    expect(response.status).toBe(500);
+    expect(values(response, "Contact")).toEqual([]);
+  });
+
   it("wantResponse 2xx: a 401 challenge is forwarded at once, without a worker call", async () => {
     const h = setup();
     h.worker.onRequest = () => decide(RELAY_TO_ASTERISK);
