@@ -92,7 +92,7 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
     userAgent: ev.parsed.userAgent ?? "",
     methods: methodsToMask(ev.parsed.allow),
     path: ev.parsed.path.length > 0 ? ev.parsed.path.join(",") : null,
-    socket: `${ev.local.transport}:${ev.local.ip}:${ev.local.port}`,
+    socket: `${ev.local.transport}:${ev.local.ip.includes(":") ? `[${ev.local.ip}]` : ev.local.ip}:${ev.local.port}`,
   };
 
   return {
