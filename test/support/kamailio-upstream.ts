@@ -4,7 +4,8 @@ import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
-import { UPSTREAM_CFG } from "./paths";
+import { join } from "node:path";
+import { REPO_ROOT, UPSTREAM_CFG } from "./paths";
 import {
   createTempDir,
   findExecutable,
@@ -39,7 +40,15 @@ export interface UpstreamOptions {
   readonly pkgMb?: number;
   /** Bound on start-up (sockets bound, control socket present). Default 15000 ms. */
   readonly startTimeoutMs?: number;
+  /**
+   * Kamailio configuration taking the same defines (UP_ADDR_A, UP_ADDR_B, UP_PORT, UP_CTL); default the shared
+   * lab's upstream.cfg. ANY_DOMAIN_REGISTRAR_CFG serves any domain (a third tenant, say).
+   */
+  readonly config?: string;
 }
+
+/** Our own digest registrar for any domain (test/e2e/kamailio/any-domain-registrar.cfg). */
+export const ANY_DOMAIN_REGISTRAR_CFG = join(REPO_ROOT, "test", "e2e", "kamailio", "any-domain-registrar.cfg");
 
 /** One contact of an AoR as Kamailio's usrloc holds it (`kamcmd ul.lookup` / `ul.dump`). */
 export interface UpstreamBinding {
@@ -85,7 +94,8 @@ export interface Upstream {
  */
 export async function startUpstream(options: UpstreamOptions): Promise<Upstream> {
   const { addrA, addrB, port } = options;
-  if (!existsSync(UPSTREAM_CFG)) throw new Error(`stand-in registrar config not found: ${UPSTREAM_CFG}`);
+  const config = options.config ?? UPSTREAM_CFG;
+  if (!existsSync(config)) throw new Error(`stand-in registrar config not found: ${config}`);
   const kamailio = findExecutable("kamailio", "kamailio");
   const kamcmd = findExecutable("kamcmd", "kamailio");
   await waitForUdpPortFree(addrA, port, { timeoutMs: 3000 });
@@ -96,7 +106,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   const ctlPath = `${runDir}/ctl`;
   const ctl = `unix:${ctlPath}`;
   const args = [
-    "-f", UPSTREAM_CFG,
+    "-f", config,
     "-DD", "-E",
     "-m", String(options.shmMb ?? 64),
     "-M", String(options.pkgMb ?? 16),

@@ -71,6 +71,8 @@ interface Branch {
   cancelPending: boolean;
   cancelled: boolean;
   timerC: ReturnType<Clock["setTimer"]> | undefined;
+  /** Timer C fired while it rang: the branch was CANCELled by the gateway, not by the caller. */
+  timerCExpired?: boolean;
 }
 
 /** The proxy state of one server transaction (16.7's "response context"). */
@@ -434,8 +436,10 @@ export class ProxyCore {
       // 16.8: "If the client transaction has received a provisional response, the proxy MUST generate a
       // CANCEL request matching that transaction. If the client transaction has not received a provisional
       // response, the proxy MUST behave as if the transaction received a 408 (Request Timeout) response."
-      if (branch.provisional) this.cancelBranch(ctx, branch, undefined);
-      else this.onBranchTimeout(ctx, branch);
+      if (branch.provisional) {
+        branch.timerCExpired = true;
+        this.cancelBranch(ctx, branch, undefined);
+      } else this.onBranchTimeout(ctx, branch);
     });
   }
 
@@ -528,7 +532,9 @@ export class ProxyCore {
       return;
     }
     if (branch.timerC) this.layer.clock.clearTimer(branch.timerC);
-    branch.final = res;
+    // The 487 that answers Timer C's own CANCEL would tell the caller that it cancelled: for the caller the
+    // phone did not answer in time, a 408 (as when it never rang, 16.8; Kamailio's fr_inv_timer alike).
+    branch.final = branch.timerCExpired && res.status === 487 && !ctx.cancelled ? createResponse(ctx.request, 408, "Request Timeout") : res;
     // 16.7 step 6 / 16.7 step 4: a 6xx ends the search: CANCEL the other branches.
     if (isInvite && res.status >= 600) this.cancelAll(ctx, undefined, branch);
     this.maybeFinish(ctx);

@@ -234,7 +234,7 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     expect(response.status).toBe(481);
   });
 
-  it("16.8: when Timer C fires on a branch that rang, the branch is CANCELled; its 487 ends the call upstream", async () => {
+  it("16.8: when Timer C fires on a branch that rang, the branch is CANCELled; upstream gets 408, not the 487 answering our CANCEL", async () => {
     const h = setup();
     const { a } = await start(h, ONE);
     h.fromPhone(fromPhoneTo(a, 180, "Ringing", "a-tag"), PHONE_A);
@@ -246,7 +246,7 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     expect([cancel.method, to]).toEqual(["CANCEL", PHONE_A]);
     h.fromPhone(answer(cancel, 200, "OK", [], "a-tag"), PHONE_A);
     h.fromPhone(fromPhoneTo(a, 487, "Request Terminated", "a-tag"), PHONE_A);
-    expect(labels(h.take())).toEqual(["487 -> 198.51.100.10:5060", "ACK -> 203.0.113.50:40000"]);
+    expect(labels(h.take())).toEqual(["408 -> 198.51.100.10:5060", "ACK -> 203.0.113.50:40000"]);
   });
 
   it("16.7 step 2: each provisional restarts Timer C", async () => {
