@@ -28,6 +28,13 @@ export function contactsOf(msg: SipRequest | SipResponse): "*" | NameAddr[] {
   return out;
 }
 
+/** True when a `Contact: *` line stands beside other Contact values (RFC 3261 10.2.2 forbids it). */
+export function hasMixedWildcard(msg: SipRequest): boolean {
+  const lines = headerValues(msg, "Contact");
+  const star = lines.some((l) => l.trim() === "*" || splitHeaderList(l).some((v) => v.trim() === "*"));
+  return star && lines.flatMap((l) => splitHeaderList(l)).length > 1;
+}
+
 function expiresOf(msg: SipRequest | SipResponse): number | undefined {
   const v = headerValue(msg, "Expires");
   return v === undefined ? undefined : parseExpires(v);

@@ -25,7 +25,7 @@ import type { Listener, TransportAddress } from "../transport/transport";
 import type { WorkerClient, WorkerFailure } from "../worker-client/worker-client";
 import { chooseBestResponse } from "./best-response";
 import { buildCancel } from "./build-cancel";
-import { requestEvent, responseEvent } from "./event-builder";
+import { hasMixedWildcard, requestEvent, responseEvent } from "./event-builder";
 import { forwardRequest, ForwardError, recordRouteValue } from "./forward-request";
 import { applyHeaderEdits, HeaderEditError } from "./header-edits";
 import { hostPort, LocalAddresses } from "./local-address";
@@ -310,6 +310,12 @@ export class ProxyCore {
       const target = this.inDialogTarget(request);
       const fixed = DIALOG_FORMING.has(req.method) ? { ...request, headers: addContactAlias(request.headers, source) } : request;
       this.relay(ctx, fixed, [{ requestUri: target.uri, nextHop: target.nextHop, route: [], headers: { remove: [], set: [], add: [] } }], false, listener);
+      return;
+    }
+    // RFC 3261 10.2.2: "*" is a Contact of its own; mixed with other Contacts the REGISTER is malformed, and
+    // the event could not say so (its contacts are a list or "*").
+    if (req.method === "REGISTER" && hasMixedWildcard(req)) {
+      this.reply(server, req, 400, "Invalid Wildcard Contact");
       return;
     }
     // An initial request: the worker decides.

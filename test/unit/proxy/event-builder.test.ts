@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRequestEvent, parseResponseEvent } from "../../../contract/v1";
-import { contactsOf, requestEvent, responseEvent } from "../../../edge-gateway/src/proxy/event-builder";
+import { contactsOf, hasMixedWildcard, requestEvent, responseEvent } from "../../../edge-gateway/src/proxy/event-builder";
 import { addr, request, response } from "./support";
 
 const SOURCE = addr("203.0.113.50", 40000);
@@ -121,5 +121,17 @@ describe("responseEvent", () => {
     expect(ev.expires).toBe(3600);
     expect(ev.context).toBe("opaque-ctx");
     expect(() => parseResponseEvent(JSON.parse(JSON.stringify(ev)))).not.toThrow();
+  });
+});
+
+describe("hasMixedWildcard (RFC 3261 10.2.2)", () => {
+  it("is false for a lone Contact: * and for ordinary contacts", () => {
+    expect(hasMixedWildcard(register(["Contact: *", "Expires: 0"]))).toBe(false);
+    expect(hasMixedWildcard(register(["Contact: <sip:401@10.0.0.5>", "Contact: <sip:401@10.0.0.6>"]))).toBe(false);
+  });
+
+  it("is true when * stands beside another contact, on its own line or in a list", () => {
+    expect(hasMixedWildcard(register(["Contact: *", "Contact: <sip:401@10.0.0.5>", "Expires: 0"]))).toBe(true);
+    expect(hasMixedWildcard(register(["Contact: <sip:401@10.0.0.5>, *", "Expires: 0"]))).toBe(true);
   });
 });

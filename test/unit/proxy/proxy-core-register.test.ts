@@ -230,6 +230,16 @@ describe("ProxyCore: REGISTER relayed to the registrar (mid-registrar)", () => {
     expect(response.status).toBe(404);
   });
 
+  it("10.2.2: a Contact: * beside another Contact gets 400, and the worker is not asked", async () => {
+    const h = setup();
+    h.fromPhone(register("z9hG4bK-reg-star", ["Contact: *"]));
+    await flush();
+    const { response } = onlyResponse(h.take());
+    expect(response.status).toBe(400);
+    expect(response.reason).toBe("Invalid Wildcard Contact");
+    expect(h.worker.requests).toHaveLength(0);
+  });
+
   it("a decision with a header edit on a protected header is refused with 500", async () => {
     const h = setup();
     h.worker.onRequest = () => decide({ action: "relay", targets: [{ requestUri: "sip:198.51.100.10", headers: { remove: ["Via"] } }] });
