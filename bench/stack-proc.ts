@@ -1,0 +1,97 @@
+/**
+ * Our whole system for the benchmark, in a process of its own (started by bench/run.ts with an IPC channel):
+ * the local stack exactly as `npm start` runs it (scripts/local-stack.ts: store endpoint + gateway in this
+ * Node process, the worker in Miniflare's workerd child), with the bench tenants seeded through the admin API.
+ * Being its own process, its CPU time is this process's and workerd's, apart from the bench driver's.
+ *
+ * Store round trips are counted without touching the store server: Node's `http.server.request.start`
+ * diagnostics channel fires once per HTTP request any server of this process receives; the ones arriving
+ * on the store endpoint's port are the worker's Hrana pipeline calls (one per client round trip).
+ *
+ * IPC: sends {type:"ready", ...} once up; answers {type:"counts"} with the store counter; {type:"stop"}
+ * (or the parent going away) closes the stack and exits.
+ */
+import dc from "node:diagnostics_channel";
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import type { Socket } from "node:net";
+import { createLogger } from "../edge-gateway/src/observability/logger";
+import { startLocalStack, type LocalStack } from "../scripts/local-stack";
+
+/** What bench/run.ts passes as the one argument (JSON). */
+export interface StackProcConfig {
+  readonly dir: string;
+  readonly sip: { readonly ip: string; readonly port: number };
+  readonly tenants: readonly { readonly domain: string; readonly destinations: readonly string[] }[];
+}
+
+/** Messages this process sends to its parent. */
+export type StackProcMessage =
+  | { type: "ready"; pid: number; metricsUrl: string; workerUrl: string; storeUrl: string; storePort: number }
+  | { type: "counts"; storeRequests: number }
+  | { type: "error"; message: string };
+
+const config = JSON.parse(process.argv[2] ?? "{}") as StackProcConfig;
+let storePort = -1;
+let storeRequests = 0;
+dc.subscribe("http.server.request.start", (message) => {
+  const socket = (message as { socket?: Socket }).socket;
+  if (socket?.localPort === storePort) storeRequests++;
+});
+
+const send = (m: StackProcMessage): void => {
+  if (process.connected) process.send?.(m);
+};
+
+let stack: LocalStack | undefined;
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await stack?.close().catch(() => undefined);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const gatewayLog = createWriteStream(join(config.dir, "gateway.log"));
+  const workerLog = createWriteStream(join(config.dir, "worker.log"));
+  stack = await startLocalStack({
+    dbFile: join(config.dir, "store.db"),
+    sipListen: config.sip,
+    metricsPort: 0,
+    logLevel: "warn",
+    logger: createLogger("warn", (l) => gatewayLog.write(l + "\n")),
+    workerLog: (l) => workerLog.write(l + "\n"),
+  });
+  storePort = Number(new URL(stack.storeUrl).port);
+  for (const t of config.tenants) {
+    const res = await fetch(`${stack.workerUrl}/admin/v1/tenants`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(t),
+    });
+    if (res.status !== 201) throw new Error(`seeding ${t.domain}: HTTP ${res.status} ${await res.text()}`);
+  }
+  if (!stack.gateway.metricsUrl) throw new Error("gateway metrics endpoint did not start");
+  send({
+    type: "ready",
+    pid: process.pid,
+    metricsUrl: stack.gateway.metricsUrl,
+    workerUrl: stack.workerUrl,
+    storeUrl: stack.storeUrl,
+    storePort,
+  });
+}
+
+process.on("message", (m: { type?: string }) => {
+  if (m.type === "counts") send({ type: "counts", storeRequests });
+  else if (m.type === "stop") void stop(0);
+});
+process.on("disconnect", () => void stop(0));
+process.once("SIGTERM", () => void stop(0));
+process.once("SIGINT", () => void stop(0));
+
+main().catch((err: unknown) => {
+  send({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  void stop(1);
+});
