@@ -22,20 +22,22 @@ export function jsonLog(obj: Record<string, unknown>): void {
   console.log(JSON.stringify({ t: new Date().toISOString(), ...obj }));
 }
 
-const byEnv = new WeakMap<Env, Services>();
+type Shared = Omit<Services, "store">;
+const byEnv = new WeakMap<Env, Shared>();
 
-/** The services for these bindings, built on first use. */
+/**
+ * The services for these bindings. Config, key and logger are built once per env; the store client is new
+ * for every call (every request): a client shared across requests would share its connection slots, and a
+ * request that workerd cancels mid-call (the gateway gave up waiting) would hold its slot forever, until
+ * every later request hangs. Creating a client is only configuration; workerd pools the connections.
+ */
 export function getServices(env: Env): Services {
-  const hit = byEnv.get(env);
-  if (hit) return hit;
-  const config = getConfig(env);
-  const client = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
-  const services: Services = {
-    config,
-    store: createLibsqlStore(drizzle(client)),
-    gatewayKey: importHmacKey(config.gatewaySecret),
-    log: jsonLog,
-  };
-  byEnv.set(env, services);
-  return services;
+  let shared = byEnv.get(env);
+  if (!shared) {
+    const config = getConfig(env);
+    shared = { config, gatewayKey: importHmacKey(config.gatewaySecret), log: jsonLog };
+    byEnv.set(env, shared);
+  }
+  const client = createClient({ url: shared.config.libsqlUrl, authToken: shared.config.libsqlAuthToken });
+  return { ...shared, store: createLibsqlStore(drizzle(client)) };
 }

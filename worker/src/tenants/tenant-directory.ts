@@ -33,21 +33,20 @@ export function buildTenantDirectory(tenants: readonly Tenant[]): TenantDirector
 
 interface CacheEntry {
   readonly at: number;
-  readonly directory: Promise<TenantDirectory>;
+  readonly directory: TenantDirectory;
 }
 
 let cached: CacheEntry | undefined;
 
-/** The cached directory, reloaded from the store when older than `ttlMs` (0 = always reload). */
-export function getTenantDirectory(store: Store, now: number, ttlMs: number): Promise<TenantDirectory> {
+/**
+ * The cached directory, reloaded from the store when older than `ttlMs` (0 = always reload). Only a loaded
+ * directory is cached, never a pending load: a load belongs to the request that started it, and workerd may
+ * cancel that request; another request must not wait on it.
+ */
+export async function getTenantDirectory(store: Store, now: number, ttlMs: number): Promise<TenantDirectory> {
   if (cached && ttlMs > 0 && now - cached.at < ttlMs) return cached.directory;
-  const directory = store.loadTenants().then(buildTenantDirectory);
-  const entry: CacheEntry = { at: now, directory };
-  cached = entry;
-  // A failed load must not be cached.
-  directory.catch(() => {
-    if (cached === entry) cached = undefined;
-  });
+  const directory = buildTenantDirectory(await store.loadTenants());
+  if (!cached || cached.at <= now) cached = { at: now, directory };
   return directory;
 }
 

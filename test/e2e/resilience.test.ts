@@ -1,0 +1,101 @@
+// The worker keeps answering after the gateway gave up on many calls: requests that workerd cancels while
+// they wait on the store must not take later requests down with them. Addresses: this file owns 127.0.16.x.
+import dgram from "node:dgram";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type Gateway } from "../../edge-gateway/src/gateway";
+import { createLogger } from "../../edge-gateway/src/observability/logger";
+import { startUpstream, TENANT_A_DOMAIN as A, type Upstream } from "../support/kamailio-upstream";
+import { scenarioPath } from "../support/paths";
+import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
+import { runSipp } from "../support/sipp";
+import { startTestStack, type TestStack } from "../support/stack";
+
+let work: string;
+let upstream: Upstream;
+let stack: TestStack;
+let impatient: Gateway;
+
+function register(user: string, n: number): string {
+  return [
+    `REGISTER sip:${A} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.16.40:5071;branch=z9hG4bK-imp-${n};rport`,
+    "Max-Forwards: 70",
+    `From: <sip:${user}@${A}>;tag=t${n}`,
+    `To: <sip:${user}@${A}>`,
+    `Call-ID: imp-${n}@e2e`,
+    "CSeq: 1 REGISTER",
+    `Contact: <sip:${user}@127.0.16.140:5071>`,
+    "Expires: 60",
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+}
+
+beforeAll(async () => {
+  work = await createTempDir("resilience");
+  upstream = await startUpstream({ addrA: "127.0.16.11", addrB: "127.0.16.12", port: 5080 });
+  // Every worker call reloads the tenants from the store, so every call waits on the store.
+  stack = await startTestStack(work, { ip: "127.0.16.1", port: 5060 });
+  await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
+  // A second gateway on the same worker that gives up on every call almost at once.
+  impatient = await startGateway(
+    {
+      listen: { ip: "127.0.16.2", port: 5060, advertisedHost: undefined },
+      listenPbx: undefined,
+      workerUrl: stack.workerUrl,
+      gatewaySecret: "dev-gateway-secret-0123456789",
+      workerTimeoutMs: 50,
+      workerConnections: 64,
+      retryAfterS: 1,
+      metricsListen: undefined,
+      logLevel: "error",
+      t1: 500,
+      t2: 4000,
+      t4: 5000,
+      timerC: 181_000,
+    },
+    createLogger("error", () => undefined),
+  );
+});
+
+afterAll(async () => {
+  await impatient?.close();
+  await stack?.close();
+  await upstream?.stop();
+  await stopAllStartedProcesses();
+  await removeTempDir(work);
+});
+
+describe("after the gateway gave up on many worker calls", () => {
+  it("the worker still answers, and a phone still registers", async () => {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((r) => socket.bind(5071, "127.0.16.40", () => r()));
+    let answers = 0;
+    socket.on("message", () => answers++);
+    // 120 REGISTERs in bursts: most worker calls are abandoned by the impatient gateway mid-flight.
+    for (let burst = 0; burst < 6; burst++) {
+      for (let i = 0; i < 20; i++) socket.send(register("300", burst * 20 + i), 5060, "127.0.16.2");
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    socket.close();
+    expect(answers).toBeGreaterThan(0);
+    expect(impatient.metrics.get("edge_gateway_worker_failures_total", { reason: "timeout" })).toBeGreaterThan(20);
+
+    // The worker answers its admin API and a real phone registers through the patient gateway.
+    expect((await stack.admin("GET", "/health")).status).toBe(200);
+    await runSipp({
+      scenario: scenarioPath("phone-register-digest-200.xml"),
+      target: "127.0.16.1:5060",
+      bindIp: "127.0.16.21",
+      bindPort: 5070,
+      service: "201",
+      keys: { domain: A, contact: "127.0.16.121:5070", expires: "300" },
+      auth: { user: "201", pass: "secret", uri: A },
+      workDir: work,
+      timeoutSec: 15,
+    });
+    expect(await stack.bindings(`201@${A}`)).toHaveLength(1);
+  });
+});
