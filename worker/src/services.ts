@@ -30,6 +30,8 @@ const byEnv = new WeakMap<Env, Shared>();
  * for every call (every request): a client shared across requests would share its connection slots, and a
  * request that workerd cancels mid-call (the gateway gave up waiting) would hold its slot forever, until
  * every later request hangs. Creating a client is only configuration; workerd pools the connections.
+ * (A shared client with its limiter off, `concurrency: 0`, was faster under load but still left the isolate
+ * unable to answer after many cancelled requests: test/e2e/resilience.test.ts fails with it.)
  */
 export function getServices(env: Env): Services {
   let shared = byEnv.get(env);
