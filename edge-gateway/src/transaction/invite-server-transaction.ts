@@ -8,10 +8,11 @@ import { TransactionStateError, assertTransition } from "./transaction-state-err
 import type { Destination, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
 
 /** States of the INVITE server transaction (RFC 3261 17.2.1, Figure 7). */
-export type InviteServerState = "Proceeding" | "Completed" | "Confirmed" | "Terminated";
+export type InviteServerState = "Proceeding" | "Accepted" | "Completed" | "Confirmed" | "Terminated";
 
 const TRANSITIONS: Readonly<Record<InviteServerState, readonly InviteServerState[]>> = {
-  Proceeding: ["Completed", "Terminated"],
+  Proceeding: ["Accepted", "Completed", "Terminated"],
+  Accepted: ["Terminated"],
   Completed: ["Confirmed", "Terminated"],
   Confirmed: ["Terminated"],
   Terminated: [],
@@ -102,6 +103,12 @@ export class InviteServerTransaction {
       throw new RangeError(`invite-server transaction: invalid status ${response.status}`);
     }
     const event = `respond ${response.status}`;
+    if (this.current === "Accepted" && response.status >= 200 && response.status < 300) {
+      // RFC 6026 section 8.7: "while in the "Accepted" state, ... any 2xx responses passed from the TU MUST
+      // be passed to the transport layer for transmission" (further 2xx of a forked INVITE, say).
+      this.transmit(response);
+      return;
+    }
     if (this.current !== "Proceeding") throw new TransactionStateError(this.kind, this.current, event);
     if (response.status < 200) {
       // 17.2.1: "The TU passes any number of provisional responses to the server transaction. So long as the
@@ -113,12 +120,14 @@ export class InviteServerTransaction {
     }
     this.final = response;
     if (response.status < 300) {
-      // 17.2.1: "If, while in the "Proceeding" state, the TU passes a 2xx response to the server transaction,
-      // the server transaction MUST pass this response to the transport layer for transmission. ... The
-      // server transaction MUST then transition to the "Terminated" state."
+      // RFC 6026 section 8.5 (updating 17.2.1): "If, while in the "Proceeding" state, the TU passes a 2xx
+      // response to the server transaction, the server transaction MUST pass this response to the transport
+      // layer for transmission. It is not retransmitted by the server transaction; retransmissions of 2xx
+      // responses are handled by the TU. The server transaction MUST then transition to the "Accepted"
+      // state." Timer L keeps it there for 64*T1 to absorb retransmissions of the INVITE.
       if (!this.transmit(response)) return;
-      this.transition("Terminated", event);
-      this.user.onTerminated?.(this);
+      this.transition("Accepted", event);
+      this.timers.start("L", this.context.timers.L, () => this.onTimerL());
       return;
     }
     // 17.2.1: "While in the "Proceeding" state, if the TU passes a response with status code from 300 to 699
@@ -134,6 +143,12 @@ export class InviteServerTransaction {
   /** An INVITE retransmission or an ACK matched to this transaction (17.2.3); always absorbed. */
   receiveRequest(request: SipRequest): RequestDisposition {
     if (this.current === "Terminated") return "terminated";
+    if (this.current === "Accepted") {
+      // RFC 6026 section 8.7: "The server transaction MUST NOT generate 2xx retransmission on its own. Any
+      // retransmission of the INVITE received in the "Accepted" state MUST NOT be passed on to the TU. Any
+      // ACKs received while in the "Accepted" state MUST be passed directly to the TU".
+      return request.method === "ACK" ? "pass" : "absorbed";
+    }
     if (request.method === "ACK") {
       if (this.current === "Completed") {
         // 17.2.1: "If an ACK is received while the server transaction is in the "Completed" state, the server
@@ -187,6 +202,14 @@ export class InviteServerTransaction {
     if (!this.transmit(this.final)) return;
     this.intervalG = nextInterval(this.intervalG, this.context.timers.T2);
     this.timers.start("G", this.intervalG, () => this.onTimerG());
+  }
+
+  private onTimerL(): void {
+    if (this.current !== "Accepted") return;
+    // RFC 6026 section 8.7: "If Timer L fires while the INVITE server transaction is in the "Accepted"
+    // state, the transaction MUST transition to the "Terminated" state."
+    this.transition("Terminated", "Timer L");
+    this.user.onTerminated?.(this);
   }
 
   private onTimerH(): void {

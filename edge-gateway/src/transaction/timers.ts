@@ -58,6 +58,8 @@ export interface TimerDurations {
   readonly J: number;
   /** Wait time for non-INVITE response retransmissions, T4 on UDP (17.1.2.2). */
   readonly K: number;
+  /** Wait time for accepted INVITE request retransmissions, 64*T1 (RFC 6026 section 8.7). */
+  readonly L: number;
 }
 
 /** The RFC 3261 defaults for UDP. */
@@ -87,6 +89,7 @@ export function timerDurations(config: Partial<TimerConfig> = {}): TimerDuration
     I: c.t4,
     J: 64 * c.t1,
     K: c.t4,
+    L: 64 * c.t1,
   };
 }
 

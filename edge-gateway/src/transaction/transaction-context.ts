@@ -47,5 +47,9 @@ export interface ServerTransactionUser<T> {
 /** Incoming response handling: passed up to the TU, absorbed, or not for this (already terminated) transaction. */
 export type ResponseDisposition = "delivered" | "absorbed" | "terminated";
 
-/** Incoming request handling: absorbed as a retransmission or ACK, or not for this (terminated) transaction. */
-export type RequestDisposition = "absorbed" | "terminated";
+/**
+ * Incoming request handling: absorbed as a retransmission or ACK; `pass` for an ACK that the TU must see
+ * (one matching an INVITE server transaction in Accepted, RFC 6026 section 8.6); or not for this
+ * (terminated) transaction.
+ */
+export type RequestDisposition = "absorbed" | "pass" | "terminated";

@@ -113,7 +113,10 @@ export class TransactionLayer {
     const id = serverKeyOf(key);
     const existing = this.servers.get(id);
     if (existing !== undefined) {
-      if (existing.receiveRequest(request) === "absorbed") return { kind: "absorbed", transaction: existing };
+      const disposition = existing.receiveRequest(request);
+      if (disposition === "absorbed") return { kind: "absorbed", transaction: existing };
+      // RFC 6026 8.6: an ACK matching an INVITE transaction in Accepted goes to the TU, like any ACK for a 2xx.
+      if (disposition === "pass") return { kind: "ack" };
       this.servers.delete(id);
     }
     // 17.2.3 matches an ACK to the INVITE's transaction; the ACK for a 2xx has a branch of its own and is

@@ -353,4 +353,20 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     expect(again.map(label)).toEqual(["200 -> 198.51.100.10:5070"]);
     expect(values(again[0]!.message, "Via")).toEqual(["SIP/2.0/UDP 198.51.100.10:5070;branch=z9hG4bK-inv-1"]);
   });
+
+  it("RFC 6026: an INVITE retransmitted after the 2xx went upstream is absorbed: no second worker call, no second fork", async () => {
+    const h = setup();
+    h.worker.onRequest = () => decide(ONE);
+    h.fromPbx(pbxInvite());
+    h.take();
+    await flush();
+    const { request: a } = onlyRequest(h.take());
+    h.fromPhone(fromPhoneTo(a, 200, "OK", "a-tag"), PHONE_A);
+    expect(h.take().map(label)).toEqual(["200 -> 198.51.100.10:5060"]);
+    // The 200 was lost on its way: the upstream retransmits its INVITE.
+    h.fromPbx(pbxInvite());
+    await flush();
+    expect(h.take()).toEqual([]);
+    expect(h.worker.requests).toHaveLength(1);
+  });
 });

@@ -84,12 +84,35 @@ describe("InviteServerTransaction (RFC 3261 17.2.1)", () => {
     expect(sent).toEqual([]);
   });
 
-  it("17.2.1: a 2xx from the TU MUST be passed to the transport and the transaction MUST terminate", () => {
+  it("RFC 6026 8.5: a 2xx from the TU MUST be passed to the transport and the transaction MUST enter Accepted with Timer L", () => {
+    const { tx, tu, labels, request } = setup();
+    tx.start();
+    tx.respond(makeResponse(request, 200));
+    expect(tx.state).toBe("Accepted");
+    expect(labels()).toEqual(["100", "200"]);
+    expect(tu.events).toEqual([]);
+    expect(tx.activeTimers()).toEqual(["L"]);
+  });
+
+  it("RFC 6026 8.7: in Accepted an INVITE retransmission is absorbed without any response, an ACK is passed to the TU", () => {
+    const { tx, labels, request } = setup();
+    tx.start();
+    tx.respond(makeResponse(request, 200));
+    expect(tx.receiveRequest(request)).toBe("absorbed");
+    expect(tx.receiveRequest(makeRequest("ACK"))).toBe("pass");
+    expect(labels()).toEqual(["100", "200"]);
+  });
+
+  it("RFC 6026 8.7: further 2xx from the TU in Accepted are sent; Timer L (64*T1) terminates the transaction", () => {
     const { tx, tu, labels, clock, request } = setup();
     tx.start();
     tx.respond(makeResponse(request, 200));
+    tx.respond(makeResponse(request, 200));
+    expect(labels()).toEqual(["100", "200", "200"]);
+    clock.advance(64 * 500 - 1);
+    expect(tx.state).toBe("Accepted");
+    clock.advance(1);
     expect(tx.state).toBe("Terminated");
-    expect(labels()).toEqual(["100", "200"]);
     expect(tu.events).toEqual(["terminated"]);
     expect(clock.pendingCount()).toBe(0);
     expect(tx.receiveRequest(request)).toBe("terminated");
@@ -171,18 +194,18 @@ describe("InviteServerTransaction (RFC 3261 17.2.1)", () => {
     expect(() => tx.respond(makeResponse(request, 200))).toThrow(/"respond 200".*"Confirmed"/);
   });
 
-  it("a response after a 2xx (Terminated) is an illegal transition", () => {
+  it("a non-2xx response after a 2xx (Accepted) is an illegal transition", () => {
     const { tx, request } = setup();
     tx.start();
     tx.respond(makeResponse(request, 200));
     let error: unknown;
     try {
-      tx.respond(makeResponse(request, 200));
+      tx.respond(makeResponse(request, 486));
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(TransactionStateError);
-    expect(error).toMatchObject({ transaction: "invite-server", state: "Terminated", event: "respond 200" });
+    expect(error).toMatchObject({ transaction: "invite-server", state: "Accepted", event: "respond 486" });
   });
 
   it("rejects a status outside 100-699 and a second start", () => {

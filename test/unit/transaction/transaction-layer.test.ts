@@ -92,18 +92,31 @@ describe("TransactionLayer: server side (RFC 3261 17.2.3)", () => {
     expect(labels()).toEqual(["100", "486"]);
   });
 
-  it("17.1.1.3: an ACK matching no transaction (the ACK for a 2xx) is passed to the core", () => {
+  it("17.1.1.3 / RFC 6026 8.6: the ACK for a 2xx, with its own branch or the INVITE's, is passed to the core", () => {
     const { layer } = setup();
     const invite = makeRequest("INVITE");
     const result = layer.receiveRequest(invite, requestKey(invite), UPSTREAM);
     if (result.kind !== "new") throw new Error("expected a new transaction");
     result.transaction.respond(makeResponse(invite, 200));
-    expect(layer.size()).toBe(0);
+    expect(result.transaction.state).toBe("Accepted");
     const ack = makeRequest("ACK", { branch: "z9hG4bK-ack-2xx" });
     expect(layer.receiveRequest(ack, requestKey(ack, "z9hG4bK-ack-2xx"), UPSTREAM)).toEqual({ kind: "ack" });
     const sameBranch = makeRequest("ACK");
     expect(layer.receiveRequest(sameBranch, requestKey(sameBranch), UPSTREAM)).toEqual({ kind: "ack" });
+    expect(layer.size()).toBe(1);
+  });
+
+  it("RFC 6026 8.7: an INVITE retransmitted after the 2xx is absorbed until Timer L (64*T1) ends the transaction", () => {
+    const { layer, clock } = setup();
+    const invite = makeRequest("INVITE");
+    const result = layer.receiveRequest(invite, requestKey(invite), UPSTREAM);
+    if (result.kind !== "new") throw new Error("expected a new transaction");
+    result.transaction.respond(makeResponse(invite, 200));
+    expect(layer.receiveRequest(invite, requestKey(invite), UPSTREAM).kind).toBe("absorbed");
+    clock.advance(64 * 500);
+    expect(result.transaction.state).toBe("Terminated");
     expect(layer.size()).toBe(0);
+    expect(layer.receiveRequest(invite, requestKey(invite), UPSTREAM).kind).toBe("new");
   });
 
   it("17.2.3: CANCEL is its own transaction with the INVITE's branch, and findCancelTarget finds the INVITE", () => {
