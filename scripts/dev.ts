@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       `  store           ${stack.storeUrl}   (libSQL file ${process.env.LIBSQL_FILE ?? ".data/dev.db"})`,
       `  metrics         ${stack.gateway.metricsUrl ?? "off"}/metrics`,
       `  demo tenants    ${DEMO_TENANTS.map((t) => `${t.domain} -> ${t.destinations.join(",")}`).join("; ")}`,
-      "  try             npx edgectl tenant list ; npx edgectl location list",
+      "  try             ./bin/edgectl.js tenant list ; ./bin/edgectl.js location list",
       "",
     ].join("\n"),
   );
