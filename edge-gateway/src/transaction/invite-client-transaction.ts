@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from "../sip/message";
 import { buildAck } from "./build-ack";
-import { TimerSet } from "./timer-set";
+import { TransactionMachine } from "./transaction-machine";
 import type { TimerName } from "./timer-set";
 import { nextInterval } from "./timers";
 import { TransactionStateError, assertTransition } from "./transaction-state-error";
@@ -30,46 +30,32 @@ export interface InviteClientTransactionOptions {
  * Client transaction for INVITE (RFC 3261 17.1.1): retransmits on Timer A, times out on Timer B, ACKs
  * 3xx-6xx itself (re-ACKing retransmissions during Timer D), and terminates on 2xx, which goes to the TU.
  */
-export class InviteClientTransaction {
+export class InviteClientTransaction extends TransactionMachine<InviteClientState, InviteClientTransaction> {
   readonly kind = "invite-client" as const;
   readonly request: SipRequest;
   readonly branch: string;
   readonly method = "INVITE";
   readonly destination: Destination;
-  private readonly context: TransactionContext;
-  private readonly user: ClientTransactionUser<InviteClientTransaction>;
-  private readonly timers: TimerSet;
-  private current: InviteClientState = "Calling";
+  protected override readonly user: ClientTransactionUser<InviteClientTransaction>;
   private started = false;
   private intervalA: number;
   private ackRequest: SipRequest | undefined;
 
   constructor(options: InviteClientTransactionOptions) {
+    super(options.context, options.user, "Calling", TRANSITIONS);
     if (options.request.method !== "INVITE") {
       throw new TypeError(`InviteClientTransaction cannot carry ${options.request.method}`);
     }
     this.request = options.request;
     this.branch = options.branch;
     this.destination = options.destination;
-    this.context = options.context;
     this.user = options.user;
-    this.timers = new TimerSet(options.context.clock);
     this.intervalA = options.context.timers.A;
-  }
-
-  /** Current state. */
-  get state(): InviteClientState {
-    return this.current;
   }
 
   /** The ACK this transaction generated for a 3xx-6xx response, once in Completed. */
   get ack(): SipRequest | undefined {
     return this.ackRequest;
-  }
-
-  /** Names of the running timers (diagnostics and tests). */
-  activeTimers(): TimerName[] {
-    return this.timers.names();
   }
 
   /** Sends the INVITE and starts Timers A and B; callable once. */
@@ -145,22 +131,6 @@ export class InviteClientTransaction {
     }
   }
 
-  /** Reports a fatal transport error for this transaction (17.1.4): Terminated, TU informed. */
-  transportError(cause: unknown): void {
-    if (this.current === "Terminated") return;
-    // 17.1.1.2: "If at any time while in the "Calling" state, the client transport indicates a failure, the
-    // client transaction SHOULD move to the "Terminated" state and inform the TU"; 17.1.4 for the rest.
-    this.transition("Terminated", "transport error");
-    this.user.onTransportError?.(this, cause);
-    this.user.onTerminated?.(this);
-  }
-
-  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
-  dispose(): void {
-    this.timers.stopAll();
-    this.current = "Terminated";
-  }
-
   /** Sends the ACK unless the TU's `onResponse` already ended the transaction. */
   private sendAck(): void {
     if (this.current === "Completed" && this.ackRequest !== undefined) this.transmit(this.ackRequest);
@@ -188,24 +158,10 @@ export class InviteClientTransaction {
     if (this.current !== "Completed") return;
     // 17.1.1.2: "If timer D fires while the client transaction is in the "Completed" state, the client
     // transaction MUST move to the terminated state."
-    this.transition("Terminated", "Timer D");
-    this.user.onTerminated?.(this);
+    this.terminate("Timer D");
   }
 
-  private transition(to: InviteClientState, event: string): void {
-    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
-    this.current = to;
-    if (to === "Terminated") this.timers.stopAll();
-  }
-
-  /** Sends `message`; a synchronous send failure becomes a transport error. False when it failed. */
   private transmit(message: SipRequest): boolean {
-    try {
-      this.context.send(message, this.destination);
-      return true;
-    } catch (cause) {
-      this.transportError(cause);
-      return false;
-    }
+    return this.send(message, this.destination);
   }
 }

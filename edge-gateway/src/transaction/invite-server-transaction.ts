@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from "../sip/message";
 import { buildTrying } from "./build-trying";
-import { TimerSet } from "./timer-set";
+import { TransactionMachine } from "./transaction-machine";
 import type { TimerName } from "./timer-set";
 import { nextInterval } from "./timers";
 import type { TransactionKey } from "./transaction-key";
@@ -35,26 +35,25 @@ export interface InviteServerTransactionOptions {
 /**
  * Server transaction for INVITE (RFC 3261 17.2.1): answers 100 Trying at once, resends the last
  * provisional on INVITE retransmissions, retransmits a 3xx-6xx on Timer G until the ACK (Timer H gives up),
- * absorbs ACKs for Timer I. A 2xx from the TU terminates it; 2xx retransmission is not its job.
+ * absorbs ACKs for Timer I. A 2xx from the TU moves it to Accepted (RFC 6026) until Timer L; 2xx
+ * retransmission is not its job.
  */
-export class InviteServerTransaction {
+export class InviteServerTransaction extends TransactionMachine<InviteServerState, InviteServerTransaction> {
   readonly kind = "invite-server" as const;
   readonly request: SipRequest;
   readonly branch: string;
   readonly sentBy: string;
   readonly method = "INVITE";
   readonly replyTo: Destination;
-  private readonly context: TransactionContext;
-  private readonly user: ServerTransactionUser<InviteServerTransaction>;
-  private readonly timers: TimerSet;
+  protected override readonly user: ServerTransactionUser<InviteServerTransaction>;
   private readonly sendTrying: boolean;
-  private current: InviteServerState = "Proceeding";
   private started = false;
   private intervalG: number;
   private provisional: SipResponse | undefined;
   private final: SipResponse | undefined;
 
   constructor(options: InviteServerTransactionOptions) {
+    super(options.context, options.user, "Proceeding", TRANSITIONS);
     if (options.request.method !== "INVITE") {
       throw new TypeError(`InviteServerTransaction cannot carry ${options.request.method}`);
     }
@@ -62,26 +61,14 @@ export class InviteServerTransaction {
     this.branch = options.key.branch;
     this.sentBy = options.key.sentBy;
     this.replyTo = options.replyTo;
-    this.context = options.context;
     this.user = options.user;
-    this.timers = new TimerSet(options.context.clock);
     this.sendTrying = options.sendTrying ?? true;
     this.intervalG = options.context.timers.G;
-  }
-
-  /** Current state. */
-  get state(): InviteServerState {
-    return this.current;
   }
 
   /** The most recent response sent (final if any, else the last provisional). */
   get lastResponse(): SipResponse | undefined {
     return this.final ?? this.provisional;
-  }
-
-  /** Names of the running timers (diagnostics and tests). */
-  activeTimers(): TimerName[] {
-    return this.timers.names();
   }
 
   /** Enters Proceeding and, unless disabled, sends 100 (Trying); callable once. */
@@ -177,22 +164,6 @@ export class InviteServerTransaction {
     return "absorbed";
   }
 
-  /** Reports a fatal transport error for a response of this transaction (17.2.4): Terminated, TU informed. */
-  transportError(cause: unknown): void {
-    if (this.current === "Terminated") return;
-    // 17.2.4: "the server transaction SHOULD inform the TU that a failure has occurred, and SHOULD transition
-    // to the terminated state."
-    this.transition("Terminated", "transport error");
-    this.user.onTransportError?.(this, cause);
-    this.user.onTerminated?.(this);
-  }
-
-  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
-  dispose(): void {
-    this.timers.stopAll();
-    this.current = "Terminated";
-  }
-
   private onTimerG(): void {
     if (this.current !== "Completed" || this.final === undefined) return;
     // 17.2.1: "If timer G fires, the response is passed to the transport layer once more for retransmission,
@@ -208,8 +179,7 @@ export class InviteServerTransaction {
     if (this.current !== "Accepted") return;
     // RFC 6026 section 8.7: "If Timer L fires while the INVITE server transaction is in the "Accepted"
     // state, the transaction MUST transition to the "Terminated" state."
-    this.transition("Terminated", "Timer L");
-    this.user.onTerminated?.(this);
+    this.terminate("Timer L");
   }
 
   private onTimerH(): void {
@@ -225,24 +195,10 @@ export class InviteServerTransaction {
   private onTimerI(): void {
     if (this.current !== "Confirmed") return;
     // 17.2.1: "Once timer I fires, the server MUST transition to the "Terminated" state."
-    this.transition("Terminated", "Timer I");
-    this.user.onTerminated?.(this);
+    this.terminate("Timer I");
   }
 
-  private transition(to: InviteServerState, event: string): void {
-    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
-    this.current = to;
-    if (to === "Terminated") this.timers.stopAll();
-  }
-
-  /** Sends `response`; a synchronous send failure becomes a transport error. False when it failed. */
   private transmit(response: SipResponse): boolean {
-    try {
-      this.context.send(response, this.replyTo);
-      return true;
-    } catch (cause) {
-      this.transportError(cause);
-      return false;
-    }
+    return this.send(response, this.replyTo);
   }
 }

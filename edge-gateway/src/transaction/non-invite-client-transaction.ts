@@ -1,5 +1,5 @@
 import type { SipRequest, SipResponse } from "../sip/message";
-import { TimerSet } from "./timer-set";
+import { TransactionMachine } from "./transaction-machine";
 import type { TimerName } from "./timer-set";
 import { nextInterval } from "./timers";
 import { TransactionStateError, assertTransition } from "./transaction-state-error";
@@ -29,20 +29,18 @@ export interface NonInviteClientTransactionOptions {
  * Client transaction for any request but INVITE and ACK (RFC 3261 17.1.2): retransmits the request on
  * Timer E until a response, times out on Timer F, absorbs response retransmissions for Timer K.
  */
-export class NonInviteClientTransaction {
+export class NonInviteClientTransaction extends TransactionMachine<NonInviteClientState, NonInviteClientTransaction> {
   readonly kind = "non-invite-client" as const;
   readonly request: SipRequest;
   readonly branch: string;
   readonly method: string;
   readonly destination: Destination;
-  private readonly context: TransactionContext;
-  private readonly user: ClientTransactionUser<NonInviteClientTransaction>;
-  private readonly timers: TimerSet;
-  private current: NonInviteClientState = "Trying";
+  protected override readonly user: ClientTransactionUser<NonInviteClientTransaction>;
   private started = false;
   private intervalE: number;
 
   constructor(options: NonInviteClientTransactionOptions) {
+    super(options.context, options.user, "Trying", TRANSITIONS);
     if (options.request.method === "INVITE" || options.request.method === "ACK") {
       throw new TypeError(`NonInviteClientTransaction cannot carry ${options.request.method}`);
     }
@@ -50,20 +48,8 @@ export class NonInviteClientTransaction {
     this.branch = options.branch;
     this.method = options.request.method;
     this.destination = options.destination;
-    this.context = options.context;
     this.user = options.user;
-    this.timers = new TimerSet(options.context.clock);
     this.intervalE = options.context.timers.E;
-  }
-
-  /** Current state. */
-  get state(): NonInviteClientState {
-    return this.current;
-  }
-
-  /** Names of the running timers (diagnostics and tests). */
-  activeTimers(): TimerName[] {
-    return this.timers.names();
   }
 
   /** Sends the request and starts Timers E and F; callable once. */
@@ -112,22 +98,6 @@ export class NonInviteClientTransaction {
     }
   }
 
-  /** Reports a fatal transport error for this transaction's request (17.1.4): Terminated, TU informed. */
-  transportError(cause: unknown): void {
-    if (this.current === "Terminated") return;
-    // 17.1.4: "the client transaction SHOULD inform the TU that a transport failure has occurred, and the
-    // client transaction SHOULD transition directly to the "Terminated" state."
-    this.transition("Terminated", "transport error");
-    this.user.onTransportError?.(this, cause);
-    this.user.onTerminated?.(this);
-  }
-
-  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
-  dispose(): void {
-    this.timers.stopAll();
-    this.current = "Terminated";
-  }
-
   private onTimerE(): void {
     if (this.current !== "Trying" && this.current !== "Proceeding") return;
     // 17.1.2.2: "If timer E fires while still in this state, the timer is reset, but this time with a value
@@ -152,24 +122,10 @@ export class NonInviteClientTransaction {
     if (this.current !== "Completed") return;
     // 17.1.2.2: "If Timer K fires while in this state, the client transaction MUST transition to the
     // "Terminated" state."
-    this.transition("Terminated", "Timer K");
-    this.user.onTerminated?.(this);
+    this.terminate("Timer K");
   }
 
-  private transition(to: NonInviteClientState, event: string): void {
-    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
-    this.current = to;
-    if (to === "Terminated") this.timers.stopAll();
-  }
-
-  /** Sends the request; a synchronous send failure becomes a transport error. False when it failed. */
   private transmit(): boolean {
-    try {
-      this.context.send(this.request, this.destination);
-      return true;
-    } catch (cause) {
-      this.transportError(cause);
-      return false;
-    }
+    return this.send(this.request, this.destination);
   }
 }

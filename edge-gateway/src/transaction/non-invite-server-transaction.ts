@@ -1,5 +1,5 @@
 import type { SipRequest, SipResponse } from "../sip/message";
-import { TimerSet } from "./timer-set";
+import { TransactionMachine } from "./transaction-machine";
 import type { TimerName } from "./timer-set";
 import type { TransactionKey } from "./transaction-key";
 import { TransactionStateError, assertTransition } from "./transaction-state-error";
@@ -31,21 +31,19 @@ export interface NonInviteServerTransactionOptions {
  * Server transaction for any request but INVITE and ACK (RFC 3261 17.2.2): discards retransmissions in
  * Trying, answers them with the last response in Proceeding and Completed, and lingers for Timer J.
  */
-export class NonInviteServerTransaction {
+export class NonInviteServerTransaction extends TransactionMachine<NonInviteServerState, NonInviteServerTransaction> {
   readonly kind = "non-invite-server" as const;
   readonly request: SipRequest;
   readonly branch: string;
   readonly sentBy: string;
   readonly method: string;
   readonly replyTo: Destination;
-  private readonly context: TransactionContext;
-  private readonly user: ServerTransactionUser<NonInviteServerTransaction>;
-  private readonly timers: TimerSet;
-  private current: NonInviteServerState = "Trying";
+  protected override readonly user: ServerTransactionUser<NonInviteServerTransaction>;
   private provisional: SipResponse | undefined;
   private final: SipResponse | undefined;
 
   constructor(options: NonInviteServerTransactionOptions) {
+    super(options.context, options.user, "Trying", TRANSITIONS);
     if (options.request.method === "INVITE" || options.request.method === "ACK") {
       throw new TypeError(`NonInviteServerTransaction cannot carry ${options.request.method}`);
     }
@@ -54,24 +52,12 @@ export class NonInviteServerTransaction {
     this.sentBy = options.key.sentBy;
     this.method = options.request.method;
     this.replyTo = options.replyTo;
-    this.context = options.context;
     this.user = options.user;
-    this.timers = new TimerSet(options.context.clock);
-  }
-
-  /** Current state. */
-  get state(): NonInviteServerState {
-    return this.current;
   }
 
   /** The most recent response sent (final if any, else the last provisional). */
   get lastResponse(): SipResponse | undefined {
     return this.final ?? this.provisional;
-  }
-
-  /** Names of the running timers (diagnostics and tests). */
-  activeTimers(): TimerName[] {
-    return this.timers.names();
   }
 
   /**
@@ -128,44 +114,14 @@ export class NonInviteServerTransaction {
     }
   }
 
-  /** Reports a fatal transport error for a response of this transaction (17.2.4): Terminated, TU informed. */
-  transportError(cause: unknown): void {
-    if (this.current === "Terminated") return;
-    // 17.2.4: "the server transaction SHOULD inform the TU that a failure has occurred, and SHOULD transition
-    // to the terminated state."
-    this.transition("Terminated", "transport error");
-    this.user.onTransportError?.(this, cause);
-    this.user.onTerminated?.(this);
-  }
-
-  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
-  dispose(): void {
-    this.timers.stopAll();
-    this.current = "Terminated";
-  }
-
   private onTimerJ(): void {
     if (this.current !== "Completed") return;
     // 17.2.2: "The server transaction remains in this state until Timer J fires, at which point it MUST
     // transition to the "Terminated" state."
-    this.transition("Terminated", "Timer J");
-    this.user.onTerminated?.(this);
+    this.terminate("Timer J");
   }
 
-  private transition(to: NonInviteServerState, event: string): void {
-    assertTransition(this.kind, TRANSITIONS, this.current, to, event);
-    this.current = to;
-    if (to === "Terminated") this.timers.stopAll();
-  }
-
-  /** Sends `response`; a synchronous send failure becomes a transport error. False when it failed. */
   private transmit(response: SipResponse): boolean {
-    try {
-      this.context.send(response, this.replyTo);
-      return true;
-    } catch (cause) {
-      this.transportError(cause);
-      return false;
-    }
+    return this.send(response, this.replyTo);
   }
 }

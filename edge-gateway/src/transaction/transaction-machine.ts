@@ -1,0 +1,89 @@
+import type { SipMessage } from "../sip/message";
+import { TimerSet } from "./timer-set";
+import type { TimerName } from "./timer-set";
+import type { Destination, TransactionContext } from "./transaction-context";
+import { assertTransition } from "./transaction-state-error";
+import type { TransactionKind } from "./transaction-state-error";
+
+/** What every machine tells its TU about the end of its life. */
+interface EndUser<T> {
+  onTransportError?(transaction: T, cause: unknown): void;
+  onTerminated?(transaction: T): void;
+}
+
+/**
+ * What the four RFC 3261 section 17 machines share: the state with its transition table, the named timers,
+ * sending through the transport (a synchronous failure is a transport error, 17.1.4 / 17.2.4), and the ways
+ * to end (transport error, disposal). Each subclass holds its own protocol branches.
+ */
+export abstract class TransactionMachine<S extends string, T> {
+  abstract readonly kind: TransactionKind;
+  protected readonly timers: TimerSet;
+  protected current: S;
+
+  protected constructor(
+    protected readonly context: TransactionContext,
+    protected readonly user: EndUser<T>,
+    initial: S,
+    private readonly table: Readonly<Record<S, readonly S[]>>,
+  ) {
+    this.timers = new TimerSet(context.clock);
+    this.current = initial;
+  }
+
+  /** Current state. */
+  get state(): S {
+    return this.current;
+  }
+
+  /** Names of the running timers (diagnostics and tests). */
+  activeTimers(): TimerName[] {
+    return this.timers.names();
+  }
+
+  /**
+   * Reports a fatal transport error for this transaction: Terminated, TU informed. 17.1.4 / 17.2.4: the
+   * transaction "SHOULD inform the TU that a failure has occurred, and SHOULD transition to the terminated
+   * state".
+   */
+  transportError(cause: unknown): void {
+    if (this.current === "Terminated") return;
+    this.transition("Terminated" as S, "transport error");
+    this.user.onTransportError?.(this.self(), cause);
+    this.user.onTerminated?.(this.self());
+  }
+
+  /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
+  dispose(): void {
+    this.timers.stopAll();
+    this.current = "Terminated" as S;
+  }
+
+  /** Moves to `to`, or throws TransactionStateError when the table forbids it; Terminated stops every timer. */
+  protected transition(to: S, event: string): void {
+    assertTransition(this.kind, this.table, this.current, to, event);
+    this.current = to;
+    if (to === "Terminated") this.timers.stopAll();
+  }
+
+  /** Sends `message`; a synchronous send failure becomes a transport error. False when it failed. */
+  protected send(message: SipMessage, destination: Destination): boolean {
+    try {
+      this.context.send(message, destination);
+      return true;
+    } catch (cause) {
+      this.transportError(cause);
+      return false;
+    }
+  }
+
+  /** Ends the transaction normally (a timer ran out): Terminated, then the TU is told. */
+  protected terminate(event: string): void {
+    this.transition("Terminated" as S, event);
+    this.user.onTerminated?.(this.self());
+  }
+
+  private self(): T {
+    return this as unknown as T;
+  }
+}
