@@ -108,7 +108,7 @@ export class TransactionLayer {
       throw new RangeError(`TransactionKey method ${key.method} does not match request method ${request.method}`);
     }
     // 17.2.3: matching by branch applies only if the branch "is present and begins with the magic cookie
-    // "z9hG4bK""; the RFC 2543 fallback is not implemented.
+    // "z9hG4bK""; RFC 2543 matching is not supported here: the core answers such requests 400.
     if (!hasMagicCookie(key.branch)) return { kind: "rfc2543" };
     const id = serverKeyOf(key);
     const existing = this.servers.get(id);
