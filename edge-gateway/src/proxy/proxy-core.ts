@@ -53,10 +53,6 @@ export interface ProxyCoreOptions {
   readonly aliases?: readonly string[];
 }
 
-/** Causes passed to `transportError()` to end a transaction on purpose; they are not logged as failures. */
-const DROPPED = new Error("request dropped by policy");
-const GIVEN_UP = new Error("branch given up after CANCEL");
-
 /** Methods that create a dialog: their Contacts get the NAT alias. */
 const DIALOG_FORMING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY", "UPDATE"]);
 
@@ -108,9 +104,7 @@ export class ProxyCore {
       ...(o.timers ? { timers: o.timers } : {}),
       sendTrying: true,
       serverUser: {
-        onTransportError: (_t, cause) => {
-          if (cause !== DROPPED) o.log.warn("server transaction transport error", { error: String(cause) });
-        },
+        onTransportError: (_t, cause) => o.log.warn("server transaction transport error", { error: String(cause) }),
         onTerminated: (t) => this.contexts.delete(t),
       },
     });
@@ -414,7 +408,6 @@ export class ProxyCore {
           onResponse: (res) => this.onBranchResponse(ctx, branch, res),
           onTimeout: () => this.onBranchTimeout(ctx, branch),
           onTransportError: (_t, cause) => {
-            if (cause === GIVEN_UP) return;
             this.o.log.warn("branch transport error", { error: String(cause) });
             // 16.9: "the proxy MUST behave as if the forwarded request received a 503 (Service Unavailable)".
             this.onBranchTimeout(ctx, branch, 503, "Service Unavailable");
@@ -473,7 +466,7 @@ export class ProxyCore {
       if (branch.final) return;
       if (ctx.cancelled) this.onBranchTimeout(ctx, branch, 487, "Request Terminated");
       else this.onBranchTimeout(ctx, branch);
-      branch.transaction?.transportError(GIVEN_UP);
+      branch.transaction?.abandon("given up after CANCEL");
     });
   }
 
@@ -637,7 +630,7 @@ export class ProxyCore {
    */
   private endSilently(ctx: ResponseContext): void {
     ctx.finalSent = true;
-    this.layer.clock.setTimer(this.layer.timers.J, () => ctx.server.transportError(DROPPED));
+    this.layer.clock.setTimer(this.layer.timers.J, () => ctx.server.abandon("dropped by policy"));
   }
 
   // ---- CANCEL (16.10) --------------------------------------------------------------------------------------

@@ -53,6 +53,16 @@ export abstract class TransactionMachine<S extends string, T> {
     this.user.onTerminated?.(this.self());
   }
 
+  /**
+   * Ends the transaction at the TU's wish: a request that will never be answered, a CANCELled branch given
+   * up after 64*T1 (RFC 3261 9.1: the client "SHOULD destroy the client transaction"). Terminated, timers
+   * stopped, and the TU told through `onTerminated` (which takes it out of the transaction layer).
+   */
+  abandon(reason: string): void {
+    if (this.current === "Terminated") return;
+    this.terminate(`abandoned: ${reason}`);
+  }
+
   /** Stops all timers and marks the transaction Terminated without notifying the TU (shutdown). */
   dispose(): void {
     this.timers.stopAll();

@@ -207,6 +207,20 @@ describe("TransactionLayer: client side (RFC 3261 17.1.3)", () => {
     expect(layer.counts()).toEqual({ client: 2, server: 0 });
   });
 
+  it("9.1: a client transaction the TU abandons is Terminated and leaves the layer, without a transport error", () => {
+    const { layer } = setup();
+    const tu = recordingUser<ClientTransaction>();
+    const invite = makeRequest("INVITE", { branch: OUT_BRANCH });
+    const tx = layer.sendRequest(invite, { branch: OUT_BRANCH, destination: DOWNSTREAM, user: tu.user });
+    layer.receiveResponse(makeResponse(invite, 180), { branch: OUT_BRANCH, method: "INVITE" });
+    tx.abandon("given up after CANCEL");
+    expect(tx.state).toBe("Terminated");
+    expect(tx.activeTimers()).toEqual([]);
+    expect(tu.events).toEqual(["response 180", "terminated"]);
+    expect(layer.size()).toBe(0);
+    expect(layer.receiveResponse(makeResponse(invite, 487), { branch: OUT_BRANCH, method: "INVITE" })).toEqual({ kind: "stray" });
+  });
+
   it("17.1.3: a response is matched by its top Via branch and CSeq method and delivered to the TU", () => {
     const { layer } = setup();
     const tu = recordingUser<ClientTransaction>();
