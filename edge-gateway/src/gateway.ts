@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { GatewayConfig } from "./config";
 import { createLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
+import { observeWorker } from "./observability/worker-health";
 import { ProxyCore } from "./proxy/proxy-core";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
 import { createWorkerClient } from "./worker-client/worker-client";
@@ -23,12 +24,16 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, logger?: Logger): Promise<Gateway> {
   const log = logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const worker = createWorkerClient({
-    url: config.workerUrl,
-    secret: config.gatewaySecret,
-    timeoutMs: config.workerTimeoutMs,
-    connections: config.workerConnections,
-  });
+  const observed = observeWorker(
+    createWorkerClient({
+      url: config.workerUrl,
+      secret: config.gatewaySecret,
+      timeoutMs: config.workerTimeoutMs,
+      connections: config.workerConnections,
+    }),
+    metrics,
+  );
+  const worker = observed.client;
   let core: ProxyCore | undefined;
   const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => core?.onDatagram(bytes, source, listener);
   const onError = (err: Error) => log.warn("udp socket error", { error: err.message });
@@ -61,7 +66,11 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render());
       } else if (req.url === "/health") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+        // Degraded (503) while the most recent worker call failed: new requests are being answered 503.
+        const worker = observed.health();
+        res
+          .writeHead(worker.status === "ok" ? 200 : 503, { "content-type": "application/json" })
+          .end(JSON.stringify({ status: worker.status, worker }));
       } else {
         res.writeHead(404).end();
       }

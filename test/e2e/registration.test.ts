@@ -199,7 +199,7 @@ describe("bad input and a worker that is down", () => {
           workerTimeoutMs: 500,
           workerConnections: 2,
           retryAfterS: 7,
-          metricsListen: undefined,
+          metricsListen: { ip: "127.0.10.2", port: 0 },
           logLevel: "error",
           t1: 500,
           t2: 4000,
@@ -213,6 +213,13 @@ describe("bad input and a worker that is down", () => {
       expect(answer).toMatch(/^SIP\/2\.0 503 /);
       expect(answer).toMatch(/\r\nRetry-After: 7\r\n/);
       expect(Date.now() - started).toBeLessThan(2000);
+      // The gateway reports itself degraded while its worker is unreachable, and counts the failed call.
+      const health = await fetch(`${gw.metricsUrl}/health`);
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { worker: { lastFailure: string } }).worker.lastFailure).toMatch(/^unavailable/);
+      const metrics = await (await fetch(`${gw.metricsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^edge_gateway_worker_failures_total\{reason="unavailable"\} 1$/m);
+      expect(metrics).toMatch(/^edge_gateway_worker_call_seconds_count\{kind="request"\} 1$/m);
     } finally {
       await gw?.close();
     }
