@@ -108,6 +108,15 @@ describe("requests from phones and from unknown sources", () => {
     expect(hops(await decide(ev))).toEqual(["sip:202@127.0.0.1 via 10.3.0.1:5080"]);
   });
 
+  it("a phone's keep-alive OPTIONS to the gateway itself is answered 200, not relayed", async () => {
+    const ev = fromPbx("OPTIONS", "sip:127.0.0.1:5060", { ip: "203.0.113.99", port: 5070 });
+    ev.parsed.from = { uri: "sip:201@rt-a.example", params: { tag: "k" } };
+    expect(await decide(ev)).toMatchObject({ action: "reply", status: 200 });
+    // With a user it is a request for someone, and goes to the tenant's Asterisk.
+    const toUser = fromPbx("OPTIONS", "sip:202@rt-a.example", { ip: "203.0.113.99", port: 5070 });
+    expect(await decide(toUser)).toMatchObject({ action: "relay" });
+  });
+
   it("a request from an unknown source to an unknown domain gets 403", async () => {
     expect(await decide(fromPbx("INVITE", "sip:201@unknown.example", { ip: "203.0.113.99", port: 5070 }))).toMatchObject({ action: "reply", status: 403 });
   });

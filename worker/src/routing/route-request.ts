@@ -109,6 +109,12 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
     deps.log({ msg: "refused: source maps to several tenants", method: ev.method, source: ev.source, tenants: source.domains });
     return reply(403, "Ambiguous Source");
   }
+  const ruri = parseUri(ev.requestUri);
+  if (ev.method === "OPTIONS" && ruri && !ruri.user && !deps.tenants.byDomain(ruri.host)) {
+    // A phone's keep-alive OPTIONS to its outbound proxy (no user, not a tenant's domain): the gateway
+    // answers for itself, as a proxy does for a Request-URI that is its own.
+    return reply(200, "OK");
+  }
   const tenant = tenantOfRequestDomain(ev, deps.tenants);
   if (tenant) {
     const selected = selectDestination(tenant, ev.parsed.callId);
