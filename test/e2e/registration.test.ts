@@ -88,6 +88,12 @@ describe("registration through the gateway", () => {
     expect(up[0]!.address).toMatch(/^sip:213@127\.0\.10\.1:5060;erb=[0-9a-f]{20}$/);
   });
 
+  it("a phone behind NAT that does not ask for rport still gets its answers and is reachable (force_rport)", async () => {
+    await phone("phone-register-behind-nat-no-rport-200.xml", { ext: "223", password: "secret", from: "127.0.10.32", contact: "127.0.10.132:5099" });
+    const bs = await stack.bindings(`223@${A}`);
+    expect(bs.map((b) => [b.contact, b.received])).toEqual([["sip:223@127.0.10.132:5099", "sip:127.0.10.32:5070"]]);
+  });
+
   it("a refresh keeps a single binding", async () => {
     await phone("phone-register-digest-200.xml", { ext: "214", password: "secret", from: "127.0.10.24", contact: "127.0.10.124:5070" });
     await phone("phone-register-digest-200.xml", { ext: "214", password: "secret", from: "127.0.10.24", contact: "127.0.10.124:5070", expires: 600 });

@@ -25,7 +25,8 @@ export function derivedBranch(incomingBranch: string, salt: string): string {
 
 /**
  * RFC 3261 18.2.1: add `received` when the sent-by host is not the source IP; RFC 3581: fill in `rport`
- * when the client asked for it (and then always add `received`). Returns the request unchanged when the top
+ * when the client asked for it (and then always add `received`), and also when the sent-by is not the source
+ * address at all (a phone behind NAT that did not ask: force_rport). Returns the request unchanged when the top
  * Via needs nothing.
  */
 export function stampTopVia(req: SipRequest, source: TransportAddress): SipRequest {
@@ -37,9 +38,14 @@ export function stampTopVia(req: SipRequest, source: TransportAddress): SipReque
   if (!top) return req;
   const wantsRport = top.rport === null;
   const sameHost = normalizeHost(top.host) === normalizeHost(source.ip);
-  if (sameHost && !wantsRport) return req;
+  const samePort = (top.port ?? 5060) === source.port;
+  if (sameHost && samePort && !wantsRport) return req;
+  // NAT detected (the sent-by is not where the packet came from): rport is stamped even when the client did
+  // not ask for it, as Kamailio's force_rport() does at an edge, so that responses go back through the NAT
+  // binding instead of to a private address (RFC 3581 section 4 behaviour, forced).
+  const natted = !sameHost || !samePort;
   const stamped = formatVia(
-    withViaParams(top, { received: source.ip, ...(wantsRport ? { rport: String(source.port) } : {}) }),
+    withViaParams(top, { received: source.ip, ...(wantsRport || natted ? { rport: String(source.port) } : {}) }),
   );
   const rest = splitRest(line.value);
   const value = rest === undefined ? stamped : `${stamped}, ${rest}`;

@@ -17,12 +17,14 @@ function withVia(...vias: string[]) {
 }
 
 describe("stampTopVia (RFC 3261 18.2.1, RFC 3581 section 4)", () => {
-  it("18.2.1: received is added when the sent-by host differs from the source address", () => {
-    const req = stampTopVia(withVia("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa"), addr("203.0.113.50", 5060));
+  it("18.2.1 + force_rport: behind NAT (sent-by host is not the source) received and rport are stamped, unasked", () => {
+    const req = stampTopVia(withVia("SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa"), addr("203.0.113.50", 40312));
     const via = topVia(req);
     expect(via?.received).toBe("203.0.113.50");
-    expect(via?.rport).toBeUndefined();
+    expect(via?.rport).toBe(40312);
     expect(via?.port).toBe(5060);
+    // So the response goes back through the NAT binding, not to the private address.
+    expect(responseDestination(via, addr("203.0.113.50", 40312))).toEqual(addr("203.0.113.50", 40312));
   });
 
   it("18.2.1: received is added when sent-by is a host name", () => {
@@ -32,7 +34,15 @@ describe("stampTopVia (RFC 3261 18.2.1, RFC 3581 section 4)", () => {
 
   it("18.2.1: the request is left unchanged when sent-by is the source address and rport was not asked for", () => {
     const req = withVia("SIP/2.0/UDP 203.0.113.50:5070;branch=z9hG4bKa");
-    expect(stampTopVia(req, addr("203.0.113.50", 40000))).toBe(req);
+    expect(stampTopVia(req, addr("203.0.113.50", 5070))).toBe(req);
+    const noPort = withVia("SIP/2.0/UDP 203.0.113.50;branch=z9hG4bKa");
+    expect(stampTopVia(noPort, addr("203.0.113.50", 5060))).toBe(noPort);
+  });
+
+  it("force_rport: the same host but another source port (a port-mapping NAT) gets received and rport", () => {
+    const via = topVia(stampTopVia(withVia("SIP/2.0/UDP 203.0.113.50:5070;branch=z9hG4bKa"), addr("203.0.113.50", 40000)));
+    expect(via?.rport).toBe(40000);
+    expect(via?.received).toBe("203.0.113.50");
   });
 
   it("RFC 3581: rport is filled with the source port and received added", () => {
