@@ -1,8 +1,27 @@
 /**
  * The worker's view of SIP URIs: the gateway's pure grammar (no I/O, safe to bundle), with the host
- * normalised for comparisons (lower case, IPv6 without brackets).
+ * normalised for comparisons (lower case, IPv6 without brackets in RFC 5952 form, IPv4-mapped as IPv4).
  */
+import { parseExpires } from "../../edge-gateway/src/sip/expires";
+import { formatParams, type Params } from "../../edge-gateway/src/sip/params";
+import { isIpAddress, normalizeHost } from "../../edge-gateway/src/sip/host";
 import { parseSipUri } from "../../edge-gateway/src/sip/uri";
+
+export { formatParams, isIpAddress, normalizeHost };
+
+/** Delta-seconds of an `expires` parameter or header value, capped at 2^31-1; undefined when not a number. */
+export function deltaSeconds(value: string | null | undefined): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = parseExpires(value);
+  return n === undefined ? undefined : Math.min(n, 2 ** 31 - 1);
+}
+
+/** Header parameters without `expires`. */
+export function withoutExpires(params: Params): Params {
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(params)) if (k.toLowerCase() !== "expires") out[k] = v;
+  return out;
+}
 
 export interface WorkerUri {
   readonly scheme: "sip" | "sips";
@@ -16,9 +35,7 @@ export interface WorkerUri {
 export function parseUri(s: string): WorkerUri | undefined {
   const u = parseSipUri(s.trim());
   if (!u) return undefined;
-  let host = u.host.toLowerCase();
-  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
-  return { scheme: u.scheme, user: u.user, host, port: u.port, params: u.params };
+  return { scheme: u.scheme, user: u.user, host: normalizeHost(u.host), port: u.port, params: u.params };
 }
 
 /** `sip:ip:port`, brackets around IPv6, as OpenSIPS writes `received`. */

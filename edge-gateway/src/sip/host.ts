@@ -111,6 +111,12 @@ function groups(s: string, allowV4: boolean): number[] | undefined {
   return out;
 }
 
+/** True for an IPv4 dotted quad or an IPv6 address (brackets allowed): a host that needs no DNS. */
+export function isIpAddress(host: string): boolean {
+  const bare = host.charCodeAt(0) === 0x5b && host.endsWith("]") ? host.slice(1, -1) : host;
+  return parseIpv4(bare) !== undefined || parseIpv6(bare) !== undefined;
+}
+
 /**
  * The comparison form of a host: lower-case, brackets removed, IPv6 in RFC 5952 text, IPv4-mapped IPv6
  * (`::ffff:192.0.2.1`, as dual-stack sockets report it) as plain IPv4.

@@ -5,8 +5,9 @@
  */
 import type { NameAddr, RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
 import type { TenantDirectory } from "../tenants/tenant-directory";
+import { reply } from "../reply";
 import { selectDestination } from "../tenants/dispatcher-select";
-import { addressUri, parseUri } from "../sip-uri";
+import { addressUri, deltaSeconds, normalizeHost, parseUri } from "../sip-uri";
 import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
 import { methodsToMask } from "./methods";
 import type { RegisterContext, RegisterContextContact } from "./register-context";
@@ -15,18 +16,6 @@ export interface RegisterRequestDeps {
   readonly tenants: TenantDirectory;
   /** Seals the context for the response (see gateway/context-seal.ts). */
   readonly seal: (ctx: RegisterContext) => Promise<string>;
-}
-
-const reply = (status: number, reason: string, headers: [string, string][] = []): RequestDecisionInput => ({
-  action: "reply",
-  status,
-  reason,
-  headers,
-});
-
-function parseExpiresParam(v: string | null | undefined): number | undefined {
-  if (v === undefined || v === null || !/^\d{1,10}$/.test(v.trim())) return undefined;
-  return Math.min(Number(v.trim()), 2 ** 31 - 1);
 }
 
 function parseQ(v: string | null | undefined): number {
@@ -39,7 +28,7 @@ function parseQ(v: string | null | undefined): number {
 function receivedFor(contactUri: string, ev: RequestEvent): string | null {
   const u = parseUri(contactUri);
   const port = u?.port ?? 5060;
-  if (u && u.host === ev.source.ip.toLowerCase().replace(/^\[|\]$/g, "") && port === ev.source.port) return null;
+  if (u && u.host === normalizeHost(ev.source.ip) && port === ev.source.port) return null;
   return addressUri(ev.source.ip, ev.source.port);
 }
 
@@ -70,7 +59,7 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
         uri: c.uri,
         token,
         params: rest,
-        expires: parseExpiresParam(expires),
+        expires: deltaSeconds(expires),
         q: parseQ(q),
         received: receivedFor(c.uri, ev),
         instance: c.params["+sip.instance"] ?? null,

@@ -7,7 +7,7 @@
  */
 import type { ResponseDecisionInput, ResponseEvent } from "../../../contract/v1";
 import { StoreError, type Binding, type Store } from "../store/store";
-import { parseUri } from "../sip-uri";
+import { formatParams, parseUri, withoutExpires } from "../sip-uri";
 import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
 import type { RegisterContext } from "./register-context";
 import { planSave } from "./save-plan";
@@ -20,17 +20,8 @@ export interface RegisterResponseDeps {
   readonly log: (obj: Record<string, unknown>) => void;
 }
 
-function formatParams(params: Readonly<Record<string, string | null>>, skipExpires: boolean): string {
-  let out = "";
-  for (const [k, v] of Object.entries(params)) {
-    if (skipExpires && k.toLowerCase() === "expires") continue;
-    out += v === null ? `;${k}` : `;${k}=${v}`;
-  }
-  return out;
-}
-
 function formatContact(uri: string, params: Readonly<Record<string, string | null>>, expires: number): string {
-  return `<${uri}>${formatParams(params, true)};expires=${expires}`;
+  return `<${uri}>${formatParams(withoutExpires(params))};expires=${expires}`;
 }
 
 /** Phone-side Contact values for the 2xx: this device's, other devices' mapped through the store, others as sent. */
@@ -42,18 +33,21 @@ async function phoneSideContacts(
   bindings: readonly Binding[],
 ): Promise<string[]> {
   const out = granted.map((g) => formatContact(g.uri, g.params, g.expires));
-  const own = new Set(granted.map((g) => g.token));
   const ctxTokens = new Set(ctx.contacts.map((c) => c.token));
-  const byToken = new Map<string, Binding>();
-  for (const b of bindings) byToken.set(await bindingToken(ctx.username, ctx.domain, b.contact), b);
+  // Tokens of the stored rows are hashed only when the reply lists another device (not on every save).
+  let byToken: Map<string, Binding> | undefined;
   for (const c of ev.contacts) {
     const token = parseUri(c.uri)?.params[BINDING_TOKEN_PARAM];
     if (!token) {
       // Not one of ours: a binding the registrar holds from elsewhere; shown as the registrar wrote it.
-      out.push(`<${c.uri}>${formatParams(c.params, false)}`);
+      out.push(`<${c.uri}>${formatParams(c.params)}`);
       continue;
     }
-    if (own.has(token) || ctxTokens.has(token)) continue;
+    if (ctxTokens.has(token)) continue;
+    if (!byToken) {
+      byToken = new Map();
+      for (const b of bindings) byToken.set(await bindingToken(ctx.username, ctx.domain, b.contact), b);
+    }
     const other = byToken.get(token);
     const expires = expiries.get(token);
     // Another device of this AoR: shown with its own contact; one we have no row for is not shown.

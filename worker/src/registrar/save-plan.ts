@@ -4,7 +4,7 @@
  */
 import type { NameAddr } from "../../../contract/v1";
 import type { SavePlan } from "../store/store";
-import { parseUri } from "../sip-uri";
+import { deltaSeconds, parseUri } from "../sip-uri";
 import { BINDING_TOKEN_PARAM } from "./binding-token";
 import type { RegisterContext } from "./register-context";
 
@@ -30,11 +30,6 @@ export interface SaveOutcome {
   readonly replyExpiries: ReadonlyMap<string, number>;
 }
 
-function intParam(v: string | null | undefined): number | undefined {
-  if (v === undefined || v === null || !/^\s*\d{1,10}\s*$/.test(v)) return undefined;
-  return Math.min(Number(v), 2 ** 31 - 1);
-}
-
 /**
  * Expiry per token of the gateway contacts in the reply: the contact's expires parameter, else the reply's
  * Expires header, else `fallback(token)` (the request's value).
@@ -44,7 +39,7 @@ function replyExpiries(reply: RegistrarReply, fallback: (token: string) => numbe
   for (const c of reply.contacts) {
     const token = parseUri(c.uri)?.params[BINDING_TOKEN_PARAM];
     if (!token) continue;
-    out.set(token, intParam(c.params["expires"]) ?? reply.expires ?? fallback(token));
+    out.set(token, deltaSeconds(c.params["expires"]) ?? reply.expires ?? fallback(token));
   }
   return out;
 }

@@ -6,11 +6,11 @@
  */
 import type { RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
 import { BINDING_TOKEN_PARAM, bindingToken } from "../registrar/binding-token";
-import { addressUri, parseUri } from "../sip-uri";
+import { addressUri, isIpAddress, parseUri } from "../sip-uri";
 import type { Binding, Store, Tenant } from "../store/store";
-import { isIpLiteral } from "../tenants/destination-uri";
 import { selectDestination } from "../tenants/dispatcher-select";
 import type { TenantDirectory } from "../tenants/tenant-directory";
+import { reply } from "../reply";
 import { tenantOfSource } from "./source-tenant";
 
 export interface RouteDeps {
@@ -26,18 +26,11 @@ export interface RouteDeps {
 /** Methods that create a dialog: the gateway Record-Routes them so in-dialog requests come back through it. */
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
 
-const reply = (status: number, reason: string, headers: [string, string][] = []): RequestDecisionInput => ({
-  action: "reply",
-  status,
-  reason,
-  headers,
-});
-
 /** One fork branch per binding: to the NAT `received` address when known, with the stored Path as route set. */
 export function branchFor(b: Binding): RelayTarget {
   const via = b.received ? parseUri(b.received) : parseUri(b.contact);
   const nextHop =
-    via && isIpLiteral(via.host) ? { ip: via.host, port: via.port ?? 5060, transport: "udp" as const } : undefined;
+    via && isIpAddress(via.host) ? { ip: via.host, port: via.port ?? 5060, transport: "udp" as const } : undefined;
   return {
     requestUri: b.contact,
     ...(nextHop ? { nextHop } : {}),

@@ -5,6 +5,7 @@
  */
 import type { Address } from "../../../contract/v1";
 import type { Tenant } from "../store/store";
+import { normalizeHost } from "../sip-uri";
 import { parseDestination } from "../tenants/destination-uri";
 
 export type SourceTenant =
@@ -12,24 +13,11 @@ export type SourceTenant =
   | { readonly kind: "unknown" }
   | { readonly kind: "ambiguous"; readonly domains: readonly string[] };
 
-/** IPv4 as is; IPv6 lower-cased without brackets or zone; IPv4-mapped IPv6 as IPv4. */
+/** The comparison form of an address: the grammar's RFC 5952 form, without an IPv6 zone. */
 export function normaliseIp(ip: string): string {
-  let s = ip.trim().toLowerCase();
-  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
+  const s = ip.trim();
   const zone = s.indexOf("%");
-  if (zone >= 0) s = s.slice(0, zone);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (mapped?.[1]) return mapped[1];
-  return s.includes(":") ? expandIpv6(s) : s;
-}
-
-/** Full, zero-padded form, so that "::1" and "0:0:0:0:0:0:0:1" compare equal. */
-function expandIpv6(s: string): string {
-  const [head = "", tail] = s.split("::", 2) as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const fill = tail === undefined ? [] : new Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0");
-  return [...h, ...fill, ...t].map((g) => g.padStart(4, "0")).join(":");
+  return normalizeHost(zone >= 0 ? s.slice(0, zone) : s);
 }
 
 /** Resolves the tenant of a source address. */

@@ -2,7 +2,7 @@
  * Dispatcher destinations are SIP URIs with an IP literal host (`sip:10.0.1.1:5060`, `sip:[2001:db8::1]`):
  * parsed into exact addresses, so that source matching compares parsed values, never string prefixes.
  */
-import { parseUri } from "../sip-uri";
+import { isIpAddress, parseUri } from "../sip-uri";
 
 export interface DestinationAddress {
   readonly ip: string;
@@ -10,17 +10,10 @@ export interface DestinationAddress {
   readonly transport: "udp";
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** True for an IPv4 dotted quad or an IPv6 literal (without brackets). */
-export function isIpLiteral(host: string): boolean {
-  return IPV4.test(host) || (host.includes(":") && /^[0-9a-f:.]+$/i.test(host));
-}
-
 /** Parses a destination; undefined unless it is a sip: URI with an IP host over UDP. */
 export function parseDestination(uri: string): DestinationAddress | undefined {
   const u = parseUri(uri);
-  if (!u || u.scheme !== "sip" || !isIpLiteral(u.host)) return undefined;
+  if (!u || u.scheme !== "sip" || !isIpAddress(u.host)) return undefined;
   const transport = u.params["transport"];
   if (transport !== undefined && transport !== null && transport.toLowerCase() !== "udp") return undefined;
   return { ip: u.host, port: u.port ?? 5060, transport: "udp" };
@@ -31,7 +24,7 @@ export function destinationProblem(uri: string): string | undefined {
   const u = parseUri(uri);
   if (!u) return `destination ${JSON.stringify(uri)} is not a SIP URI`;
   if (u.scheme !== "sip") return `destination ${uri}: only sip: over UDP is supported`;
-  if (!isIpLiteral(u.host)) return `destination ${uri}: the host must be an IP address (names are not resolved)`;
+  if (!isIpAddress(u.host)) return `destination ${uri}: the host must be an IP address (names are not resolved)`;
   if (!parseDestination(uri)) return `destination ${uri}: only UDP transport is supported`;
   return undefined;
 }
