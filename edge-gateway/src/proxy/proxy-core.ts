@@ -14,7 +14,7 @@ import { headerValue, headerValues } from "../sip/message";
 import { parseNameAddr, splitHeaderList } from "../sip/name-addr";
 import { parseMessage } from "../sip/parser";
 import { serializeMessage } from "../sip/serializer";
-import { parseVia, topVia } from "../sip/via";
+import { parseVia, topVia, type Via } from "../sip/via";
 import type { Clock } from "../transaction/clock";
 import type { Destination } from "../transaction/transaction-context";
 import type { ClientTransaction, ServerTransaction } from "../transaction/transaction-layer";
@@ -57,6 +57,8 @@ export interface ProxyCoreOptions {
 const DIALOG_FORMING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY", "UPDATE"]);
 
 interface Branch {
+  /** The branch parameter of the gateway's Via on this branch (its CANCEL reuses it, 9.1). */
+  readonly id: string;
   readonly request: SipRequest;
   readonly destination: OutboundDestination;
   transaction: ClientTransaction | undefined;
@@ -160,15 +162,15 @@ export class ProxyCore {
     else this.receiveResponse(msg, source, listener);
   }
 
-  private keyOf(req: SipRequest): TransactionKey | undefined {
-    const via = topVia(req);
+  private keyOf(req: SipRequest, via: Via | undefined): TransactionKey | undefined {
     if (!via?.branch) return undefined;
     return { branch: via.branch, sentBy: hostPort(normalizeHost(via.host), via.port ?? 5060), method: req.method };
   }
 
   private receiveRequest(req: SipRequest, source: TransportAddress, listener: Listener): void {
-    const key = this.keyOf(req);
-    const replyTo = this.out(responseDestination(topVia(req), source), listener);
+    const via = topVia(req);
+    const key = this.keyOf(req, via);
+    const replyTo = this.out(responseDestination(via, source), listener);
     if (!key) {
       if (req.method !== "ACK") this.transmit(createResponse(req, 400, "Missing Via Branch"), replyTo);
       return;
@@ -179,7 +181,7 @@ export class ProxyCore {
         this.o.metrics.inc("edge_gateway_retransmissions_absorbed_total");
         return;
       case "ack":
-        this.forwardAck(req, source, listener);
+        this.forwardAck(req, key.branch, source, listener);
         return;
       case "rfc2543":
         if (req.method !== "ACK") this.transmit(createResponse(req, 400, "RFC 2543 Transactions Not Supported"), replyTo);
@@ -246,7 +248,7 @@ export class ProxyCore {
     return arrivedOn === this.o.phones ? this.o.pbx : this.o.phones;
   }
 
-  private forwardAck(req: SipRequest, source: TransportAddress, listener: Listener): void {
+  private forwardAck(req: SipRequest, incomingBranch: string, source: TransportAddress, listener: Listener): void {
     const { request, popped } = this.popOwnRoutes(req);
     if (popped === 0) {
       this.o.metrics.inc("edge_gateway_stray_acks_total");
@@ -254,7 +256,7 @@ export class ProxyCore {
     }
     const target = this.inDialogTarget(request);
     const out = this.listenerFor(undefined, listener);
-    const branch = derivedBranch(topVia(req)?.branch ?? "", `${headerValue(req, "Call-ID") ?? ""}|ACK`);
+    const branch = derivedBranch(incomingBranch, `${headerValue(req, "Call-ID") ?? ""}|ACK`);
     try {
       const { request: fwd, destination } = forwardRequest(
         request,
@@ -344,7 +346,7 @@ export class ProxyCore {
     if (ctx.cancelled) return; // 487 already sent
     switch (decision.action) {
       case "reply":
-        this.reply(ctx.server, ctx.request, decision.status, decision.reason, decision.headers.map(([name, value]) => ({ name, value })));
+        this.reply(ctx.server, ctx.request, decision.status, decision.reason, sipHeaders(decision.headers));
         return;
       case "drop":
         this.o.log.info("request dropped by policy", { method: request.method, reason: decision.reason });
@@ -391,6 +393,7 @@ export class ProxyCore {
         throw err;
       }
       const branch: Branch = {
+        id: branchId,
         request: built.request,
         destination: this.out(built.destination, out),
         transaction: undefined,
@@ -451,10 +454,8 @@ export class ProxyCore {
     }
     branch.cancelled = true;
     const cancel = buildCancel(branch.request, reason);
-    const branchId = topVia(branch.request)?.branch;
-    if (!branchId) return;
     try {
-      this.layer.sendRequest(cancel, { branch: branchId, destination: branch.destination, user: { onResponse: () => undefined } });
+      this.layer.sendRequest(cancel, { branch: branch.id, destination: branch.destination, user: { onResponse: () => undefined } });
     } catch (err) {
       this.o.log.debug("CANCEL not sent", { error: String(err) });
     }
@@ -610,7 +611,7 @@ export class ProxyCore {
       case "reply":
         this.sendFinal(
           ctx,
-          createResponse(ctx.request, decision.status, decision.reason, decision.headers.map(([name, value]) => ({ name, value }))),
+          createResponse(ctx.request, decision.status, decision.reason, sipHeaders(decision.headers)),
           false,
         );
         return;
@@ -656,6 +657,11 @@ export class ProxyCore {
       this.respond(invite, createResponse(ctx.request, 487, "Request Terminated"));
     }
   }
+}
+
+/** Header pairs of a decision as SIP header fields. */
+function sipHeaders(pairs: readonly (readonly [string, string])[]): SipHeader[] {
+  return pairs.map(([name, value]) => ({ name, value }));
 }
 
 /** The response without its top Via value (the gateway's own), keeping other values of that line. */
