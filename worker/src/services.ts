@@ -22,8 +22,20 @@ export function jsonLog(obj: Record<string, unknown>): void {
   console.log(JSON.stringify({ t: new Date().toISOString(), ...obj }));
 }
 
-type Shared = Omit<Services, "store">;
-const byEnv = new WeakMap<Env, Shared>();
+/** What does not touch the store: config, signing key, logger. */
+export type SharedServices = Omit<Services, "store">;
+const byEnv = new WeakMap<Env, SharedServices>();
+
+/** Config, key and logger for these bindings, built once per env (what the auth checks need). */
+export function getSharedServices(env: Env): SharedServices {
+  let shared = byEnv.get(env);
+  if (!shared) {
+    const config = getConfig(env);
+    shared = { config, gatewayKey: importHmacKey(config.gatewaySecret), log: jsonLog };
+    byEnv.set(env, shared);
+  }
+  return shared;
+}
 
 /**
  * The services for these bindings. Config, key and logger are built once per env; the store client is new
@@ -34,12 +46,7 @@ const byEnv = new WeakMap<Env, Shared>();
  * unable to answer after many cancelled requests: test/e2e/resilience.test.ts fails with it.)
  */
 export function getServices(env: Env): Services {
-  let shared = byEnv.get(env);
-  if (!shared) {
-    const config = getConfig(env);
-    shared = { config, gatewayKey: importHmacKey(config.gatewaySecret), log: jsonLog };
-    byEnv.set(env, shared);
-  }
+  const shared = getSharedServices(env);
   const client = createClient({ url: shared.config.libsqlUrl, authToken: shared.config.libsqlAuthToken });
   return { ...shared, store: createLibsqlStore(drizzle(client)) };
 }

@@ -8,7 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../config/env";
 import { maskToMethods } from "../registrar/methods";
-import { getServices } from "../services";
+import { getServices, getSharedServices } from "../services";
 import type { Binding } from "../store/store";
 import { StoreConflictError } from "../store/store";
 import { destinationProblem } from "../tenants/destination-uri";
@@ -24,7 +24,7 @@ export function domainProblem(domain: unknown): string | undefined {
 }
 
 const adminAuth = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const { config } = getServices(c.env);
+  const { config } = getSharedServices(c.env);
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match?.[1]) throw new HTTPException(401, { message: "missing bearer token" });

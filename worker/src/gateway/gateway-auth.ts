@@ -6,7 +6,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { verifyRequest } from "../../../contract/signing";
 import type { Env } from "../config/env";
-import { getServices } from "../services";
+import { getSharedServices } from "../services";
 
 /** Nonces seen recently, with the time they may be forgotten (ms). Bounded; oldest dropped first. */
 const seen = new Map<string, number>();
@@ -27,7 +27,7 @@ export type GatewayVars = { Variables: { rawBody: string } };
 
 /** Verifies the signature and stores the raw body for the handler; 401 with a reason otherwise. */
 export const gatewayAuth = createMiddleware<{ Bindings: Env } & GatewayVars>(async (c, next) => {
-  const { config, gatewayKey } = getServices(c.env);
+  const { config, gatewayKey } = getSharedServices(c.env);
   const body = await c.req.text();
   const now = Date.now();
   const result = await verifyRequest(
