@@ -3,13 +3,12 @@
 // Addresses: this file owns 127.0.10.x (see test/e2e/README.md).
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type Gateway } from "../../edge-gateway/src/gateway";
-import { createLogger } from "../../edge-gateway/src/observability/logger";
+import type { Gateway } from "../../edge-gateway/src/gateway";
 import { startUpstream, TENANT_A_DOMAIN as A, TENANT_B_DOMAIN as B, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
 import { runSipp, type SippResult } from "../support/sipp";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startExtraGateway, startTestStack, type TestStack } from "../support/stack";
 
 const GW = { ip: "127.0.10.1", port: 5060 };
 const GW_TARGET = `${GW.ip}:${GW.port}`;
@@ -196,24 +195,12 @@ describe("bad input and a worker that is down", () => {
   it("answers 503 with Retry-After when the worker cannot be reached", async () => {
     let gw: Gateway | undefined;
     try {
-      gw = await startGateway(
-        {
-          listen: { ip: "127.0.10.2", port: 5060, advertisedHost: undefined },
-          listenPbx: undefined,
-          workerUrl: "http://127.0.10.2:9",
-          gatewaySecret: "dev-gateway-secret-0123456789",
-          workerTimeoutMs: 500,
-          workerConnections: 2,
-          retryAfterS: 7,
-          metricsListen: { ip: "127.0.10.2", port: 0 },
-          logLevel: "error",
-          t1: 500,
-          t2: 4000,
-          t4: 5000,
-          timerC: 181_000,
-        },
-        createLogger("error", () => undefined),
-      );
+      gw = await startExtraGateway({ ip: "127.0.10.2", port: 5060 }, "http://127.0.10.2:9", {
+        workerTimeoutMs: 500,
+        workerConnections: 2,
+        retryAfterS: 7,
+        metricsListen: { ip: "127.0.10.2", port: 0 },
+      });
       const started = Date.now();
       const answer = await exchange({ ip: "127.0.10.40", port: 5072 }, { ip: "127.0.10.2", port: 5060 }, register("222", "z9hG4bKdown1"));
       expect(answer).toMatch(/^SIP\/2\.0 503 /);

@@ -2,13 +2,12 @@
 // they wait on the store must not take later requests down with them. Addresses: this file owns 127.0.16.x.
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type Gateway } from "../../edge-gateway/src/gateway";
-import { createLogger } from "../../edge-gateway/src/observability/logger";
+import type { Gateway } from "../../edge-gateway/src/gateway";
 import { startUpstream, TENANT_A_DOMAIN as A, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
 import { runSipp } from "../support/sipp";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startExtraGateway, startTestStack, type TestStack } from "../support/stack";
 
 let work: string;
 let upstream: Upstream;
@@ -39,24 +38,11 @@ beforeAll(async () => {
   stack = await startTestStack(work, { ip: "127.0.16.1", port: 5060 });
   await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
   // A second gateway on the same worker that gives up on every call almost at once.
-  impatient = await startGateway(
-    {
-      listen: { ip: "127.0.16.2", port: 5060, advertisedHost: undefined },
-      listenPbx: undefined,
-      workerUrl: stack.workerUrl,
-      gatewaySecret: "dev-gateway-secret-0123456789",
-      workerTimeoutMs: 50,
-      workerConnections: 64,
-      retryAfterS: 1,
-      metricsListen: undefined,
-      logLevel: "error",
-      t1: 500,
-      t2: 4000,
-      t4: 5000,
-      timerC: 181_000,
-    },
-    createLogger("error", () => undefined),
-  );
+  impatient = await startExtraGateway({ ip: "127.0.16.2", port: 5060 }, stack.workerUrl, {
+    workerTimeoutMs: 50,
+    workerConnections: 64,
+    retryAfterS: 1,
+  });
 });
 
 afterAll(async () => {

@@ -2,6 +2,8 @@
 // gateway) on a given loopback address, with tenants created through the admin API.
 import { join } from "node:path";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../scripts/local-stack";
+import type { GatewayConfig } from "../../edge-gateway/src/config";
+import { startGateway, type Gateway } from "../../edge-gateway/src/gateway";
 import { createLogger } from "../../edge-gateway/src/observability/logger";
 
 export interface TestStack extends LocalStack {
@@ -64,4 +66,34 @@ export async function startTestStack(
       if (process.env.E2E_LOG_LEVEL) process.stderr.write(logLines.join("\n") + "\n");
     },
   };
+}
+
+/**
+ * A second, stand-alone gateway on `listen` in front of `workerUrl` (the local stack's secret), quiet, with
+ * RFC timer defaults; `overrides` set what the test is about (a short worker timeout, a metrics port ...).
+ */
+export function startExtraGateway(
+  listen: { ip: string; port: number },
+  workerUrl: string,
+  overrides: Partial<GatewayConfig> = {},
+): Promise<Gateway> {
+  return startGateway(
+    {
+      listen: { ...listen, advertisedHost: undefined },
+      listenPbx: undefined,
+      workerUrl,
+      gatewaySecret: "dev-gateway-secret-0123456789",
+      workerTimeoutMs: 2000,
+      workerConnections: 16,
+      retryAfterS: 5,
+      metricsListen: undefined,
+      logLevel: "error",
+      t1: 500,
+      t2: 4000,
+      t4: 5000,
+      timerC: 181_000,
+      ...overrides,
+    },
+    createLogger("error", () => undefined),
+  );
 }
