@@ -1,5 +1,5 @@
 // Proves the end-to-end harness itself, without our gateway: sipp phones register straight to the
-// Kamailio stand-in registrar (upstream.cfg), and the registrar's usrloc is read back with kamcmd.
+// Kamailio stand-in registrar (stand-in-registrar.cfg), and the registrar's usrloc is read back with kamcmd.
 // Addresses: this file owns 127.0.9.x (see test/e2e/README.md).
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -122,8 +122,8 @@ describe("phone against the stand-in registrar (no gateway)", () => {
 
   it("a domain the registrar socket does not serve is refused 403 without a challenge", async () => {
     const r = await phone("phone-register-unknown-domain-403", { target: targetA(upstream), domain: B });
-    expect(r.statusLines).toEqual(["SIP/2.0 403 Wrong tenant for this PBX"]);
-    expect(r.log).toEqual(["403 SIP/2.0 403 Wrong tenant for this PBX"]);
+    expect(r.statusLines).toEqual(["SIP/2.0 403 Not this PBX's tenant"]);
+    expect(r.log).toEqual(["403 SIP/2.0 403 Not this PBX's tenant"]);
     expect(await upstream.lookup(`201@${B}`)).toEqual([]);
   });
 

@@ -4,7 +4,7 @@
 // Addresses: this file owns 127.0.11.x (see test/e2e/README.md):
 //   .1:5060            the gateway
 //   .11 / .12 / .13    the Asterisk hosts of tenant-a / tenant-b / tenant-c: their registrar on :5080
-//                      (Kamailio: the shared upstream.cfg on .11/.12 for tenant-a/b; our any-domain
+//                      (Kamailio: stand-in-registrar.cfg on .11/.12 for tenant-a/b; our any-domain
 //                      registrar config on .13 (and .19, unused) for tenant-c), their calls from :5071
 //   .110 / .120        a second Asterisk of tenant-b / tenant-a: the prefix trap next to .11 / .12
 //   .14:5071 / :5072   one host shared by a tenant-a and a tenant-b Asterisk (the port decides)

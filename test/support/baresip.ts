@@ -17,8 +17,7 @@ import {
   waitForUdpPortFree,
 } from "./processes";
 import type { ManagedProcess, ProcessExit } from "./processes";
-
-const MODULE_PATH = "/usr/lib/baresip/modules";
+import { baresipModulesDir } from "./system-paths";
 
 /** Where and how to run one baresip. */
 export interface BaresipOptions {
@@ -111,7 +110,7 @@ export function baresipConfig(o: Pick<BaresipOptions, "ip" | "sipPort" | "ctrlPo
     ["audio_player", "aubridge,nil"],
     ["audio_source", "aubridge,nil"],
     ["audio_alert", "aubridge,nil"],
-    ["module_path", MODULE_PATH],
+    ["module_path", baresipModulesDir()],
     ["module", "g711.so"],
     ["module", "aubridge.so"],
     // No stdio.so: stdin is /dev/null.

@@ -1,4 +1,4 @@
-// The stand-in tenant PBX: the shared lab's digest-authenticating Kamailio registrar (upstream.cfg), one
+// The stand-in tenant PBX: a digest-authenticating Kamailio registrar (test/e2e/kamailio/stand-in-registrar.cfg), one
 // instance per caller on the addresses it is given, with its own run directory and control socket.
 import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -18,11 +18,11 @@ import type { ManagedProcess } from "./processes";
 
 const execFileAsync = promisify(execFile);
 
-/** Domain served on `addrA` by upstream.cfg. */
+/** Domain served on `addrA` by stand-in-registrar.cfg. */
 export const TENANT_A_DOMAIN = "tenant-a.example";
-/** Domain served on `addrB` by upstream.cfg. */
+/** Domain served on `addrB` by stand-in-registrar.cfg. */
 export const TENANT_B_DOMAIN = "tenant-b.example";
-/** The one password upstream.cfg accepts for every user (users starting with 9 need none). */
+/** The one password stand-in-registrar.cfg accepts for every user (users starting with 9 need none). */
 export const UPSTREAM_PASSWORD = "secret";
 
 /** Where and how to run one stand-in registrar. */
@@ -41,8 +41,8 @@ export interface UpstreamOptions {
   /** Bound on start-up (sockets bound, control socket present). Default 15000 ms. */
   readonly startTimeoutMs?: number;
   /**
-   * Kamailio configuration taking the same defines (UP_ADDR_A, UP_ADDR_B, UP_PORT, UP_CTL); default the shared
-   * lab's upstream.cfg. ANY_DOMAIN_REGISTRAR_CFG serves any domain (a third tenant, say).
+   * Kamailio configuration taking the same defines (UP_ADDR_A, UP_ADDR_B, UP_PORT, UP_CTL); default
+   * stand-in-registrar.cfg. ANY_DOMAIN_REGISTRAR_CFG serves any domain (a third tenant, say).
    */
   readonly config?: string;
 }
@@ -88,7 +88,7 @@ export interface Upstream {
 }
 
 /**
- * Starts upstream.cfg from the shared lab on `addrA:port` (tenant-a.example) and `addrB:port`
+ * Starts stand-in-registrar.cfg (or `options.config`) on `addrA:port` (tenant-a.example) and `addrB:port`
  * (tenant-b.example) with a control socket in its own run dir; resolves once both sockets and the control
  * socket are up.
  */

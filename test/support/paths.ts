@@ -4,11 +4,8 @@ import { fileURLToPath } from "node:url";
 /** Absolute path of the repository root (this file lives in test/support/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** The shared Kamailio reference lab, used in place (never copied into the repo). */
-export const SHARED_KAMAILIO_DIR = path.resolve(REPO_ROOT, "../shared/anchors/kamailio");
-
-/** The stand-in tenant PBX (digest registrar) configuration. */
-export const UPSTREAM_CFG = path.join(SHARED_KAMAILIO_DIR, "upstream.cfg");
+/** The stand-in tenant PBX (digest registrar for tenant-a.example and tenant-b.example) configuration. */
+export const UPSTREAM_CFG = path.join(REPO_ROOT, "test/e2e/kamailio/stand-in-registrar.cfg");
 
 /** Folder of our own sipp scenarios, named after the outcome they assert. */
 export const E2E_SCENARIOS_DIR = path.join(REPO_ROOT, "test/e2e/scenarios");
