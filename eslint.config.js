@@ -17,6 +17,25 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-explicit-any": "error",
       "no-console": "off",
+      // The folders show the architecture: policy (worker) never imports the mechanism (edge-gateway), and
+      // the rooms both import (sip grammar, contract) import neither.
+      "import-x/no-restricted-paths": [
+        "error",
+        {
+          zones: [
+            { target: "./worker", from: "./edge-gateway", message: "the worker must not import the gateway" },
+            { target: "./sip", from: ["./edge-gateway", "./worker", "./contract"], message: "the SIP grammar stands alone" },
+            { target: "./contract", from: ["./edge-gateway", "./worker"], message: "the contract stands alone" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Runtime-neutral code: it runs in workerd and in Node alike, so no Node built-in.
+    files: ["sip/**/*.ts", "contract/**/*.ts", "worker/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "runtime-neutral code imports no Node built-in" }] }],
     },
   },
 );

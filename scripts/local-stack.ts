@@ -82,7 +82,7 @@ function newestSource(): number {
       else newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
-  for (const d of ["worker/src", "contract", "edge-gateway/src/sip"]) walk(join(ROOT, d));
+  for (const d of ["worker/src", "contract", "sip"]) walk(join(ROOT, d));
   newest = Math.max(newest, statSync(join(ROOT, "wrangler.toml")).mtimeMs, statSync(join(ROOT, "package-lock.json")).mtimeMs);
   return newest;
 }

@@ -2,10 +2,10 @@
  * The worker's view of SIP URIs: the gateway's pure grammar (no I/O, safe to bundle), with the host
  * normalised for comparisons (lower case, IPv6 without brackets in RFC 5952 form, IPv4-mapped as IPv4).
  */
-import { parseExpires } from "../../edge-gateway/src/sip/expires";
-import { formatParams, type Params } from "../../edge-gateway/src/sip/params";
-import { isIpAddress, normalizeHost } from "../../edge-gateway/src/sip/host";
-import { parseSipUri } from "../../edge-gateway/src/sip/uri";
+import { parseExpires } from "../../sip/expires";
+import { formatParams, type Params } from "../../sip/params";
+import { isIpAddress, normalizeHost } from "../../sip/host";
+import { parseSipUri } from "../../sip/uri";
 
 export { formatParams, isIpAddress, normalizeHost };
 

@@ -3,7 +3,7 @@
  * section 16.7 steps 6-7): a 6xx wins, else the lowest class (in 4xx, one that affects resubmission first);
  * 401/407 challenges of all branches merged; a 503 is relayed as 500; no response at all is a 408.
  */
-import type { SipHeader, SipResponse } from "../sip/message";
+import type { SipHeader, SipResponse } from "../../../sip/message";
 
 /** The class rank used for choosing: 6xx first, then 2xx (never reached here), 3xx, 4xx, 5xx. */
 function rank(status: number): number {

@@ -3,9 +3,9 @@
  * as the INVITE, method CANCEL, a single Via equal to the INVITE's top Via (same branch), and the INVITE's
  * Route header fields.
  */
-import { parseCSeq } from "../sip/cseq";
-import type { SipHeader, SipRequest } from "../sip/message";
-import { headerValue } from "../sip/message";
+import { parseCSeq } from "../../../sip/cseq";
+import type { SipHeader, SipRequest } from "../../../sip/message";
+import { headerValue } from "../../../sip/message";
 import { firstViaElement } from "../transaction/build-ack";
 
 /** Builds the CANCEL of `invite` (the request as the gateway sent it on that branch). */

@@ -3,11 +3,11 @@
  * here (AoR parts, contacts with params, Expires, Call-ID, CSeq ...), so the worker never parses SIP text.
  */
 import type { NameAddr, RequestEventInput, ResponseEventInput } from "../../../contract/v1";
-import { parseCSeq } from "../sip/cseq";
-import { parseExpires } from "../sip/expires";
-import type { SipRequest, SipResponse } from "../sip/message";
-import { headerValue, headerValues } from "../sip/message";
-import { parseContactHeader, parseNameAddr, splitHeaderList } from "../sip/name-addr";
+import { parseCSeq } from "../../../sip/cseq";
+import { parseExpires } from "../../../sip/expires";
+import type { SipRequest, SipResponse } from "../../../sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import { parseContactHeader, parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import type { TransportAddress } from "../transport/transport";
 
 function nameAddr(value: string | undefined): NameAddr {

@@ -5,12 +5,12 @@
  */
 import { isIP } from "node:net";
 import type { GatewayContact, HeaderEdits } from "../../../contract/v1";
-import { DEFAULT_MAX_FORWARDS, parseMaxForwards } from "../sip/max-forwards";
-import type { SipHeader, SipRequest } from "../sip/message";
-import { headerValue } from "../sip/message";
-import { parseNameAddr, splitHeaderList } from "../sip/name-addr";
-import { formatParams } from "../sip/params";
-import { parseSipUri } from "../sip/uri";
+import { DEFAULT_MAX_FORWARDS, parseMaxForwards } from "../../../sip/max-forwards";
+import type { SipHeader, SipRequest } from "../../../sip/message";
+import { headerValue } from "../../../sip/message";
+import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
+import { formatParams } from "../../../sip/params";
+import { parseSipUri } from "../../../sip/uri";
 import type { TransportAddress } from "../transport/transport";
 import { applyHeaderEdits } from "./header-edits";
 import { hostPort } from "./local-address";

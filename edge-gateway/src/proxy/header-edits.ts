@@ -3,9 +3,9 @@
  * set (replace every instance by these values, one line each, at the place of the first one), then add.
  */
 import type { HeaderEdits } from "../../../contract/v1";
-import { canonicalHeaderName } from "../sip/header-names";
-import type { SipHeader } from "../sip/message";
-import { isToken } from "../sip/token";
+import { canonicalHeaderName } from "../../../sip/header-names";
+import type { SipHeader } from "../../../sip/message";
+import { isToken } from "../../../sip/token";
 
 /** Header names the worker may not touch: they are the proxy's own mechanics. */
 const PROTECTED = new Set(["via", "call-id", "cseq", "from", "to", "max-forwards", "content-length", "record-route", "route"]);

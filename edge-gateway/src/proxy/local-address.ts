@@ -2,8 +2,8 @@
  * The gateway's own addresses: which URIs (Route, Request-URI) point at us, and what to write in Via,
  * Record-Route and Contact on the socket a message leaves from.
  */
-import { normalizeHost } from "../sip/host";
-import { parseSipUri } from "../sip/uri";
+import { normalizeHost } from "../../../sip/host";
+import { parseSipUri } from "../../../sip/uri";
 import type { Listener } from "../transport/transport";
 
 /** `host:port` for SIP, brackets around IPv6. */

@@ -3,8 +3,8 @@
  * from the request, a To tag added to anything but 100, extra headers from the decision.
  */
 import { randomBytes } from "node:crypto";
-import type { SipHeader, SipRequest, SipResponse } from "../sip/message";
-import { parseNameAddr } from "../sip/name-addr";
+import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
+import { parseNameAddr } from "../../../sip/name-addr";
 
 const COPIED = new Set(["via", "from", "call-id", "cseq"]);
 

@@ -5,10 +5,10 @@
  * them to the alias address and removes the parameter from the Request-URI before relaying.
  */
 import { isIP } from "node:net";
-import { normalizeHost } from "../sip/host";
-import type { SipHeader } from "../sip/message";
-import { formatNameAddr, parseContactHeader } from "../sip/name-addr";
-import { formatSipUri, parseSipUri } from "../sip/uri";
+import { normalizeHost } from "../../../sip/host";
+import type { SipHeader } from "../../../sip/message";
+import { formatNameAddr, parseContactHeader } from "../../../sip/name-addr";
+import { formatSipUri, parseSipUri } from "../../../sip/uri";
 import type { TransportAddress } from "../transport/transport";
 
 export const ALIAS_PARAM = "alias";

@@ -4,10 +4,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { isIP } from "node:net";
-import { normalizeHost } from "../sip/host";
-import type { SipHeader, SipRequest } from "../sip/message";
-import { splitHeaderList } from "../sip/name-addr";
-import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, withViaParams, type Via } from "../sip/via";
+import { normalizeHost } from "../../../sip/host";
+import type { SipHeader, SipRequest } from "../../../sip/message";
+import { splitHeaderList } from "../../../sip/name-addr";
+import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, withViaParams, type Via } from "../../../sip/via";
 import type { TransportAddress } from "../transport/transport";
 
 /** A fresh branch: the magic cookie and 96 random bits. */

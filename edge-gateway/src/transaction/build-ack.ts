@@ -1,5 +1,5 @@
-import { headerValue, headerValues } from "../sip/message";
-import type { SipHeader, SipRequest, SipResponse } from "../sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 
 /**
  * The first element of a Via header line, which may carry several comma-separated Via values

@@ -1,5 +1,5 @@
-import { headerValue, headerValues } from "../sip/message";
-import type { SipHeader, SipRequest, SipResponse } from "../sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 
 /**
  * A 100 (Trying) response to `request` per RFC 3261 8.2.6: all Via header fields in order, From, To,

@@ -1,4 +1,4 @@
-import type { SipRequest, SipResponse } from "../sip/message";
+import type { SipRequest, SipResponse } from "../../../sip/message";
 import { TransactionMachine } from "./transaction-machine";
 import type { TimerName } from "./timer-set";
 import type { TransactionKey } from "./transaction-key";

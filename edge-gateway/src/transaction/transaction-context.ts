@@ -1,4 +1,4 @@
-import type { SipMessage, SipResponse } from "../sip/message";
+import type { SipMessage, SipResponse } from "../../../sip/message";
 import type { Clock } from "./clock";
 import type { TimerDurations } from "./timers";
 

@@ -1,4 +1,4 @@
-import type { SipRequest, SipResponse } from "../sip/message";
+import type { SipRequest, SipResponse } from "../../../sip/message";
 import { RealClock } from "./clock";
 import type { Clock } from "./clock";
 import { InviteClientTransaction } from "./invite-client-transaction";

@@ -1,4 +1,4 @@
-import type { SipMessage } from "../sip/message";
+import type { SipMessage } from "../../../sip/message";
 import { TimerSet } from "./timer-set";
 import type { TimerName } from "./timer-set";
 import type { Destination, TransactionContext } from "./transaction-context";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chooseBestResponse } from "../../../edge-gateway/src/proxy/best-response";
-import type { SipResponse } from "../../../edge-gateway/src/sip/message";
+import type { SipResponse } from "../../../sip/message";
 import { response, values } from "./support";
 
 function final(status: number, reason: string, extra: readonly string[] = []): SipResponse {

@@ -12,12 +12,12 @@ import type {
 import type { Logger } from "../../../edge-gateway/src/observability/logger";
 import { Metrics } from "../../../edge-gateway/src/observability/metrics";
 import { ProxyCore } from "../../../edge-gateway/src/proxy/proxy-core";
-import type { SipMessage, SipRequest, SipResponse } from "../../../edge-gateway/src/sip/message";
-import { serializeMessage } from "../../../edge-gateway/src/sip/serializer";
+import type { SipMessage, SipRequest, SipResponse } from "../../../sip/message";
+import { serializeMessage } from "../../../sip/serializer";
 import { ManualClock } from "../../../edge-gateway/src/transaction/clock";
 import type { Listener, TransportAddress } from "../../../edge-gateway/src/transport/transport";
 import type { WorkerAnswer, WorkerClient } from "../../../edge-gateway/src/worker-client/worker-client";
-import { parseMessage } from "../../../edge-gateway/src/sip/parser";
+import { parseMessage } from "../../../sip/parser";
 import { addr } from "./support";
 
 /** The gateway's phone-side and PBX-side addresses; a one-address gateway uses PHONES_SIDE for both. */

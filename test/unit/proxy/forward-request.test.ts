@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { ForwardTarget } from "../../../edge-gateway/src/proxy/forward-request";
 import { ForwardError, forwardRequest, recordRouteValue, resolveNextHop } from "../../../edge-gateway/src/proxy/forward-request";
 import { HeaderEditError } from "../../../edge-gateway/src/proxy/header-edits";
-import type { SipRequest } from "../../../edge-gateway/src/sip/message";
-import { parseVia } from "../../../edge-gateway/src/sip/via";
+import type { SipRequest } from "../../../sip/message";
+import { parseVia } from "../../../sip/via";
 import { addr, request, roundTrip, topBranch, value, values } from "./support";
 
 const SIDE = { host: "192.0.2.1", port: 5060 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyHeaderEdits, HeaderEditError } from "../../../edge-gateway/src/proxy/header-edits";
-import type { SipHeader } from "../../../edge-gateway/src/sip/message";
+import type { SipHeader } from "../../../sip/message";
 
 const H = (name: string, value: string): SipHeader => ({ name, value });
 const BASE: SipHeader[] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createResponse, newTag } from "../../../edge-gateway/src/proxy/local-response";
-import { parseNameAddr } from "../../../edge-gateway/src/sip/name-addr";
+import { parseNameAddr } from "../../../sip/name-addr";
 import { request, roundTrip, value, values } from "./support";
 
 function req(to = "<sip:402@tenant-a.example>") {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addContactAlias, consumeRequestUriAlias } from "../../../edge-gateway/src/proxy/nat-alias";
-import type { SipHeader } from "../../../edge-gateway/src/sip/message";
+import type { SipHeader } from "../../../sip/message";
 import { addr } from "./support";
 
 const contact = (value: string): SipHeader[] => [

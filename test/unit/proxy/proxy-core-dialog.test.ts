@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RequestDecisionInput } from "../../../contract/v1";
-import type { SipRequest } from "../../../edge-gateway/src/sip/message";
-import { parseVia } from "../../../edge-gateway/src/sip/via";
+import type { SipRequest } from "../../../sip/message";
+import { parseVia } from "../../../sip/via";
 import { ASTERISK, decide, flush, label, onlyRequest, onlyResponse, PHONE_A, setup } from "./core-harness";
 import { answer, request, topBranch, value, values, wire } from "./support";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RequestDecisionInput } from "../../../contract/v1";
-import type { SipRequest } from "../../../edge-gateway/src/sip/message";
+import type { SipRequest } from "../../../sip/message";
 import type { Harness, Sent } from "./core-harness";
 import { ASTERISK, decide, deferred, flush, label, onlyRequest, onlyResponse, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
 import { answer, request, topBranch, value, values } from "./support";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RequestDecision, RequestDecisionInput } from "../../../contract/v1";
 import type { WorkerAnswer } from "../../../edge-gateway/src/worker-client/worker-client";
-import { parseVia } from "../../../edge-gateway/src/sip/via";
+import { parseVia } from "../../../sip/via";
 import { ASTERISK, decide, deferred, flush, forward, label, onlyRequest, onlyResponse, PHONE_A, setup } from "./core-harness";
 import { answer, request, value, values } from "./support";
 

@@ -1,9 +1,9 @@
 // Builders for the proxy tests: SIP text to messages (through the real parser), and small readers.
-import { headerValue, headerValues } from "../../../edge-gateway/src/sip/message";
-import type { SipMessage, SipRequest, SipResponse } from "../../../edge-gateway/src/sip/message";
-import { parseMessage } from "../../../edge-gateway/src/sip/parser";
-import { serializeMessage } from "../../../edge-gateway/src/sip/serializer";
-import { topVia } from "../../../edge-gateway/src/sip/via";
+import { headerValue, headerValues } from "../../../sip/message";
+import type { SipMessage, SipRequest, SipResponse } from "../../../sip/message";
+import { parseMessage } from "../../../sip/parser";
+import { serializeMessage } from "../../../sip/serializer";
+import { topVia } from "../../../sip/via";
 import type { TransportAddress } from "../../../edge-gateway/src/transport/transport";
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { derivedBranch, gatewayVia, newBranch, responseDestination, stampTopVia } from "../../../edge-gateway/src/proxy/via-routing";
-import { parseVia, topVia } from "../../../edge-gateway/src/sip/via";
+import { parseVia, topVia } from "../../../sip/via";
 import { addr, request, values } from "./support";
 
 function withVia(...vias: string[]) {

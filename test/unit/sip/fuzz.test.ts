@@ -1,8 +1,8 @@
 // Property tests: whatever bytes arrive, parseMessage answers with a ParseResult and never throws; what it
 // accepts serialises and parses back to the same message.
 import { describe, it, expect } from "vitest";
-import { parseMessage, serializeMessage } from "../../../edge-gateway/src/sip/index";
-import type { ParseResult, SipMessage } from "../../../edge-gateway/src/sip/index";
+import { parseMessage, serializeMessage } from "../../../sip/index";
+import type { ParseResult, SipMessage } from "../../../sip/index";
 import { fixture } from "./support";
 
 /** Deterministic PRNG (mulberry32), so a failure reproduces with its seed. */

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { canonicalHeaderName } from "../../../edge-gateway/src/sip/index";
+import { canonicalHeaderName } from "../../../sip/index";
 
 describe("canonicalHeaderName", () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { formatNameAddr, parseContactHeader, parseNameAddr, splitHeaderList, unquote } from "../../../edge-gateway/src/sip/index";
+import { formatNameAddr, parseContactHeader, parseNameAddr, splitHeaderList, unquote } from "../../../sip/index";
 
 describe("parseNameAddr", () => {
   it("parses a quoted display name, the URI and header parameters", () => {

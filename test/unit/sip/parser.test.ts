@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { headerValue, headerValues, parseMessage } from "../../../edge-gateway/src/sip/index";
+import { headerValue, headerValues, parseMessage } from "../../../sip/index";
 import { bytes, datagram, expectError, expectRequest, expectResponse, fixture, requestHeaders } from "./support";
 
 describe("parseMessage: requests", () => {

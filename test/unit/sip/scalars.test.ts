@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { DEFAULT_MAX_FORWARDS, formatCSeq, MAX_CSEQ, parseCSeq, parseExpires, parseMaxForwards } from "../../../edge-gateway/src/sip/index";
+import { DEFAULT_MAX_FORWARDS, formatCSeq, MAX_CSEQ, parseCSeq, parseExpires, parseMaxForwards } from "../../../sip/index";
 
 describe("parseCSeq", () => {
   it("parses the number and the method", () => {

@@ -9,8 +9,8 @@ import {
   replaceHeaders,
   serializeMessage,
   withHeaders,
-} from "../../../edge-gateway/src/sip/index";
-import type { SipRequest, SipResponse } from "../../../edge-gateway/src/sip/index";
+} from "../../../sip/index";
+import type { SipRequest, SipResponse } from "../../../sip/index";
 import { expectMessage, fixture } from "./support";
 
 const decoder = new TextDecoder();

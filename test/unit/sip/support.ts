@@ -1,7 +1,7 @@
 // Test helpers for the SIP grammar: fixtures from files, messages from lines, result narrowing.
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
-import type { ParseResult, PartialRequest, SipMessage, SipParseError, SipRequest, SipResponse } from "../../../edge-gateway/src/sip/index";
+import type { ParseResult, PartialRequest, SipMessage, SipParseError, SipRequest, SipResponse } from "../../../sip/index";
 
 const encoder = new TextEncoder();
 

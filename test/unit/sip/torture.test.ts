@@ -11,7 +11,7 @@ import {
   parseSipUri,
   parseVia,
   topVia,
-} from "../../../edge-gateway/src/sip/index";
+} from "../../../sip/index";
 import { expectError, expectRequest, fixture } from "./support";
 
 describe("valid torture messages", () => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { formatSipUri, normalizeHost, parseSipUri, sameHostPort } from "../../../edge-gateway/src/sip/index";
+import { formatSipUri, normalizeHost, parseSipUri, sameHostPort } from "../../../sip/index";
 
 describe("parseSipUri", () => {
   it("parses user, host, port, parameters in order and headers", () => {

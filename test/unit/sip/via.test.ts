@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { formatVia, parseMessage, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams } from "../../../edge-gateway/src/sip/index";
+import { formatVia, parseMessage, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams } from "../../../sip/index";
 import { expectRequest, fixture } from "./support";
 
 describe("parseVia", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { headerValue, headerValues } from "../../../edge-gateway/src/sip/message";
-import type { SipRequest } from "../../../edge-gateway/src/sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import type { SipRequest } from "../../../sip/message";
 import { InviteClientTransaction, TransactionStateError, buildAck } from "../../../edge-gateway/src/transaction";
 import type { TimerConfig } from "../../../edge-gateway/src/transaction";
 import { BRANCH, DOWNSTREAM, harness, label, makeRequest, makeResponse, recordingUser } from "./sip-fixtures";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { headerValue, headerValues } from "../../../edge-gateway/src/sip/message";
-import type { SipRequest } from "../../../edge-gateway/src/sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import type { SipRequest } from "../../../sip/message";
 import { InviteServerTransaction, TransactionStateError } from "../../../edge-gateway/src/transaction";
 import { UPSTREAM, harness, label, makeRequest, makeResponse, recordingUser, requestKey } from "./sip-fixtures";
 

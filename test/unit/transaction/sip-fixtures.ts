@@ -1,6 +1,6 @@
 // Tiny builders of SipRequest/SipResponse plain objects and a recording transport for transaction tests.
-import { headerValue, headerValues } from "../../../edge-gateway/src/sip/message";
-import type { SipHeader, SipMessage, SipRequest, SipResponse } from "../../../edge-gateway/src/sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import type { SipHeader, SipMessage, SipRequest, SipResponse } from "../../../sip/message";
 import { ManualClock, timerDurations } from "../../../edge-gateway/src/transaction";
 import type {
   Destination,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SipMessage } from "../../../edge-gateway/src/sip/message";
+import type { SipMessage } from "../../../sip/message";
 import { ManualClock, TransactionLayer } from "../../../edge-gateway/src/transaction";
 import type { ClientTransaction, Destination, ServerTransaction, Transaction } from "../../../edge-gateway/src/transaction";
 import { BRANCH, DOWNSTREAM, SENT_BY, UPSTREAM, label, makeRequest, makeResponse, recordingUser, requestKey } from "./sip-fixtures";

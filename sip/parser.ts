@@ -50,7 +50,7 @@ const DEFAULT_MAX_HEADERS = 256;
 const CR = 0x0d;
 const LF = 0x0a;
 
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 interface Failure {
   readonly status: SipParseStatus;
