@@ -3,7 +3,7 @@
  * microseconds per parse. Run: npx tsx bench/sip-parse.ts
  */
 
-import { parseMessage, serializeMessage } from "../edge-gateway/src/sip/index";
+import { parseMessage, serializeMessage } from "../sip/index";
 
 const register = [
   "REGISTER sip:tenant-a.example SIP/2.0",
