@@ -1,15 +1,19 @@
 /**
- * The reference proxy-registrar: the shared lab's kamailio.cfg, used in place and started the way the lab's
- * lib.sh start_proxy does it (same flags, 4 UDP workers by default). The config hard-codes its runtime files
- * under /tmp/kamlab (sqlite domain table, dispatcher list, control socket), so they are made there as lib.sh
- * makes them: mkdb.sh writes the domain DB, dispatcher.list is copied beside it. Nothing goes into the repo.
+ * The reference proxy-registrar: our own Kamailio config, bench/kamailio/reference-proxy.cfg, started with
+ * the flags the Kamailio lab used for its benchmarks (`-DD -E -m 1024 -M 16 -n 4` by default).
+ *
+ * Everything the config reads at run time is written here into a fresh temp dir (mkdtemp), removed on stop:
+ * the dispatcher list (one set per tenant: its PBX, and "tenant=<domain>"), the domain module's tables in
+ * db_text (each tenant domain with its dispatcher set as the "ds_set" attribute), the control socket and
+ * the run files. Addresses, socket and table locations reach the config as -A defines. Kamailio loads its
+ * modules from its own built-in path; the modules the config needs are checked there first.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { SHARED_KAMAILIO_DIR } from "../test/support/paths";
 import {
   findExecutable,
   startProcess,
@@ -17,115 +21,146 @@ import {
   waitForUdpPortFree,
   type ManagedProcess,
 } from "../test/support/processes";
+import { kamailioHasModule, kamailioModulesDir } from "../test/support/system-paths";
 
 const execFileAsync = promisify(execFile);
 
-/** Where kamailio.cfg expects its files. */
-export const KAMLAB_DIR = "/tmp/kamlab";
-/** The lab proxy's fixed socket (kamailio.cfg `listen=`). */
-export const KAMAILIO_PROXY = { ip: "127.0.0.1", port: 5060 } as const;
+/** The reference config, in the repository. */
+export const REFERENCE_CFG = path.join(path.dirname(fileURLToPath(import.meta.url)), "kamailio", "reference-proxy.cfg");
+
+/** Modules reference-proxy.cfg loads that not every Kamailio install has (all in Debian's base `kamailio`). */
+const NEEDED_MODULES = ["tm.so", "registrar.so", "usrloc.so", "nathelper.so", "dispatcher.so", "domain.so", "db_text.so", "ctl.so"];
+
+export interface ReferenceTenant {
+  /** The tenant's domain, e.g. tenant-a.example. */
+  readonly domain: string;
+  /** Its PBX (the stand-in registrar's socket for that domain). */
+  readonly pbx: { readonly ip: string; readonly port: number };
+}
+
+export interface KamailioProxyOptions {
+  /** Where the proxy listens (UDP). */
+  readonly listen: { readonly ip: string; readonly port: number };
+  /** One dispatcher set per tenant, numbered from 1 in this order. */
+  readonly tenants: readonly ReferenceTenant[];
+  /** UDP worker processes (-n). */
+  readonly children: number;
+  /** Shared memory in MB (-m). */
+  readonly shmMb: number;
+  /** Gets Kamailio's stdout/stderr. */
+  readonly logDir: string;
+}
 
 export interface KamailioProxy {
   readonly process: ManagedProcess;
   readonly pid: number;
   readonly version: string;
-  /** How the reference config was run: the shared file as is, or its db_text variant (see below). */
+  /** Which config ran and where its tables were, for the report. */
   readonly configNote: string;
   stop(): Promise<void>;
 }
 
-const MODULES_DIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
-
-/**
- * kamailio.cfg keeps the domain table (domain -> dispatcher set) in sqlite, which needs Debian's
- * kamailio-sqlite-modules (db_sqlite.so, and mkdb.sh's create scripts). Where that package is missing, the
- * same config is run with the domain table served by db_text (part of the kamailio package): the module
- * line and the DB URL are the only changes, the table holds the rows mkdb.sh inserts, and the domain module
- * caches the table in memory at start-up, so the routing script and its per-request work are unchanged.
- * The variant is written to /tmp/kamlab, never into the repo, and reported.
- */
-async function dbTextVariant(cfgText: string): Promise<string> {
-  const dbDir = path.join(KAMLAB_DIR, "dbtext");
-  await mkdir(dbDir, { recursive: true });
-  const t = 1_900_000_000;
-  await writeFile(path.join(dbDir, "version"), "id(int,auto) table_name(string) table_version(int) \n1:domain:2\n2:domain_attrs:1\n");
-  await writeFile(
-    path.join(dbDir, "domain"),
-    `id(int,auto) domain(string) did(string,null) last_modified(int) \n1:tenant-a.example:tenant-a:${t}\n2:tenant-b.example:tenant-b:${t}\n`,
-  );
-  await writeFile(
-    path.join(dbDir, "domain_attrs"),
-    `id(int,auto) did(string) name(string) type(int) value(string) last_modified(int) \n1:tenant-a:ds_set:0:1:${t}\n2:tenant-b:ds_set:0:2:${t}\n`,
-  );
-  const swaps: [string, string][] = [
-    ['loadmodule "db_sqlite.so"', 'loadmodule "db_text.so"'],
-    ['#!define DBURL "sqlite:///tmp/kamlab/proxy.db"', `#!define DBURL "text://${dbDir}"`],
-  ];
-  let out = cfgText;
-  for (const [from, to] of swaps) {
-    if (out.split(from).length !== 2) throw new Error(`kamailio.cfg changed: "${from}" not found exactly once; cannot make the db_text variant`);
-    out = out.replace(from, to);
-  }
-  const file = path.join(KAMLAB_DIR, "kamailio-dbtext.cfg");
-  await writeFile(file, out);
-  return file;
+/** db_text table: a header of typed columns, then one `:`-separated row per line. */
+function dbTextTable(columns: string, rows: readonly (readonly (string | number)[])[]): string {
+  return `${columns} \n${rows.map((r) => r.join(":")).join("\n")}\n`;
 }
 
-/** Starts kamailio.cfg on 127.0.0.1:5060; `logDir` gets its stdout/stderr. */
-export async function startKamailioProxy(opts: { children: number; shmMb: number; logDir: string }): Promise<KamailioProxy> {
+/** Writes the dispatcher list and the domain tables for `tenants` into `dir`; returns their locations. */
+async function writeTables(dir: string, tenants: readonly ReferenceTenant[]): Promise<{ dispatcherList: string; domainDb: string }> {
+  for (const t of tenants) {
+    if (!/^[A-Za-z0-9.-]+$/.test(t.domain)) throw new Error(`tenant domain "${t.domain}" cannot go into a db_text table`);
+  }
+  const dispatcherList = path.join(dir, "dispatcher.list");
+  await writeFile(
+    dispatcherList,
+    [
+      "# setid destination flags priority attrs (written by bench/kamailio-proxy.ts)",
+      ...tenants.map((t, i) => `${i + 1} sip:${t.pbx.ip}:${t.pbx.port} 0 0 tenant=${t.domain}`),
+      "",
+    ].join("\n"),
+  );
+  const domainDb = path.join(dir, "domain-db");
+  await mkdir(domainDb);
+  const stamp = Math.floor(Date.now() / 1000);
+  // The table versions the domain module of Kamailio 5.x checks at start-up.
+  await writeFile(
+    path.join(domainDb, "version"),
+    dbTextTable("id(int,auto) table_name(string) table_version(int)", [[1, "domain", 2], [2, "domain_attrs", 1]]),
+  );
+  await writeFile(
+    path.join(domainDb, "domain"),
+    dbTextTable(
+      "id(int,auto) domain(string) did(string,null) last_modified(int)",
+      tenants.map((t, i) => [i + 1, t.domain, `tenant${i + 1}`, stamp]),
+    ),
+  );
+  // type 0: an integer attribute, which lookup_domain() hands to the script as an integer AVP.
+  await writeFile(
+    path.join(domainDb, "domain_attrs"),
+    dbTextTable(
+      "id(int,auto) did(string) name(string) type(int) value(string) last_modified(int)",
+      tenants.map((_, i) => [i + 1, `tenant${i + 1}`, "ds_set", 0, String(i + 1), stamp]),
+    ),
+  );
+  return { dispatcherList, domainDb };
+}
+
+/** Starts reference-proxy.cfg on `opts.listen` with one dispatcher set per tenant. */
+export async function startKamailioProxy(opts: KamailioProxyOptions): Promise<KamailioProxy> {
   const kamailio = findExecutable("kamailio", "kamailio");
-  const cfg = path.join(SHARED_KAMAILIO_DIR, "kamailio.cfg");
-  if (!existsSync(cfg)) throw new Error(`reference config not found: ${cfg}`);
-  await waitForUdpPortFree(KAMAILIO_PROXY.ip, KAMAILIO_PROXY.port, { timeoutMs: 2000 }).catch(() => {
-    throw new Error(`${KAMAILIO_PROXY.ip}:${KAMAILIO_PROXY.port} is in use (the lab's proxy address): stop what holds it first`);
+  const missing = NEEDED_MODULES.filter((m) => !kamailioHasModule(m, kamailio));
+  if (missing.length > 0) {
+    throw new Error(`kamailio lacks ${missing.join(", ")} in ${kamailioModulesDir(kamailio)}: the reference config needs Debian's kamailio package`);
+  }
+  const { ip, port } = opts.listen;
+  await waitForUdpPortFree(ip, port, { timeoutMs: 2000 }).catch(() => {
+    throw new Error(`${ip}:${port} is in use (the reference proxy's address): stop what holds it first`);
   });
-  const createdLab = !existsSync(KAMLAB_DIR);
-  const cleanLab = async (): Promise<void> => {
-    if (createdLab) await rm(KAMLAB_DIR, { recursive: true, force: true });
-  };
-  let runCfg = cfg;
-  let configNote = `${cfg} as is`;
+  const version = (await execFileAsync(kamailio, ["-v"])).stdout.split("\n")[0]?.replace(/^version:\s*/, "").trim() ?? "?";
+
+  // Kept short: the control socket is a Unix socket in here.
+  const runDir = await mkdtemp(path.join(os.tmpdir(), "edge-bench-kam-"));
+  const removeRunDir = (): Promise<void> => rm(runDir, { recursive: true, force: true });
+  let tables: { dispatcherList: string; domainDb: string };
   try {
-    await mkdir(path.join(KAMLAB_DIR, "proxy_run"), { recursive: true });
-    await copyFile(path.join(SHARED_KAMAILIO_DIR, "dispatcher.list"), path.join(KAMLAB_DIR, "dispatcher.list"));
-    if (existsSync(path.join(MODULES_DIR, "db_sqlite.so"))) {
-      await execFileAsync(path.join(SHARED_KAMAILIO_DIR, "mkdb.sh"), [path.join(KAMLAB_DIR, "proxy.db")]);
-    } else {
-      runCfg = await dbTextVariant(await readFile(cfg, "utf8"));
-      configNote =
-        `${cfg} with its domain table in db_text instead of sqlite (kamailio-sqlite-modules is not installed here): ` +
-        `${runCfg}; routing script unchanged, the table is cached in memory either way`;
-    }
+    tables = await writeTables(runDir, opts.tenants);
   } catch (err) {
-    await cleanLab();
+    await removeRunDir();
     throw err;
   }
-  const version = (await execFileAsync(kamailio, ["-v"])).stdout.split("\n")[0]?.replace(/^version:\s*/, "").trim() ?? "?";
 
   const proc = startProcess({
     name: "kamailio-proxy",
     command: kamailio,
     args: [
-      "-f", runCfg,
+      "-f", REFERENCE_CFG,
       "-DD", "-E",
       "-m", String(opts.shmMb),
       "-M", "16",
       "-n", String(opts.children),
-      "-Y", path.join(KAMLAB_DIR, "proxy_run"),
-      "-P", path.join(KAMLAB_DIR, "proxy.pid"),
+      "-Y", runDir,
+      "-P", path.join(runDir, "kamailio.pid"),
+      "-A", `REF_ADDR="${ip}"`,
+      "-A", `REF_PORT=${port}`,
+      "-A", `REF_CTL="unix:${path.join(runDir, "ctl")}"`,
+      "-A", `REF_DISPATCHER_LIST="${tables.dispatcherList}"`,
+      "-A", `REF_DOMAIN_DB="text://${tables.domainDb}"`,
     ],
     logDir: opts.logDir,
   });
   const stop = async (): Promise<void> => {
     await proc.stop();
-    await waitForUdpPortFree(KAMAILIO_PROXY.ip, KAMAILIO_PROXY.port).catch(() => undefined);
-    await cleanLab();
+    await waitForUdpPortFree(ip, port).catch(() => undefined);
+    await removeRunDir();
   };
   try {
-    await waitForUdpPort(KAMAILIO_PROXY.ip, KAMAILIO_PROXY.port, { timeoutMs: 15_000, process: proc });
+    await waitForUdpPort(ip, port, { timeoutMs: 15_000, process: proc });
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
+  const configNote =
+    `${path.relative(process.cwd(), REFERENCE_CFG) || REFERENCE_CFG} on ${ip}:${port}; dispatcher list and domain table ` +
+    `(db_text, cached in memory at start-up) written to ${runDir}`;
   return { process: proc, pid: proc.pid, version, configNote, stop };
 }

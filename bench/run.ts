@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: our system and the Kamailio reference proxy-registrar side by side on this machine, under
- * the same sipp load (the reference lab's own scenarios, used in place), plus a direct baseline (sipp
+ * `npm run bench`: our system and the Kamailio reference proxy-registrar (bench/kamailio/reference-proxy.cfg)
+ * side by side on this machine, under the same sipp load (bench/scenarios/), plus a direct baseline (sipp
  * straight to the stand-in registrar / the phone). Prints one table per system, ratios ours / Kamailio, the
  * latency each proxy adds over the direct path, and what one REGISTER / OPTIONS costs us in worker calls
  * and store round trips. See docs/benchmarks.md; `npm run bench -- --help` for the knobs.
@@ -8,10 +8,9 @@
  * Systems are loaded one at a time (both stay up, idle when not measured), step by step at fixed rates:
  * for each rate, direct (lowest rate only unless --direct-all), then Kamailio, then ours.
  *
- * Addresses (loopback only): ours on 127.0.20.x (gateway .1:5060, its stand-in registrar .11/.12:5080,
- * REGISTER client .31:5090, phone .21:5070, PBX client .11:5082); the reference lab on its fixed addresses
- * (proxy 127.0.0.1:5060, stand-in 127.0.0.11/.12:5080, client 127.0.0.31:5090, phone 127.0.0.21:5070, PBX
- * client 127.0.0.11:5082); the direct REGISTER client on 127.0.0.32:5090.
+ * Addresses (loopback only, the same layout on two networks of their own): ours on 127.0.20.x, the
+ * reference on 127.0.21.x: proxy .1:5060, its stand-in registrar .11/.12:5080, REGISTER client .31:5090,
+ * phone .21:5070, PBX client .11:5082; the direct REGISTER client on 127.0.21.32:5090.
  */
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
@@ -20,8 +19,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startUpstream, TENANT_A_DOMAIN, TENANT_B_DOMAIN, UPSTREAM_PASSWORD, type Upstream } from "../test/support/kamailio-upstream";
-import { REPO_ROOT, SHARED_KAMAILIO_DIR } from "../test/support/paths";
-import { isUdpPortBound, TIMED_OUT, waitAtMost } from "../test/support/processes";
+import { REPO_ROOT, scenarioPath } from "../test/support/paths";
+import { findExecutable, isUdpPortBound, TIMED_OUT, waitAtMost } from "../test/support/processes";
 import { runSipp, startSippUas, type SippUas } from "../test/support/sipp";
 import { startKamailioProxy, type KamailioProxy } from "./kamailio-proxy";
 import { descendants, sampleGroups, settle, type CpuGroup } from "./procs";
@@ -30,7 +29,13 @@ import { runLoad, type LoadResult } from "./sipp-load";
 import type { StackProcConfig, StackProcMessage } from "./stack-proc";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const SCN = path.join(SHARED_KAMAILIO_DIR, "scenarios");
+/** The load scenarios (bench/scenarios/); phones register with the end-to-end tests' digest scenario. */
+const SCENARIOS = {
+  register: path.join(BENCH_DIR, "scenarios", "register-load.xml"),
+  options: path.join(BENCH_DIR, "scenarios", "pbx-options-load.xml"),
+  phoneUas: path.join(BENCH_DIR, "scenarios", "phone-options-uas.xml"),
+  phoneRegister: scenarioPath("phone-register-digest-200"),
+} as const;
 
 type SystemId = "direct" | "kamailio" | "ours";
 type TestId = "register" | "options";
@@ -66,19 +71,19 @@ const OURS: Site = {
   pbx: { ip: "127.0.20.11", port: 5082 },
 };
 const KAM: Site = {
-  target: { ip: "127.0.0.1", port: 5060 },
-  upA: "127.0.0.11",
-  upB: "127.0.0.12",
+  target: { ip: "127.0.21.1", port: 5060 },
+  upA: "127.0.21.11",
+  upB: "127.0.21.12",
   upPort: 5080,
-  regClient: { ip: "127.0.0.31", port: 5090 },
-  regContact: "127.0.0.131:5070",
-  phone: { ip: "127.0.0.21", port: 5070 },
-  phoneContact: "127.0.0.121:5070",
-  pbx: { ip: "127.0.0.11", port: 5082 },
+  regClient: { ip: "127.0.21.31", port: 5090 },
+  regContact: "127.0.21.131:5070",
+  phone: { ip: "127.0.21.21", port: 5070 },
+  phoneContact: "127.0.21.121:5070",
+  pbx: { ip: "127.0.21.11", port: 5082 },
 };
-/** Direct baseline: REGISTER straight to the lab's stand-in, OPTIONS straight to the lab's phone. */
-const DIRECT_REG_CLIENT: Addr = { ip: "127.0.0.32", port: 5090 };
-const DIRECT_REG_CONTACT = "127.0.0.132:5070";
+/** Direct baseline: REGISTER straight to the reference's stand-in, OPTIONS straight to the reference's phone. */
+const DIRECT_REG_CLIENT: Addr = { ip: "127.0.21.32", port: 5090 };
+const DIRECT_REG_CONTACT = "127.0.21.132:5070";
 
 // ---- options ----------------------------------------------------------------------------------------------
 
@@ -110,8 +115,8 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --no-trace         no sipp -trace_msg: percentiles from -trace_rtt (whole ms)   TRACE=0
   --keep-traces      keep sipp message traces           KEEP_TRACES=1
   --no-skip          run higher rates after a system saturated (>10% failed)     NO_SKIP=1
-  --proxy-children N Kamailio UDP workers (-n)          PROXY_CHILDREN default 4 (as the lab)
-  --shm-mb N         Kamailio shared memory (-m)        SHM_MB      default 1024 (as the lab)
+  --proxy-children N Kamailio UDP workers (-n)          PROXY_CHILDREN default 4
+  --shm-mb N         Kamailio shared memory (-m)        SHM_MB      default 1024
   --out DIR          results and sipp files             BENCH_OUT   default /tmp/edge-bench-<time>
 
 Example: REG_RATES=1000,2000,3000 OPT_RATES=2000,4000 DUR=15 npm run bench`;
@@ -358,18 +363,26 @@ class Bench {
     if (this.need("direct")) want.push(DIRECT_REG_CLIENT);
     const busy: string[] = [];
     for (const a of want) if (await isUdpPortBound(a.ip, a.port)) busy.push(hp(a));
-    if (busy.length > 0) throw new Error(`UDP addresses in use, not starting: ${busy.join(", ")} (the lab or another bench running?)`);
+    if (busy.length > 0) throw new Error(`UDP addresses in use, not starting: ${busy.join(", ")} (another bench running?)`);
   }
 
   async setup(): Promise<void> {
     const dir = this.o.outDir;
-    const needLab = this.need("kamailio") || this.need("direct");
-    if (needLab) {
-      this.upKam = await startUpstream({ addrA: KAM.upA, addrB: KAM.upB, port: KAM.upPort, shmMb: 256, runDir: mkdir(dir, "upstream-lab") });
-      this.log(`stand-in registrar (lab) pid ${this.upKam.process.pid} on ${KAM.upA}/${KAM.upB}:${KAM.upPort}`);
+    if (this.need("kamailio") || this.need("direct")) {
+      this.upKam = await startUpstream({ addrA: KAM.upA, addrB: KAM.upB, port: KAM.upPort, shmMb: 256, runDir: mkdir(dir, "upstream-kamailio") });
+      this.log(`stand-in registrar (reference) pid ${this.upKam.process.pid} on ${KAM.upA}/${KAM.upB}:${KAM.upPort}`);
     }
     if (this.need("kamailio")) {
-      this.kam = await startKamailioProxy({ children: this.o.proxyChildren, shmMb: this.o.shmMb, logDir: mkdir(dir, "kamailio-proxy") });
+      this.kam = await startKamailioProxy({
+        listen: KAM.target,
+        tenants: [
+          { domain: TENANT_A_DOMAIN, pbx: { ip: KAM.upA, port: KAM.upPort } },
+          { domain: TENANT_B_DOMAIN, pbx: { ip: KAM.upB, port: KAM.upPort } },
+        ],
+        children: this.o.proxyChildren,
+        shmMb: this.o.shmMb,
+        logDir: mkdir(dir, "kamailio-proxy"),
+      });
       this.kamNote = `Kamailio proxy: ${this.kam.version}, -n ${this.o.proxyChildren} -m ${this.o.shmMb}; ${this.kam.configNote}`;
       this.log(`Kamailio proxy pid ${this.kam.pid} (${this.o.proxyChildren} UDP workers) on ${hp(KAM.target)}`);
       this.log(`reference config: ${this.kam.configNote}`);
@@ -390,7 +403,7 @@ class Bench {
     const work = mkdir(this.o.outDir, `phone-${key}`);
     if (system !== "direct") {
       await runSipp({
-        scenario: path.join(SCN, "reg-auth.xml"),
+        scenario: SCENARIOS.phoneRegister,
         target: hp(site.target),
         bindIp: site.phone.ip,
         bindPort: site.phone.port,
@@ -401,7 +414,7 @@ class Bench {
       });
     }
     const uas = await startSippUas({
-      scenario: path.join(SCN, "uas-options.xml"),
+      scenario: SCENARIOS.phoneUas,
       bindIp: site.phone.ip,
       bindPort: site.phone.port,
       timeoutSec: 3600,
@@ -437,14 +450,14 @@ class Bench {
     const spec =
       test === "register"
         ? {
-            scenario: path.join(SCN, "reg-bench.xml"),
+            scenario: SCENARIOS.register,
             target: system === "direct" ? `${KAM.upA}:${KAM.upPort}` : hp(site.target),
             bindIp: system === "direct" ? DIRECT_REG_CLIENT.ip : site.regClient.ip,
             bindPort: system === "direct" ? DIRECT_REG_CLIENT.port : site.regClient.port,
             keys: { domain: TENANT_A_DOMAIN, contact: system === "direct" ? DIRECT_REG_CONTACT : site.regContact, prefix },
           }
         : {
-            scenario: path.join(SCN, "pbx-options.xml"),
+            scenario: SCENARIOS.options,
             target: system === "direct" ? hp(KAM.phone) : hp(site.target),
             bindIp: site.pbx.ip,
             bindPort: site.pbx.port,
@@ -518,7 +531,7 @@ class Bench {
     const probe = await runLoad({
       label: `probe-ours-${++this.probes}`,
       parentDir: this.o.outDir,
-      scenario: path.join(SCN, "reg-bench.xml"),
+      scenario: SCENARIOS.register,
       target: hp(OURS.target),
       bindIp: OURS.regClient.ip,
       bindPort: OURS.regClient.port,
@@ -552,7 +565,7 @@ class Bench {
   async measure(): Promise<void> {
     if (this.o.tests.includes("options")) {
       // Phone 201 registered through each proxy before its UAS takes the phone's port; the direct
-      // baseline uses the lab's phone (started unregistered when Kamailio itself is not measured).
+      // baseline uses the reference's phone (started unregistered when Kamailio itself is not measured).
       if (this.need("kamailio")) await this.startPhone("kamailio");
       else if (this.need("direct")) await this.startPhone("direct");
       if (this.need("ours")) await this.startPhone("ours");
@@ -736,12 +749,23 @@ function sh(cmd: string, args: string[]): string {
   }
 }
 
+/** First line of `kamailio -v`, or "kamailio ?" where it is not installed. */
+function kamailioVersion(): string {
+  let kamailio: string;
+  try {
+    kamailio = findExecutable("kamailio", "kamailio");
+  } catch {
+    return "kamailio ?";
+  }
+  return sh(kamailio, ["-v"]).split("\n")[0]?.replace(/^version:\s*/, "").trim() ?? "kamailio ?";
+}
+
 function machineFacts(kamVersion: string | undefined): string[] {
   const cpu = /model name\s*:\s*(.+)/.exec(sh("cat", ["/proc/cpuinfo"]))?.[1] ?? "?";
   const sipp = /SIPp v[^\s]+/.exec(sh("sipp", ["-v"]))?.[0] ?? "?";
   return [
     `machine: ${os.cpus().length} cores (nproc ${sh("nproc", [])}), ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}`,
-    `node ${process.version}, ${kamVersion ?? sh("/usr/sbin/kamailio", ["-v"]).split("\n")[0]?.replace(/^version:\s*/, "").trim()}, ${sipp}`,
+    `node ${process.version}, ${kamVersion ?? kamailioVersion()}, ${sipp}`,
   ];
 }
 
@@ -770,7 +794,7 @@ async function main(): Promise<void> {
   try {
     await bench.checkAddresses();
     await bench.setup();
-    kamVersion = sh("/usr/sbin/kamailio", ["-v"]).split("\n")[0]?.replace(/^version:\s*/, "").trim();
+    kamVersion = kamailioVersion();
     await bench.measure();
   } finally {
     if (!interrupted) await bench.teardown();

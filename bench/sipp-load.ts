@@ -1,5 +1,5 @@
 /**
- * One fixed-rate sipp load step, run the way the reference lab's bench.sh runs it (same scenarios, -r RATE
+ * One fixed-rate sipp load step, run with the options the Kamailio lab's bench.sh used (-r RATE
  * -m RATE*DUR, big socket buffers, -max_recv_loops/-max_sched_loops 10000, -trace_stat), plus a free control
  * port (-cp) and, by default, -trace_msg: sipp's message trace has microsecond timestamps, while its
  * -trace_rtt response times are whole milliseconds (at 100/s on loopback they are all 0), too coarse for the
