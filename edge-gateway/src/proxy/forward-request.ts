@@ -12,6 +12,7 @@ import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { formatParams } from "../../../sip/params";
 import { parseSipUri } from "../../../sip/uri";
 import type { TransportAddress } from "../transport/transport";
+import { DIALOG_PROOF_PARAM } from "./dialog-proof";
 import { applyHeaderEdits } from "./header-edits";
 import { hostPort } from "./local-address";
 import { gatewayVia } from "./via-routing";
@@ -42,9 +43,9 @@ export class ForwardError extends Error {
   }
 }
 
-/** `<sip:host:port;lr>` for Record-Route. */
-export function recordRouteValue(side: OutgoingSide): string {
-  return `<sip:${hostPort(side.host, side.port)};lr>`;
+/** `<sip:host:port;lr>` for Record-Route, with the dialog proof (`;dp=`, see dialog-proof.ts) when given. */
+export function recordRouteValue(side: OutgoingSide, proof?: string): string {
+  return `<sip:${hostPort(side.host, side.port)};lr${proof === undefined ? "" : `;${DIALOG_PROOF_PARAM}=${proof}`}>`;
 }
 
 function contactValue(c: GatewayContact, side: OutgoingSide): string {
