@@ -59,7 +59,7 @@ function applyRequestDecision(env: ProxyEnv, ctx: ResponseContext, request: SipR
       const fixed = DIALOG_FORMING.has(request.method)
         ? { ...request, headers: addContactAlias(request.headers, ctx.source, (alias) => env.proof.aliasMac(callId, alias)) }
         : request;
-      env.relay(ctx, fixed, decision.targets, decision.recordRoute);
+      env.relay(ctx, fixed, decision.targets, decision.recordRoute, false);
       return;
     }
   }

@@ -69,7 +69,7 @@ export interface ProxyEnv {
   reply(ctx: ResponseContext, status: number, reason: string, extra?: SipHeader[], once?: boolean): void;
 
   // Hand-overs between concerns.
-  relay(ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean): void;
+  relay(ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean, inDialog: boolean): void;
   onBranchResponse(ctx: ResponseContext, branch: Branch, res: SipResponse): void;
   /** A branch ends without a response of its own (a timeout is a 408, 16.8; a transport error a 503, 16.9). */
   onBranchGaveUp(ctx: ResponseContext, branch: Branch, status?: number, reason?: string): void;

@@ -13,7 +13,11 @@ import { HeaderEditError } from "./header-edits";
 import { Branch, type ResponseContext } from "./response-context";
 import { newBranch } from "./via-routing";
 
-export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean): void {
+/**
+ * `inDialog`: the request follows a proven dialog and its remaining Route values choose the next hop
+ * (16.12); otherwise the worker's decision alone does.
+ */
+export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean, inDialog: boolean): void {
   ctx.machine.to("Forking", "relay");
   const arrivedOn = ctx.listener;
   let refused: ForwardError | undefined;
@@ -34,7 +38,7 @@ export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targ
     try {
       if (t.nextHop && t.nextHop.transport !== "udp") throw new ForwardError(503, "Transport Not Supported");
       const nextHop = t.nextHop ? { ip: t.nextHop.ip, port: t.nextHop.port, transport: "udp" as const } : undefined;
-      built = forwardRequest(req, { ...t, nextHop }, out.advertised, branchId, rr);
+      built = forwardRequest(req, { ...t, nextHop }, out.advertised, branchId, rr, inDialog);
     } catch (err) {
       if (err instanceof ForwardError || err instanceof HeaderEditError) {
         const e = err instanceof ForwardError ? err : new ForwardError(500, "Bad Decision");

@@ -124,8 +124,8 @@ export class ProxyCore implements ProxyEnv {
 
   // ---- ProxyEnv: hand-overs between concerns ---------------------------------------------------------------
 
-  relay(ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean): void {
-    relay(this, ctx, req, targets, recordRoute);
+  relay(ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean, inDialog: boolean): void {
+    relay(this, ctx, req, targets, recordRoute, inDialog);
   }
 
   onBranchResponse(ctx: ResponseContext, branch: Branch, res: SipResponse): void {
@@ -248,7 +248,7 @@ export class ProxyCore implements ProxyEnv {
     const fixed = DIALOG_FORMING.has(req.method)
       ? { ...route.request, headers: addContactAlias(route.request.headers, source, (alias) => this.proof.aliasMac(callId, alias)) }
       : route.request;
-    this.relay(ctx, fixed, [{ requestUri: route.uri, nextHop: route.nextHop, route: [], headers: { remove: [], set: [], add: [] } }], false);
+    this.relay(ctx, fixed, [{ requestUri: route.uri, nextHop: route.nextHop, route: [], headers: { remove: [], set: [], add: [] } }], false, true);
   }
 
   /** 16.10: a CANCEL matching an INVITE in progress gets 200 and cancels it; any other is refused, statelessly. */

@@ -209,6 +209,29 @@ describe("no open relay (in-dialog requests need the gateway's dialog proof)", (
     expect(relayed.uri).toBe("sip:401@10.0.0.5:5060");
   });
 
+  it("an initial request's preloaded foreign Route does not choose the next hop: the worker's decision does", async () => {
+    // Old core: the Route after ours (a stranger's) was the next hop when the decision named none.
+    const h = setup();
+    h.worker.onRequest = () => decide({ action: "relay", targets: [{ requestUri: "sip:100@198.51.100.10:5060", side: "pbx" }], recordRoute: true });
+    h.fromPhone(
+      request([
+        "INVITE sip:100@tenant-a.example SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-h-preload",
+        "Route: <sip:192.0.2.1:5060;lr>, <sip:198.51.100.66:5060;lr>",
+        "Max-Forwards: 70",
+        "From: <sip:401@tenant-a.example>;tag=a-tag",
+        "To: <sip:100@tenant-a.example>",
+        "Call-ID: preload-1",
+        "CSeq: 1 INVITE",
+        "Contact: <sip:401@10.0.0.5:5060>",
+        "Content-Length: 0",
+      ]),
+    );
+    await flush();
+    const invites = requestsOf(h.take(), "INVITE");
+    expect(invites.map((i) => i.to)).toEqual([ASTERISK]);
+  });
+
   it("an ACK without the proof is dropped, never relayed", () => {
     // Old core: relayed statelessly to the Request-URI.
     const h = setup();
