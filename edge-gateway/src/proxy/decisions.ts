@@ -46,6 +46,7 @@ function applyRequestDecision(env: ProxyEnv, ctx: ResponseContext, request: SipR
   switch (decision.action) {
     case "reply":
       // A rejection (an unknown source, say) is sent once, as a stateless proxy would: no Timer G.
+      if (decision.status >= 300) env.o.metrics.inc("edge_gateway_rejections_total", { reason: "worker" });
       env.reply(ctx, decision.status, decision.reason, sipHeaders(decision.headers), decision.status >= 300);
       return;
     case "drop":

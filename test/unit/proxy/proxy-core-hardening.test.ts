@@ -361,6 +361,22 @@ describe("overload control (bounded state)", () => {
   });
 });
 
+describe("overload control: response decisions", () => {
+  it("a 2xx the worker should see while MAX_PENDING_DECISIONS calls are in flight is answered 500 with Retry-After, never forwarded undecided", async () => {
+    const h = setup({ limits: { maxPendingDecisions: 1 } });
+    const GATED: RequestDecisionInput = { action: "relay", targets: [TARGET_A], recordRoute: true, wantResponse: "2xx", context: "ctx" };
+    const [a] = await start(h, GATED);
+    // Another request's decision is pending and fills the bound.
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-busy", callId: "busy" }));
+    h.take();
+    h.fromPhone(answer(a!, 200, "OK", ["Contact: <sip:401@10.0.0.5:5060>"], "a-tag"), PHONE_A);
+    const { response: r } = onlyResponse(h.take());
+    expect([r.status, value(r, "Retry-After")]).toEqual([500, "7"]);
+    expect(h.worker.responses).toEqual([]);
+  });
+});
+
 describe("the screening hook", () => {
   it("is called once per new out-of-dialog request; false drops it silently (counted), before any state or worker call", () => {
     const seen: string[] = [];
