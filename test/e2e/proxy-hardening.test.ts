@@ -5,7 +5,9 @@
 //   .11:5080       tenant-a's PBX (sipp server)
 //   .21:5070       a phone (sipp client); .121:5070 what its Contact says
 //   .31:5070       a stranger (sipp client)
-//   .66:5060       the stranger's intended victim (sipp server that must receive nothing)
+//   .41:5090       a spoofer (raw UDP socket)
+//   .66:5060       the strangers' intended victim (must receive nothing)
+import { createSocket, type Socket } from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
@@ -92,5 +94,47 @@ describe("no open relay", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receivedRequestLines((await victim.stop()).messages)).toEqual([]);
     expect(stack.gateway.metrics.get("edge_gateway_rejections_total", { reason: "dialog_proof" })).toBe(before + 1);
+  });
+});
+
+/** A UDP socket bound on a loopback address that records every datagram's first line. */
+async function udpPeer(ip: string, port: number): Promise<{ socket: Socket; lines: string[] }> {
+  const socket = createSocket("udp4");
+  const lines: string[] = [];
+  socket.on("message", (msg) => lines.push(msg.toString("utf8").split("\r\n")[0] ?? ""));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(port, ip, () => resolve());
+  });
+  return { socket, lines };
+}
+
+describe("no reflection, no amplification", () => {
+  it("a spoofed INVITE naming a victim in received/rport costs one 100 and one 403 to its real source, nothing to the victim", async () => {
+    // Old core: the 100 and the 403 went to the victim named in `received`, and the 403 was retransmitted by
+    // Timer G until Timer H (with T1 = 100 ms: about ten more datagrams in these 3 s).
+    const spoofer = await udpPeer("127.0.17.41", 5090);
+    const victim = await udpPeer("127.0.17.66", 5060);
+    try {
+      const invite = [
+        "INVITE sip:999@nobody.example SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.17.41:5090;branch=z9hG4bK-spoof-1;received=127.0.17.66;rport=5060",
+        "Max-Forwards: 70",
+        "From: <sip:spoofer@nobody.example>;tag=s1",
+        "To: <sip:999@nobody.example>",
+        "Call-ID: spoof-1@127.0.17.41",
+        "CSeq: 1 INVITE",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      spoofer.socket.send(invite, GW.port, GW.ip);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(spoofer.lines).toEqual(["SIP/2.0 100 Trying", "SIP/2.0 403 Forbidden"]);
+      expect(victim.lines).toEqual([]);
+    } finally {
+      spoofer.socket.close();
+      victim.socket.close();
+    }
   });
 });
