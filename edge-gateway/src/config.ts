@@ -30,6 +30,10 @@ export interface GatewayConfig {
   readonly t2: number;
   readonly t4: number;
   readonly timerC: number;
+  /** Overload control: live server transactions past which new requests get 503 (MAX_TRANSACTIONS; default 10000). */
+  readonly maxTransactions?: number;
+  /** Overload control: worker calls in flight past which new requests get 503 (MAX_PENDING_DECISIONS; default 1000). */
+  readonly maxPendingDecisions?: number;
 }
 
 export class GatewayConfigError extends Error {
@@ -96,6 +100,8 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
   --metrics-listen ip:port  METRICS_LISTEN       /metrics and /health (default 127.0.0.1:9060, "off" disables)
   --log-level level         LOG_LEVEL            debug | info | warn | error (default info)
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
+                            MAX_TRANSACTIONS     live server transactions before new requests get 503 (default 10000)
+                            MAX_PENDING_DECISIONS  worker calls in flight before new requests get 503 (default 1000)
 `;
 
 /** Parses flags and environment; throws GatewayConfigError with the variable's name. */
@@ -132,5 +138,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     t2: intOpt("SIP_T2_MS", env.SIP_T2_MS, 4000, 100, 60_000),
     t4: intOpt("SIP_T4_MS", env.SIP_T4_MS, 5000, 100, 60_000),
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
+    maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
+    maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
   };
 }

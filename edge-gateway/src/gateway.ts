@@ -55,7 +55,12 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     worker,
     log,
     metrics,
+    secret: config.gatewaySecret,
     retryAfterS: config.retryAfterS,
+    limits: {
+      ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
+      ...(config.maxPendingDecisions !== undefined ? { maxPendingDecisions: config.maxPendingDecisions } : {}),
+    },
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
 

@@ -147,7 +147,7 @@ describe("baresip through the gateway", () => {
     const trace = parseBaresipTrace(await b.trace());
     const fromGw = trace.filter((m) => m.from === `${GW.ip}:${GW.port}`);
     const invite = fromGw.find((m) => m.firstLine.startsWith("INVITE "));
-    expect(invite?.text).toMatch(/^Record-Route:\s*<sip:127\.0\.12\.1:5060;lr>/im);
+    expect(invite?.text).toMatch(/^Record-Route:\s*<sip:127\.0\.12\.1:5060;lr;dp=[0-9a-f]{24}>/im);
     expect(fromGw.some((m) => m.firstLine.startsWith("ACK "))).toBe(true);
     expect(fromGw.some((m) => m.firstLine.startsWith("BYE "))).toBe(true);
     const byeAnswer = trace.find((m) => m.to === `${GW.ip}:${GW.port}` && /^CSeq:\s*2 BYE/im.test(m.text));

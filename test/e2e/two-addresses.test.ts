@@ -12,7 +12,7 @@ import { startTestStack, type TestStack } from "../support/stack";
 const PHONES_SIDE = { ip: "::1", port: 15060 };
 const PBX_SIDE = { ip: "127.0.15.2", port: 5060 };
 /** Both Record-Route entries, the phone-side one first, as two header lines or one comma list. */
-const DOUBLE_RR = /Record-Route: <sip:\[::1\]:15060;lr>(?:,\s*|\r?\nRecord-Route: )<sip:127\.0\.15\.2:5060;lr>/;
+const DOUBLE_RR = /Record-Route: <sip:\[::1\]:15060;lr;dp=([0-9a-f]{24})>(?:,\s*|\r?\nRecord-Route: )<sip:127\.0\.15\.2:5060;lr;dp=\1>/;
 const PHONE = { ip: "::1", port: 15070, contact: "[::1]:15099" };
 let work: string;
 let upstream: Upstream;

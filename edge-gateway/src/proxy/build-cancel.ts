@@ -6,7 +6,7 @@
 import { parseCSeq } from "../../../sip/cseq";
 import type { SipHeader, SipRequest } from "../../../sip/message";
 import { headerValue } from "../../../sip/message";
-import { firstViaElement } from "../transaction/build-ack";
+import { firstViaElement } from "../transaction/via-line";
 
 /** Builds the CANCEL of `invite` (the request as the gateway sent it on that branch). */
 export function buildCancel(invite: SipRequest, reason?: string): SipRequest {

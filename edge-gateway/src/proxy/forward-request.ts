@@ -12,6 +12,7 @@ import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { formatParams } from "../../../sip/params";
 import { parseSipUri } from "../../../sip/uri";
 import type { TransportAddress } from "../transport/transport";
+import { DIALOG_PROOF_PARAM } from "./dialog-proof";
 import { applyHeaderEdits } from "./header-edits";
 import { hostPort } from "./local-address";
 import { gatewayVia } from "./via-routing";
@@ -42,9 +43,9 @@ export class ForwardError extends Error {
   }
 }
 
-/** `<sip:host:port;lr>` for Record-Route. */
-export function recordRouteValue(side: OutgoingSide): string {
-  return `<sip:${hostPort(side.host, side.port)};lr>`;
+/** `<sip:host:port;lr>` for Record-Route, with the dialog proof (`;dp=`, see dialog-proof.ts) when given. */
+export function recordRouteValue(side: OutgoingSide, proof?: string): string {
+  return `<sip:${hostPort(side.host, side.port)};lr${proof === undefined ? "" : `;${DIALOG_PROOF_PARAM}=${proof}`}>`;
 }
 
 function contactValue(c: GatewayContact, side: OutgoingSide): string {
@@ -97,6 +98,12 @@ export function forwardRequest(
   side: OutgoingSide,
   branch: string,
   recordRoute: readonly string[],
+  /**
+   * Whether the request's own remaining Route values may choose the next hop (16.12): yes along a dialog the
+   * gateway proved it Record-Routed; no for a worker-decided initial request, whose destination comes from
+   * the decision (next hop, route set, Request-URI) and never from a Route a stranger preloaded.
+   */
+  requestRoutesChooseHop = true,
 ): { request: SipRequest; destination: TransportAddress } {
   const mfRaw = headerValue(req, "Max-Forwards");
   const mf = mfRaw === undefined ? undefined : parseMaxForwards(mfRaw);
@@ -127,7 +134,7 @@ export function forwardRequest(
   if (!sawMf) headers.push({ name: "Max-Forwards", value: nextMf });
   if (target.contacts) for (const c of target.contacts) headers.push({ name: "Contact", value: contactValue(c, side) });
 
-  const routeValues = [...target.route, ...existingRoutes.flatMap((h) => splitHeaderList(h.value))];
+  const routeValues = [...target.route, ...(requestRoutesChooseHop ? existingRoutes.flatMap((h) => splitHeaderList(h.value)) : [])];
   const destination = resolveNextHop(target.nextHop, routeValues, target.requestUri);
   const edited = applyHeaderEdits(headers, target.headers);
   return { request: { kind: "request", method: req.method, uri: target.requestUri, headers: edited, body: req.body }, destination };

@@ -10,11 +10,16 @@ import type { SipHeader } from "../../../sip/message";
 import { formatNameAddr, parseContactHeader } from "../../../sip/name-addr";
 import { formatSipUri, parseSipUri } from "../../../sip/uri";
 import type { TransportAddress } from "../transport/transport";
+import { ALIAS_PROOF_PARAM } from "./dialog-proof";
 
 export const ALIAS_PARAM = "alias";
 
+/** Methods that create a dialog: their Contacts (and those of their 1xx/2xx) get the NAT alias. */
+export const DIALOG_FORMING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY", "UPDATE"]);
+export { ALIAS_PROOF_PARAM };
+
 /** Adds the alias to each Contact whose host:port is not the source. Headers other than Contact are kept. */
-export function addContactAlias(headers: readonly SipHeader[], source: TransportAddress): SipHeader[] {
+export function addContactAlias(headers: readonly SipHeader[], source: TransportAddress, sign?: (alias: string) => string): SipHeader[] {
   return headers.map((h) => {
     if (h.name !== "Contact") return h;
     const list = parseContactHeader(h.value);
@@ -26,7 +31,10 @@ export function addContactAlias(headers: readonly SipHeader[], source: Transport
       if (normalizeHost(u.host) === normalizeHost(source.ip) && (u.port ?? 5060) === source.port) return na;
       changed = true;
       const ip = source.ip.includes(":") ? `[${source.ip}]` : source.ip;
-      return { ...na, uri: formatSipUri({ ...u, params: { ...u.params, [ALIAS_PARAM]: `${ip}~${source.port}~1` } }) };
+      const alias = `${ip}~${source.port}~1`;
+      // The proof travels with the alias: only an alias the gateway wrote may later become a destination.
+      const proof: Record<string, string> = sign ? { [ALIAS_PROOF_PARAM]: sign(alias) } : {};
+      return { ...na, uri: formatSipUri({ ...u, params: { ...u.params, [ALIAS_PARAM]: alias, ...proof } }) };
     });
     return changed ? { name: h.name, value: out.map(formatNameAddr).join(", ") } : h;
   });
@@ -48,6 +56,27 @@ export function consumeRequestUriAlias(requestUri: string): { uri: string; targe
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
   const params: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(u.params)) if (k !== ALIAS_PARAM) params[k] = v;
+  for (const [k, v] of Object.entries(u.params)) if (k !== ALIAS_PARAM && k !== ALIAS_PROOF_PARAM) params[k] = v;
   return { uri: formatSipUri({ ...u, params }), target: { ip, port, transport: "udp" } };
+}
+
+/** What an in-dialog Request-URI says about a NAT alias. */
+export type RequestUriAlias =
+  | { readonly kind: "none" }
+  | { readonly kind: "forged" }
+  | { readonly kind: "ok"; readonly uri: string; readonly target: TransportAddress };
+
+/**
+ * The alias of an in-dialog Request-URI, checked: `verify(alias, proof)` must accept the proof the gateway
+ * wrote beside it. An alias without a valid proof, or one the gateway would not have written, is "forged":
+ * its address came from a stranger and is never a destination.
+ */
+export function readRequestUriAlias(requestUri: string, verify: (alias: string, proof: string | undefined) => boolean): RequestUriAlias {
+  const u = parseSipUri(requestUri);
+  const alias = u?.params[ALIAS_PARAM];
+  if (!u || alias === undefined) return { kind: "none" };
+  const proof = u.params[ALIAS_PROOF_PARAM];
+  if (typeof alias !== "string" || !verify(alias, typeof proof === "string" ? proof : undefined)) return { kind: "forged" };
+  const read = consumeRequestUriAlias(requestUri);
+  return read ? { kind: "ok", ...read } : { kind: "forged" };
 }

@@ -5,14 +5,21 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { normalizeHost } from "../../../sip/host";
-import type { SipHeader, SipRequest } from "../../../sip/message";
-import { splitHeaderList } from "../../../sip/name-addr";
+import { parseCSeq } from "../../../sip/cseq";
+import type { SipRequest } from "../../../sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import { parseNameAddr } from "../../../sip/name-addr";
 import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, withViaParams, type Via } from "../../../sip/via";
+import { replaceTopVia } from "../transaction/via-line";
 import type { TransportAddress } from "../transport/transport";
 
-/** A fresh branch: the magic cookie and 96 random bits. */
-export function newBranch(): string {
-  return RFC3261_BRANCH_COOKIE + randomBytes(12).toString("hex");
+/**
+ * A fresh branch: the magic cookie, then (16.6 step 8) the loop-detection hash of the request as received
+ * when one is given, then 96 random bits, so that every forwarded copy has a branch of its own (forking)
+ * while a looped request can be recognised by the first part.
+ */
+export function newBranch(loop?: string): string {
+  return RFC3261_BRANCH_COOKIE + (loop === undefined ? "" : `${loop}.`) + randomBytes(12).toString("hex");
 }
 
 /**
@@ -24,40 +31,83 @@ export function derivedBranch(incomingBranch: string, salt: string): string {
 }
 
 /**
- * RFC 3261 18.2.1: add `received` when the sent-by host is not the source IP; RFC 3581: fill in `rport`
- * when the client asked for it (and then always add `received`), and also when the sent-by is not the source
- * address at all (a phone behind NAT that did not ask: force_rport). Returns the request unchanged when the top
- * Via needs nothing.
+ * 16.6 step 8: "the proxy MAY compute a branch value from the values of the To tag, From tag, Call-ID
+ * header field, the Request-URI of the request received (before translation), the topmost Via header, and
+ * the sequence number from the CSeq header field, in addition to any Proxy-Require and Proxy-Authorization
+ * header fields that may be present". `top` is the topmost Via as the gateway forwards it (stamped); its
+ * sent-by and branch are hashed, not its text, so that a hop rewriting spacing does not hide a loop.
  */
-export function stampTopVia(req: SipRequest, source: TransportAddress): SipRequest {
-  const index = req.headers.findIndex((h) => h.name === "Via");
-  const line = req.headers[index];
-  if (!line) return req;
-  const vias = parseVia(line.value);
-  const top = vias[0];
-  if (!top) return req;
-  const wantsRport = top.rport === null;
+export function loopHash(req: SipRequest, top: Via): string {
+  const tag = (name: string): string => parseNameAddr(headerValue(req, name) ?? "")?.params["tag"] ?? "";
+  const parts = [
+    tag("To"),
+    tag("From"),
+    headerValue(req, "Call-ID") ?? "",
+    req.uri,
+    `${normalizeHost(top.host)}:${top.port ?? 5060};${top.branch ?? ""}`,
+    parseCSeq(headerValue(req, "CSeq") ?? "")?.seq ?? "",
+    ...headerValues(req, "Proxy-Require"),
+    ...headerValues(req, "Proxy-Authorization"),
+  ];
+  return createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16);
+}
+
+/**
+ * 16.3 step 4: "If the request contains a Via header field with a sent-by value that equals a value placed
+ * into previous requests by the proxy, the request has been forwarded by this element before. The request
+ * has either looped or is legitimately spiraling through the element. To determine if the request has
+ * looped, the element MAY perform the branch parameter calculation described in Step 8 of Section 16.6 on
+ * this message and compare it to the parameter received in that Via header field. If the parameters match,
+ * the request has looped. If they differ, the request is spiraling". The calculation is made with the Via
+ * below ours, which was the topmost Via when the gateway first received the request.
+ */
+export function isLooped(req: SipRequest, isOwnSentBy: (host: string, port: number | undefined) => boolean): boolean {
+  const vias = headerValues(req, "Via").flatMap((line) => parseVia(line));
+  for (let i = 1; i < vias.length - 1; i++) {
+    const ours = vias[i]!;
+    const below = vias[i + 1]!;
+    if (!isOwnSentBy(ours.host, ours.port)) continue;
+    const m = LOOP_BRANCH.exec(ours.branch ?? "");
+    if (m && m[1] === loopHash(req, below)) return true;
+  }
+  return false;
+}
+
+const LOOP_BRANCH = /^z9hG4bK([0-9a-f]{16})\.[0-9a-f]+$/;
+
+/**
+ * RFC 3261 18.2.1 / RFC 3581 on what arrives, stamped from what the gateway observed and nothing else: a
+ * `received` or `rport` value written by the client is removed (it would steer responses, and so
+ * reflection, to any address: only the packet's source may). Then `received` is added when the sent-by host
+ * is not the source IP; `rport` is filled in when the client asked for it (and then always `received` too),
+ * and also when the sent-by is not the source address at all (a phone behind NAT that did not ask:
+ * force_rport). Returns the request unchanged, and its top Via parsed once, when nothing needs writing.
+ */
+export function stampVia(req: SipRequest, source: TransportAddress): { request: SipRequest; via: Via | undefined } {
+  const line = req.headers.find((h) => h.name === "Via");
+  if (!line) return { request: req, via: undefined };
+  const top = parseVia(line.value)[0];
+  if (!top) return { request: req, via: undefined };
+  const wantsRport = top.rport !== undefined;
   const sameHost = normalizeHost(top.host) === normalizeHost(source.ip);
   const samePort = (top.port ?? 5060) === source.port;
-  if (sameHost && samePort && !wantsRport) return req;
+  const clientWrote = top.received !== undefined || typeof top.rport === "number";
+  if (sameHost && samePort && !wantsRport && !clientWrote) return { request: req, via: top };
   // NAT detected (the sent-by is not where the packet came from): rport is stamped even when the client did
   // not ask for it, as Kamailio's force_rport() does at an edge, so that responses go back through the NAT
   // binding instead of to a private address (RFC 3581 section 4 behaviour, forced).
   const natted = !sameHost || !samePort;
-  const stamped = formatVia(
-    withViaParams(top, { received: source.ip, ...(wantsRport || natted ? { rport: String(source.port) } : {}) }),
-  );
-  const rest = splitRest(line.value);
-  const value = rest === undefined ? stamped : `${stamped}, ${rest}`;
-  const headers: SipHeader[] = [...req.headers];
-  headers[index] = { name: "Via", value };
-  return { ...req, headers };
+  const observed: Record<string, string | null | undefined> = {
+    received: source.ip,
+    rport: wantsRport || natted ? String(source.port) : undefined,
+  };
+  const stamped = withViaParams(top, observed);
+  return { request: replaceTopVia(req, formatVia(stamped)), via: stamped };
 }
 
-/** The other Via values of a line, as written (other hops' values are not ours to rewrite), or undefined. */
-function splitRest(line: string): string | undefined {
-  const rest = splitHeaderList(line).slice(1);
-  return rest.length === 0 ? undefined : rest.join(", ");
+/** `stampVia` for callers that need only the message. */
+export function stampTopVia(req: SipRequest, source: TransportAddress): SipRequest {
+  return stampVia(req, source).request;
 }
 
 /**

@@ -1,20 +1,6 @@
 import { headerValue, headerValues } from "../../../sip/message";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
-
-/**
- * The first element of a Via header line, which may carry several comma-separated Via values
- * (RFC 3261 7.3.1). Commas inside quoted strings (a quoted generic-param) do not split.
- */
-export function firstViaElement(value: string): string {
-  let quoted = false;
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
-    if (quoted && ch === "\\") i++;
-    else if (ch === '"') quoted = !quoted;
-    else if (ch === "," && !quoted) return value.slice(0, i).trim();
-  }
-  return value.trim();
-}
+import { firstViaElement } from "./via-line";
 
 /**
  * The ACK a client INVITE transaction sends for a 3xx-6xx final response (RFC 3261 17.1.1.3): the INVITE's

@@ -7,11 +7,12 @@ import { TransactionStateError, assertTransition } from "./transaction-state-err
 import type { ClientTransactionUser, Destination, ResponseDisposition, TransactionContext } from "./transaction-context";
 
 /** States of the INVITE client transaction (RFC 3261 17.1.1.2, Figure 5). */
-export type InviteClientState = "Calling" | "Proceeding" | "Completed" | "Terminated";
+export type InviteClientState = "Calling" | "Proceeding" | "Accepted" | "Completed" | "Terminated";
 
 const TRANSITIONS: Readonly<Record<InviteClientState, readonly InviteClientState[]>> = {
-  Calling: ["Proceeding", "Completed", "Terminated"],
-  Proceeding: ["Completed", "Terminated"],
+  Calling: ["Proceeding", "Accepted", "Completed", "Terminated"],
+  Proceeding: ["Accepted", "Completed", "Terminated"],
+  Accepted: ["Terminated"],
   Completed: ["Terminated"],
   Terminated: [],
 };
@@ -28,7 +29,9 @@ export interface InviteClientTransactionOptions {
 
 /**
  * Client transaction for INVITE (RFC 3261 17.1.1): retransmits on Timer A, times out on Timer B, ACKs
- * 3xx-6xx itself (re-ACKing retransmissions during Timer D), and terminates on 2xx, which goes to the TU.
+ * 3xx-6xx itself (re-ACKing retransmissions during Timer D). A 2xx moves it to RFC 6026's Accepted state
+ * for Timer M, where every 2xx (retransmissions, other forks' answers) goes to the TU: a response whose
+ * top Via is the proxy's is thus always matched to a transaction, never forwarded as a stray.
  */
 export class InviteClientTransaction extends TransactionMachine<InviteClientState, InviteClientTransaction> {
   readonly kind = "invite-client" as const;
@@ -76,8 +79,16 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
     const event = `response ${response.status}`;
     switch (this.current) {
       case "Terminated":
-        // After a 2xx the transaction is gone; 2xx retransmissions are the core's (stateless forwarding).
         return "terminated";
+      case "Accepted":
+        // RFC 6026 section 7.2: "Any 2xx responses that match this client transaction and that are received
+        // while in the "Accepted" state MUST be passed up to the TU. The client transaction MUST NOT
+        // generate an ACK to the 2xx response". Anything else is absorbed.
+        if (response.status >= 200 && response.status < 300) {
+          this.user.onResponse(response, this);
+          return "delivered";
+        }
+        return "absorbed";
       case "Completed":
         if (response.status >= 300 && this.ackRequest !== undefined) {
           // 17.1.1.2: "Any retransmissions of the final response that are received while in the "Completed"
@@ -104,12 +115,15 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
           return "delivered";
         }
         if (response.status < 300) {
-          // 17.1.1.2: "When in either the "Calling" or "Proceeding" states, reception of a 2xx response MUST
-          // cause the client transaction to enter the "Terminated" state, and the response MUST be passed up
-          // to the TU."
-          this.transition("Terminated", event);
+          // RFC 6026 section 7.2 (updating 17.1.1.2): "If, while in the "Calling" or "Proceeding" state, a 2xx
+          // response is received, the client transaction MUST transition to the "Accepted" state, and the
+          // response MUST be passed up to the TU. ... When the "Accepted" state is entered, timer M MUST be
+          // set to fire in 64*T1".
+          this.transition("Accepted", event);
+          this.timers.stop("A");
+          this.timers.stop("B");
+          this.timers.start("M", this.context.timers.M, () => this.onTimerM());
           this.user.onResponse(response, this);
-          this.user.onTerminated?.(this);
           return "delivered";
         }
         // 17.1.1.2: "When in either the "Calling" or "Proceeding" states, reception of a response with status
@@ -152,6 +166,13 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
     this.transition("Terminated", "Timer B");
     this.user.onTimeout?.(this);
     this.user.onTerminated?.(this);
+  }
+
+  private onTimerM(): void {
+    if (this.current !== "Accepted") return;
+    // RFC 6026 section 7.2: "If timer M fires while the INVITE client transaction is in the "Accepted"
+    // state, the transaction MUST transition to the "Terminated" state."
+    this.terminate("Timer M");
   }
 
   private onTimerD(): void {

@@ -85,7 +85,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
    * Sends a response from the TU. Throws `TransactionStateError` outside Proceeding (an illegal transition:
    * a response after a final one); a failing send is reported through `onTransportError` instead.
    */
-  respond(response: SipResponse): void {
+  respond(response: SipResponse, options: { readonly retransmit?: boolean } = {}): void {
     if (response.status < 100 || response.status > 699) {
       throw new RangeError(`invite-server transaction: invalid status ${response.status}`);
     }
@@ -123,7 +123,10 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     // in T1 seconds ... When the "Completed" state is entered, timer H MUST be set to fire in 64*T1 seconds".
     if (!this.transmit(response)) return;
     this.transition("Completed", event);
-    this.timers.start("G", this.intervalG, () => this.onTimerG());
+    // `retransmit: false` is a rejection sent once, as a stateless proxy would (Kamailio's sl_send_reply):
+    // no Timer G, so one spoofed INVITE costs one datagram, not a dozen. A retransmitted INVITE is still
+    // answered 1:1 from Completed (below), so a caller whose copy was lost gets it again.
+    if (options.retransmit !== false) this.timers.start("G", this.intervalG, () => this.onTimerG());
     this.timers.start("H", this.context.timers.H, () => this.onTimerH());
   }
 

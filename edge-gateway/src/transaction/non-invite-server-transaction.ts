@@ -64,7 +64,9 @@ export class NonInviteServerTransaction extends TransactionMachine<NonInviteServ
    * Sends a response from the TU. Throws `TransactionStateError` in Completed or Terminated (an illegal
    * transition: a response after the final one); a failing send is reported through `onTransportError`.
    */
-  respond(response: SipResponse): void {
+  respond(response: SipResponse, _options: { readonly retransmit?: boolean } = {}): void {
+    // `_options` mirrors the INVITE server transaction's: a non-INVITE final is never retransmitted on its
+    // own (17.2.2), only in answer to a retransmitted request, so every final is already sent once.
     if (response.status < 100 || response.status > 699) {
       throw new RangeError(`non-invite-server transaction: invalid status ${response.status}`);
     }

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from "./clock";
 
 /** Names of the RFC 3261 transaction timers (Table 4). */
-export type TimerName = "A" | "B" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L";
+export type TimerName = "A" | "B" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L" | "M";
 
 /**
  * The running timers of one transaction, by RFC name: starting a timer replaces the one of the same name,

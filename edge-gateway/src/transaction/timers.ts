@@ -60,6 +60,8 @@ export interface TimerDurations {
   readonly K: number;
   /** Wait time for accepted INVITE request retransmissions, 64*T1 (RFC 6026 section 8.7). */
   readonly L: number;
+  /** Wait time for 2xx retransmissions in INVITE client Accepted, 64*T1 (RFC 6026 section 7.2). */
+  readonly M: number;
 }
 
 /** The RFC 3261 defaults for UDP. */
@@ -90,6 +92,7 @@ export function timerDurations(config: Partial<TimerConfig> = {}): TimerDuration
     J: 64 * c.t1,
     K: c.t4,
     L: 64 * c.t1,
+    M: 64 * c.t1,
   };
 }
 

@@ -11,7 +11,8 @@ import type {
 } from "../../../contract/v1";
 import type { Logger } from "../../../edge-gateway/src/observability/logger";
 import { Metrics } from "../../../edge-gateway/src/observability/metrics";
-import { ProxyCore } from "../../../edge-gateway/src/proxy/proxy-core";
+import { DialogProof } from "../../../edge-gateway/src/proxy/dialog-proof";
+import { ProxyCore, type ProxyCoreOptions } from "../../../edge-gateway/src/proxy/proxy-core";
 import type { SipMessage, SipRequest, SipResponse } from "../../../sip/message";
 import { serializeMessage } from "../../../sip/serializer";
 import { ManualClock } from "../../../edge-gateway/src/transaction/clock";
@@ -142,7 +143,18 @@ export interface Harness {
   gauge(name: string): number;
 }
 
-export function setup(options: { twoListeners?: boolean; retryAfterS?: number } = {}): Harness {
+/** The gateway secret of the harness (dialog proofs are keyed by it). */
+export const SECRET = "harness-secret-0123456789";
+
+export interface SetupOptions {
+  twoListeners?: boolean;
+  retryAfterS?: number;
+  limits?: ProxyCoreOptions["limits"];
+  screen?: ProxyCoreOptions["screen"];
+  random?: () => number;
+}
+
+export function setup(options: SetupOptions = {}): Harness {
   const wire: Sent[] = [];
   const clock = new ManualClock();
   const phones = new FakeListener("phones", PHONES_SIDE, wire);
@@ -156,7 +168,19 @@ export function setup(options: { twoListeners?: boolean; retryAfterS?: number } 
       logs.push({ level, msg, fields });
     };
   const log: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-  const core = new ProxyCore({ phones, pbx, worker, log, metrics, clock, retryAfterS: options.retryAfterS ?? 7 });
+  const core = new ProxyCore({
+    phones,
+    pbx,
+    worker,
+    log,
+    metrics,
+    clock,
+    secret: SECRET,
+    retryAfterS: options.retryAfterS ?? 7,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.screen ? { screen: options.screen } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  });
   const bytes = (msg: SipMessage | Uint8Array): Uint8Array => (msg instanceof Uint8Array ? msg : serializeMessage(msg));
   return {
     core,
@@ -203,4 +227,16 @@ export function requestsOf(sent: readonly Sent[], method: string): { to: Transpo
   const out: { to: TransportAddress; request: SipRequest }[] = [];
   for (const s of sent) if (s.message.kind === "request" && s.message.method === method) out.push({ to: s.to, request: s.message });
   return out;
+}
+
+const PROOF = new DialogProof(SECRET);
+
+/** The Record-Route / Route value the gateway writes at `host:port` for a dialog (Call-ID, initial From tag). */
+export function ownRoute(host: string, callId: string, fromTag: string, port = 5060): string {
+  return `<sip:${host}:${port};lr;dp=${PROOF.dialogMac(callId, fromTag)}>`;
+}
+
+/** `;alias=...;amac=...` as the gateway writes it on a Contact in a message of `callId`. */
+export function aliasParams(callId: string, alias: string): string {
+  return `;alias=${alias};amac=${PROOF.aliasMac(callId, alias)}`;
 }

@@ -36,3 +36,16 @@ describe("loadGatewayConfig: the addresses the proxy writes in Via and Record-Ro
     expect(loadGatewayConfig(["--listen", "0.0.0.0:5060", "--advertise", "203.0.113.1"], SECRET).listen).toEqual({ ip: "0.0.0.0", port: 5060, advertisedHost: "203.0.113.1" });
   });
 });
+
+describe("loadGatewayConfig: overload bounds", () => {
+  it("MAX_TRANSACTIONS and MAX_PENDING_DECISIONS default to 10000 and 1000 and are validated", () => {
+    const c = loadGatewayConfig([], SECRET);
+    expect([c.maxTransactions, c.maxPendingDecisions]).toEqual([10_000, 1_000]);
+    const set = loadGatewayConfig([], { ...SECRET, MAX_TRANSACTIONS: "500", MAX_PENDING_DECISIONS: "50" });
+    expect([set.maxTransactions, set.maxPendingDecisions]).toEqual([500, 50]);
+    for (const bad of ["0", "-1", "1.5", "many"]) {
+      expect(() => loadGatewayConfig([], { ...SECRET, MAX_TRANSACTIONS: bad }), bad).toThrow(/MAX_TRANSACTIONS/);
+      expect(() => loadGatewayConfig([], { ...SECRET, MAX_PENDING_DECISIONS: bad }), bad).toThrow(/MAX_PENDING_DECISIONS/);
+    }
+  });
+});

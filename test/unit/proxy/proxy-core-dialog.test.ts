@@ -2,8 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { RequestDecisionInput } from "../../../contract/v1";
 import type { SipRequest } from "../../../sip/message";
 import { parseVia } from "../../../sip/via";
-import { ASTERISK, decide, flush, label, onlyRequest, onlyResponse, PHONE_A, setup } from "./core-harness";
+import { aliasParams, ASTERISK, decide, flush, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, setup } from "./core-harness";
 import { answer, request, topBranch, value, values, wire } from "./support";
+
+const CALL = "call-1@198.51.100.10";
+/** Our Route entries for the dialog of CALL (the PBX called: its From tag pbx-1 is the initial From tag). */
+const R1 = ownRoute("192.0.2.1", CALL, "pbx-1");
+const R2 = ownRoute("198.51.100.1", CALL, "pbx-1");
 
 /** An in-dialog request from phone A (To and From tagged) towards the PBX. */
 function phoneInDialog(method: string, routes: readonly string[], options: { branch?: string; uri?: string; cseq?: number } = {}): SipRequest {
@@ -107,7 +112,7 @@ describe("ProxyCore: malformed input", () => {
 describe("ProxyCore: in-dialog requests, routed by Route without the worker (RFC 3261 16.4, 16.12)", () => {
   it("16.4: a BYE with our Route is relayed to the Request-URI with our Route popped; the 200 comes back", () => {
     const h = setup();
-    h.fromPhone(phoneInDialog("BYE", ["<sip:192.0.2.1:5060;lr>"]));
+    h.fromPhone(phoneInDialog("BYE", [R1]));
     const { to, request: bye } = onlyRequest(h.take());
     expect(to).toEqual(ASTERISK);
     expect(bye.uri).toBe("sip:100@198.51.100.10:5060");
@@ -123,7 +128,7 @@ describe("ProxyCore: in-dialog requests, routed by Route without the worker (RFC
 
   it("16.12: Route values after ours stay, and the next one (a loose router) is the next hop", () => {
     const h = setup();
-    h.fromPhone(phoneInDialog("BYE", ["<sip:192.0.2.1:5060;lr>, <sip:198.51.100.20:5070;lr>"]));
+    h.fromPhone(phoneInDialog("BYE", [`${R1}, <sip:198.51.100.20:5070;lr>`]));
     const { to, request: bye } = onlyRequest(h.take());
     expect(to).toEqual({ ip: "198.51.100.20", port: 5070, transport: "udp" });
     expect(values(bye, "Route")).toEqual(["<sip:198.51.100.20:5070;lr>"]);
@@ -131,7 +136,7 @@ describe("ProxyCore: in-dialog requests, routed by Route without the worker (RFC
 
   it("NAT: a BYE to a Request-URI carrying our alias goes to the alias address, without the alias", () => {
     const h = setup();
-    h.fromPbx(pbxInDialog("BYE", "sip:401@10.0.0.5:5060;alias=203.0.113.50~40000~1", ["<sip:192.0.2.1:5060;lr>"]));
+    h.fromPbx(pbxInDialog("BYE", `sip:401@10.0.0.5:5060${aliasParams(CALL, "203.0.113.50~40000~1")}`, [R1]));
     const { to, request: bye } = onlyRequest(h.take());
     expect(to).toEqual(PHONE_A);
     expect(bye.uri).toBe("sip:401@10.0.0.5:5060");
@@ -149,18 +154,18 @@ describe("ProxyCore: in-dialog requests, routed by Route without the worker (RFC
   it("a re-INVITE in the dialog is relayed, its Contact given the NAT alias", () => {
     const h = setup();
     const reinvite = request([
-      ...wireLines(phoneInDialog("INVITE", ["<sip:192.0.2.1:5060;lr>"], { branch: "z9hG4bK-reinv", cseq: 2 })),
+      ...wireLines(phoneInDialog("INVITE", [R1], { branch: "z9hG4bK-reinv", cseq: 2 })),
       "Contact: <sip:401@10.0.0.5:5060>",
     ]);
     h.fromPhone(reinvite);
     const sent = h.take();
     expect(sent.map(label)).toEqual(["100 -> 203.0.113.50:40000", "INVITE -> 198.51.100.10:5060"]);
-    expect(values(sent[1]!.message, "Contact")).toEqual(["<sip:401@10.0.0.5:5060;alias=203.0.113.50~40000~1>"]);
+    expect(values(sent[1]!.message, "Contact")).toEqual([`<sip:401@10.0.0.5:5060${aliasParams(CALL, "203.0.113.50~40000~1")}>`]);
   });
 
   it("16.11: the ACK for a 2xx is forwarded statelessly; a retransmission gets the same branch", () => {
     const h = setup();
-    const ack = phoneInDialog("ACK", ["<sip:192.0.2.1:5060;lr>"], { branch: "z9hG4bK-ack-1" });
+    const ack = phoneInDialog("ACK", [R1], { branch: "z9hG4bK-ack-1" });
     h.fromPhone(ack);
     const first = onlyRequest(h.take());
     expect(first.to).toEqual(ASTERISK);
@@ -172,7 +177,7 @@ describe("ProxyCore: in-dialog requests, routed by Route without the worker (RFC
     const second = onlyRequest(h.take());
     expect(topBranch(second.request)).toBe(topBranch(first.request));
     // A different ACK (another branch) gets another branch.
-    h.fromPhone(phoneInDialog("ACK", ["<sip:192.0.2.1:5060;lr>"], { branch: "z9hG4bK-ack-2" }));
+    h.fromPhone(phoneInDialog("ACK", [R1], { branch: "z9hG4bK-ack-2" }));
     expect(topBranch(onlyRequest(h.take()).request)).not.toBe(topBranch(first.request));
     expect(h.worker.requests).toEqual([]);
   });
@@ -208,7 +213,7 @@ describe("ProxyCore: Record-Route (RFC 3261 16.6 step 4)", () => {
     h.fromPbx(invite);
     await flush();
     const inv = h.take().find((s) => s.message.kind === "request")!.message;
-    expect(values(inv, "Record-Route")).toEqual(["<sip:192.0.2.1:5060;lr>"]);
+    expect(values(inv, "Record-Route")).toEqual([ownRoute("192.0.2.1", "rr-1@198.51.100.10", "pbx-1")]);
   });
 
   it("two listeners: two entries, the outgoing side on top; the request leaves from the phones' socket", async () => {
@@ -219,21 +224,21 @@ describe("ProxyCore: Record-Route (RFC 3261 16.6 step 4)", () => {
     await flush();
     const [sent] = h.take();
     expect(sent?.from).toBe("phones");
-    expect(values(sent!.message, "Record-Route")).toEqual(["<sip:192.0.2.1:5060;lr>", "<sip:198.51.100.1:5060;lr>"]);
+    expect(values(sent!.message, "Record-Route")).toEqual([ownRoute("192.0.2.1", "rr-1@198.51.100.10", "pbx-1"), ownRoute("198.51.100.1", "rr-1@198.51.100.10", "pbx-1")]);
     expect(parseVia(values(sent!.message, "Via")[0]!)[0]?.host).toBe("192.0.2.1");
   });
 
   it("two listeners: an in-dialog request carrying both entries crosses to the other socket with both popped", () => {
     const h = setup({ twoListeners: true });
     // The phone (UAS) uses the Record-Route list in order as its route set (12.1.1).
-    h.fromPhone(phoneInDialog("BYE", ["<sip:192.0.2.1:5060;lr>", "<sip:198.51.100.1:5060;lr>"]));
+    h.fromPhone(phoneInDialog("BYE", [R1, R2]));
     const [bye] = h.take();
     expect(bye?.from).toBe("pbx");
     expect(bye?.to).toEqual(ASTERISK);
     expect(values(bye!.message, "Route")).toEqual([]);
     expect(parseVia(values(bye!.message, "Via")[0]!)[0]?.host).toBe("198.51.100.1");
     // The PBX (UAC) uses it reversed (12.1.2).
-    h.fromPbx(pbxInDialog("BYE", "sip:401@10.0.0.5:5060;alias=203.0.113.50~40000~1", ["<sip:198.51.100.1:5060;lr>", "<sip:192.0.2.1:5060;lr>"]));
+    h.fromPbx(pbxInDialog("BYE", `sip:401@10.0.0.5:5060${aliasParams(CALL, "203.0.113.50~40000~1")}`, [R2, R1]));
     const [back] = h.take();
     expect([back?.from, back?.to]).toEqual(["phones", PHONE_A]);
     expect(values(back!.message, "Route")).toEqual([]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RequestDecisionInput } from "../../../contract/v1";
 import type { SipRequest } from "../../../sip/message";
 import type { Harness, Sent } from "./core-harness";
-import { ASTERISK, decide, deferred, flush, label, onlyRequest, onlyResponse, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
+import { aliasParams, ASTERISK, decide, deferred, flush, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
 import { answer, request, topBranch, value, values } from "./support";
 
 const SDP = "v=0\r\no=- 1 1 IN IP4 198.51.100.10\r\ns=-\r\nc=IN IP4 198.51.100.10\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n";
@@ -105,7 +105,7 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     expect(topBranch(a)).not.toBe(topBranch(b!));
     for (const inv of [a, b!]) {
       expect(values(inv, "Via")).toHaveLength(2);
-      expect(values(inv, "Record-Route")).toEqual(["<sip:192.0.2.1:5060;lr>"]);
+      expect(values(inv, "Record-Route")).toEqual([ownRoute("192.0.2.1", "call-1@198.51.100.10", "pbx-1")]);
       expect(value(inv, "Max-Forwards")).toBe("69");
       expect(inv.body).toBe(SDP);
     }
@@ -119,8 +119,8 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     expect(to).toEqual(ASTERISK);
     expect(response.status).toBe(180);
     expect(values(response, "Via")).toEqual(["SIP/2.0/UDP 198.51.100.10:5060;rport=5060;branch=z9hG4bK-inv-1;received=198.51.100.10"]);
-    expect(values(response, "Contact")).toEqual(["<sip:401@10.0.0.5:5060;alias=203.0.113.50~40000~1>"]);
-    expect(values(response, "Record-Route")).toEqual(["<sip:192.0.2.1:5060;lr>"]);
+    expect(values(response, "Contact")).toEqual([`<sip:401@10.0.0.5:5060${aliasParams("call-1@198.51.100.10", "203.0.113.50~40000~1")}>`]);
+    expect(values(response, "Record-Route")).toEqual([ownRoute("192.0.2.1", "call-1@198.51.100.10", "pbx-1")]);
   });
 
   it("16.7 step 5: a 100 from a branch is not relayed", async () => {
@@ -327,14 +327,39 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     expect(response.status).toBe(500);
   });
 
-  it("16.3 step 2: Max-Forwards 0 gets 483, also when the decision forks", async () => {
+  it("16.3 step 3: Max-Forwards 0 gets 483 at once, statelessly and once, without a worker call or a 100", async () => {
     const h = setup();
     h.worker.onRequest = () => decide(FORK);
     h.fromPbx(pbxInvite(UPSTREAM_VIA, "0"));
-    h.take();
+    const { to, response } = onlyResponse(h.take());
+    expect([to, response.status]).toEqual([ASTERISK, 483]);
     await flush();
-    const { response } = onlyResponse(h.take());
-    expect(response.status).toBe(483);
+    h.clock.advance(32_000);
+    expect(h.take()).toEqual([]);
+    expect(h.worker.requests).toEqual([]);
+    expect(h.metrics.get("edge_gateway_rejections_total", { reason: "max_forwards" })).toBe(1);
+    // A retransmission is refused again, 1:1, with the same To tag.
+    h.fromPbx(pbxInvite(UPSTREAM_VIA, "0"));
+    expect(value(onlyResponse(h.take()).response, "To")).toBe(value(response, "To"));
+  });
+
+  it("16.3 step 3: an OPTIONS to the gateway itself with Max-Forwards 0 is answered 200 locally", () => {
+    const h = setup();
+    h.fromPhone(
+      request([
+        "OPTIONS sip:192.0.2.1:5060 SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-opt-mf0",
+        "Max-Forwards: 0",
+        "From: <sip:401@tenant-a.example>;tag=o1",
+        "To: <sip:192.0.2.1>",
+        "Call-ID: opt-mf0",
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+      ]),
+    );
+    const { to, response } = onlyResponse(h.take());
+    expect([to, response.status]).toEqual([PHONE_A, 200]);
+    expect(h.worker.requests).toEqual([]);
   });
 
   it("16.7 / 18.2.2: a 2xx retransmission after the client transaction ended goes statelessly to the upstream's sent-by", async () => {

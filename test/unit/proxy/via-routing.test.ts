@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { derivedBranch, gatewayVia, newBranch, responseDestination, stampTopVia } from "../../../edge-gateway/src/proxy/via-routing";
+import { derivedBranch, gatewayVia, isLooped, loopHash, newBranch, responseDestination, stampTopVia, stampVia } from "../../../edge-gateway/src/proxy/via-routing";
 import { parseVia, topVia } from "../../../sip/via";
 import { addr, request, values } from "./support";
 
@@ -152,5 +152,42 @@ describe("branches (RFC 3261 8.1.1.7, 16.6 step 8, 16.11)", () => {
   it("16.6 step 8: the gateway's Via names UDP, its address, the branch, and asks for rport", () => {
     expect(gatewayVia("192.0.2.1", 5060, "z9hG4bKx")).toBe("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKx;rport");
     expect(gatewayVia("2001:db8::1", 5062, "z9hG4bKx")).toBe("SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bKx;rport");
+  });
+});
+
+describe("stampVia: no reflection (RFC 3261 18.2.1, RFC 3581 section 4: the gateway stamps what it observed)", () => {
+  it("a client-supplied received and rport are replaced by the observed source, so responses go nowhere else", () => {
+    const { request, via } = stampVia(withVia("SIP/2.0/UDP 203.0.113.50:5060;received=198.51.100.99;rport=9;branch=z9hG4bKa"), addr("203.0.113.50", 5060));
+    expect(via?.received).toBe("203.0.113.50");
+    expect(via?.rport).toBe(5060);
+    expect(values(request, "Via")[0]).not.toContain("198.51.100.99");
+    expect(responseDestination(via, addr("203.0.113.50", 5060))).toEqual(addr("203.0.113.50", 5060));
+  });
+
+  it("a client-supplied received without rport, from the sent-by address itself, is removed too", () => {
+    const { via } = stampVia(withVia("SIP/2.0/UDP 203.0.113.50:5060;branch=z9hG4bKa;received=198.51.100.99"), addr("203.0.113.50", 5060));
+    expect(responseDestination(via, addr("203.0.113.50", 5060))).toEqual(addr("203.0.113.50", 5060));
+  });
+
+  it("the top Via is parsed once: stampVia hands back the Via it stamped", () => {
+    const { request, via } = stampVia(withVia("SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bKa"), addr("203.0.113.50", 40000));
+    expect(via).toEqual(topVia(request));
+  });
+});
+
+describe("loop detection (RFC 3261 16.3 step 4, 16.6 step 8)", () => {
+  const mine = (host: string, port: number | undefined): boolean => host === "192.0.2.1" && (port ?? 5060) === 5060;
+  const base = (uri: string, vias: string[]) =>
+    request([`INVITE ${uri} SIP/2.0`, ...vias.map((v) => `Via: ${v}`), "Max-Forwards: 60", "From: <sip:a@x>;tag=f", "To: <sip:b@y>", "Call-ID: loop-1", "CSeq: 1 INVITE", "Content-Length: 0"]);
+
+  it("a request that comes back unchanged below our own Via has looped; a changed Request-URI is a spiral", () => {
+    const first = base("sip:b@y", ["SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKorig;received=203.0.113.50;rport=40000"]);
+    const orig = topVia(first)!;
+    const ours = `SIP/2.0/UDP 192.0.2.1:5060;branch=${newBranch(loopHash(first, orig))};rport`;
+    const looped = base("sip:b@y", ["SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bKother", ours, values(first, "Via")[0]!]);
+    expect(isLooped(looped, mine)).toBe(true);
+    const spiral = base("sip:b@z", ["SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bKother", ours, values(first, "Via")[0]!]);
+    expect(isLooped(spiral, mine)).toBe(false);
+    expect(isLooped(first, mine)).toBe(false);
   });
 });

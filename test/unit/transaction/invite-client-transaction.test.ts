@@ -61,25 +61,33 @@ describe("InviteClientTransaction (RFC 3261 17.1.1)", () => {
     expect(tu.events).toEqual(["response 100", "response 180", "response 183"]);
   });
 
-  it("17.1.1.2: a 2xx in Calling MUST terminate the transaction and be passed up to the TU", () => {
+  it("RFC 6026 7.2: a 2xx in Calling moves to Accepted (Timer M), is passed up, and no ACK is generated", () => {
     const { tx, tu, clock, request, sent } = setup();
     tx.start();
     expect(tx.receiveResponse(makeResponse(request, 200))).toBe("delivered");
+    expect(tx.state).toBe("Accepted");
+    expect(tx.activeTimers()).toEqual(["M"]);
+    expect(tu.events).toEqual(["response 200"]);
+    clock.advance(64 * 500 - 1);
+    expect(tx.state).toBe("Accepted");
+    clock.advance(1);
     expect(tx.state).toBe("Terminated");
     expect(tu.events).toEqual(["response 200", "terminated"]);
     expect(clock.pendingCount()).toBe(0);
     expect(sent.map((s) => label(s.message))).toEqual(["INVITE"]);
   });
 
-  it("17.1.1.2: a 2xx in Proceeding terminates; a 2xx retransmission is not for the terminated transaction", () => {
+  it("RFC 6026 7.2: in Accepted every 2xx (a retransmission, another fork's) is passed up; anything else is absorbed", () => {
     const { tx, tu, request } = setup();
     tx.start();
     tx.receiveResponse(makeResponse(request, 180));
     tx.receiveResponse(makeResponse(request, 200));
-    expect(tx.state).toBe("Terminated");
-    // The layer then reports it as stray and the proxy core forwards it statelessly.
-    expect(tx.receiveResponse(makeResponse(request, 200))).toBe("terminated");
-    expect(tu.events).toEqual(["response 180", "response 200", "terminated"]);
+    expect(tx.state).toBe("Accepted");
+    expect(tx.receiveResponse(makeResponse(request, 200))).toBe("delivered");
+    expect(tx.receiveResponse(makeResponse(request, 200, "other-fork"))).toBe("delivered");
+    expect(tx.receiveResponse(makeResponse(request, 486))).toBe("absorbed");
+    expect(tx.receiveResponse(makeResponse(request, 180))).toBe("absorbed");
+    expect(tu.events).toEqual(["response 180", "response 200", "response 200", "response 200"]);
   });
 
   it("17.1.1.3: the client transaction MUST generate an ACK for a 3xx-6xx final response, with the To tag of the response", () => {

@@ -84,6 +84,20 @@ describe("InviteServerTransaction (RFC 3261 17.2.1)", () => {
     expect(sent).toEqual([]);
   });
 
+  it("a rejection sent with retransmit: false goes out once (no Timer G); a retransmitted INVITE gets it again 1:1", () => {
+    const { tx, labels, clock, request } = setup();
+    tx.start();
+    tx.respond(makeResponse(request, 403), { retransmit: false });
+    expect(tx.state).toBe("Completed");
+    expect(tx.activeTimers()).toEqual(["H"]);
+    clock.advance(31_000);
+    expect(labels()).toEqual(["100", "403"]);
+    expect(tx.receiveRequest(request)).toBe("absorbed");
+    expect(labels()).toEqual(["100", "403", "403"]);
+    clock.advance(1000);
+    expect(tx.state).toBe("Terminated");
+  });
+
   it("RFC 6026 8.5: a 2xx from the TU MUST be passed to the transport and the transaction MUST enter Accepted with Timer L", () => {
     const { tx, tu, labels, request } = setup();
     tx.start();

@@ -17,7 +17,7 @@ describe("RFC 3261 timers (Table 4, UDP)", () => {
     const t = timerDurations({ t1: 10, t2: 80, t4: 100, timerD: 320, timerC: 5000 });
     expect(t).toEqual({
       T1: 10, T2: 80, T4: 100, A: 10, B: 640, C: 5000, D: 320, E: 10, F: 640, G: 10, H: 640, I: 100, J: 640, K: 100,
-      L: 640,
+      L: 640, M: 640,
     });
   });
 

@@ -251,17 +251,20 @@ describe("TransactionLayer: client side (RFC 3261 17.1.3)", () => {
     expect(layer.receiveResponse(makeResponse(invite, 200), { branch: "z9hG4bK-never-sent", method: "INVITE" })).toEqual({ kind: "stray" });
   });
 
-  it("17.1.1.2: a 2xx terminates the INVITE client transaction; its retransmissions are stray, for the core to forward statelessly", () => {
-    const { layer, terminated } = setup();
+  it("RFC 6026 7.2: after a 2xx the INVITE client transaction stays (Accepted) and its retransmissions are delivered until Timer M", () => {
+    const { layer, terminated, clock } = setup();
     const tu = recordingUser<ClientTransaction>();
     const invite = makeRequest("INVITE", { branch: OUT_BRANCH });
     const tx = layer.sendRequest(invite, { branch: OUT_BRANCH, destination: DOWNSTREAM, user: tu.user });
     const ok = makeResponse(invite, 200);
     expect(layer.receiveResponse(ok, { branch: OUT_BRANCH, method: "INVITE" }).kind).toBe("delivered");
+    expect(layer.receiveResponse(ok, { branch: OUT_BRANCH, method: "INVITE" }).kind).toBe("delivered");
+    expect(layer.size()).toBe(1);
+    clock.advance(64 * 500);
     expect(layer.size()).toBe(0);
     expect(terminated).toEqual([tx]);
     expect(layer.receiveResponse(ok, { branch: OUT_BRANCH, method: "INVITE" })).toEqual({ kind: "stray" });
-    expect(tu.events).toEqual(["response 200", "terminated"]);
+    expect(tu.events).toEqual(["response 200", "response 200", "terminated"]);
   });
 
   it("17.1.1.2: a retransmitted 3xx-6xx is absorbed and the ACK re-sent", () => {

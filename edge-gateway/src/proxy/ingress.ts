@@ -1,0 +1,107 @@
+/**
+ * Ingress: a datagram becomes a message, bad input is answered, and a NEW request (no transaction matches
+ * it) is admitted or refused before any state is created. Refusals are stateless and sent once, as
+ * Kamailio's sl_send_reply does: no server transaction, no Timer G, so a spoofed request costs one
+ * datagram back; a retransmission of it is refused again, 1:1, never amplified.
+ */
+import { createHash } from "node:crypto";
+import { parseMaxForwards } from "../../../sip/max-forwards";
+import type { SipHeader, SipMessage, SipRequest } from "../../../sip/message";
+import { headerValue, headerValues } from "../../../sip/message";
+import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
+import { parseMessage } from "../../../sip/parser";
+import type { Via } from "../../../sip/via";
+import type { Listener, TransportAddress } from "../transport/transport";
+import type { ProxyEnv } from "./env";
+import { hasMixedWildcard } from "./event-builder";
+import { popOwnRoutes, routeInDialog, type InDialogRoute } from "./in-dialog";
+import { createResponse } from "./local-response";
+import { isLooped, responseDestination, stampVia } from "./via-routing";
+
+/** Parses a datagram; answers a replyable bad request (RFC 3581: to the stamped Via). */
+export function parseDatagram(env: ProxyEnv, bytes: Uint8Array, source: TransportAddress, listener: Listener): SipMessage | undefined {
+  const parsed = parseMessage(bytes);
+  if (parsed.ok) return parsed.message;
+  if (parsed.keepalive) return undefined;
+  env.o.metrics.inc("edge_gateway_bad_messages_total", { status: parsed.error.status });
+  env.o.log.info("bad message", { source, status: parsed.error.status, reason: parsed.error.reason });
+  const p = parsed.partial;
+  if (parsed.error.replyable && p && p.method !== "ACK") {
+    const { request, via } = stampVia({ kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: "" }, source);
+    replyStateless(env, request, via, source, listener, parsed.error.status, parsed.error.reason, [], "bad_message");
+  }
+  return undefined;
+}
+
+/**
+ * A response sent without a transaction, once. Its To tag is derived from the request, so that a
+ * retransmission gets the same answer (and its ACK, matching nothing, is dropped).
+ */
+export function replyStateless(
+  env: ProxyEnv,
+  req: SipRequest,
+  via: Via | undefined,
+  source: TransportAddress,
+  listener: Listener,
+  status: number,
+  reason: string,
+  extra: readonly SipHeader[],
+  why: string,
+): void {
+  if (status >= 300) env.o.metrics.inc("edge_gateway_rejections_total", { reason: why });
+  const tag = createHash("sha256")
+    .update(`${via?.branch ?? ""}\n${headerValue(req, "Call-ID") ?? ""}`)
+    .digest("hex")
+    .slice(0, 12);
+  env.transmit(createResponse(req, status, reason, extra, tag), env.out(responseDestination(via, source), listener));
+}
+
+/** What to do with a new request. */
+export type Admission =
+  | { readonly kind: "drop"; readonly why: string }
+  | { readonly kind: "reply"; readonly status: number; readonly reason: string; readonly extra: readonly SipHeader[]; readonly why: string }
+  /** Out of dialog: the worker decides; `request` has the gateway's own preloaded Route entries removed. */
+  | { readonly kind: "decide"; readonly request: SipRequest }
+  /** In a proven dialog: relayed by Route. */
+  | { readonly kind: "dialog"; readonly route: Extract<InDialogRoute, { ok: true }> };
+
+const reply = (status: number, reason: string, why: string, extra: readonly SipHeader[] = []): Admission => ({ kind: "reply", status, reason, extra, why });
+
+/** The checks of RFC 3261 16.3 and the gateway's own bounds, before any transaction or worker call. */
+export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: TransportAddress, listener: Listener): Admission {
+  const inDialog = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
+  if (!inDialog && env.o.screen && !env.o.screen(req, source, listener)) return { kind: "drop", why: "screen" };
+  // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
+  // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
+  // the check is passed. If the request contains a Max-Forwards header field with a field value of zero
+  // (0), the element MUST NOT forward the request. If the request was for OPTIONS, the element MAY act as
+  // the final recipient and respond per Section 11. Otherwise, the element MUST return a 483".
+  const mfRaw = headerValue(req, "Max-Forwards");
+  const mf = mfRaw === undefined ? undefined : parseMaxForwards(mfRaw);
+  if (mfRaw !== undefined && mf === undefined) return reply(400, "Bad Max-Forwards", "bad_max_forwards");
+  if (mf !== undefined && mf <= 0) {
+    if (req.method === "OPTIONS" && env.local.isLocalUri(req.uri)) return reply(200, "OK", "options_local");
+    return reply(483, "Too Many Hops", "max_forwards");
+  }
+  // 16.3 step 4 (loop detection, out of dialog: in-dialog requests follow a Route set): 482.
+  if (!inDialog && isLooped(req, (host, port) => env.local.isLocal(host, port))) return reply(482, "Loop Detected", "loop");
+  // 16.3 step 5: "If the request contains a Proxy-Require header field with one or more option-tags this
+  // element does not understand, the element MUST return a 420 (Bad Extension) response. The response MUST
+  // include an Unsupported header field listing those option-tags". This gateway supports none.
+  const unsupported = headerValues(req, "Proxy-Require").flatMap((v) => splitHeaderList(v));
+  if (unsupported.length > 0) return reply(420, "Bad Extension", "proxy_require", [{ name: "Unsupported", value: unsupported.join(", ") }]);
+  let admitted: Admission;
+  if (inDialog) {
+    const route = routeInDialog(env, req);
+    if (!route.ok) return reply(route.status, route.reason, route.why);
+    admitted = { kind: "dialog", route };
+  } else {
+    // RFC 3261 10.2.2: "*" is a Contact of its own; mixed with other Contacts the REGISTER is malformed, and
+    // the event could not say so (its contacts are a list or "*").
+    if (req.method === "REGISTER" && hasMixedWildcard(req)) return reply(400, "Invalid Wildcard Contact", "wildcard");
+    admitted = { kind: "decide", request: popOwnRoutes(env.local, req).request };
+  }
+  const over = env.overload.refusal(!inDialog);
+  if (over) return reply(503, "Service Unavailable", `overload_${over}`, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+  return admitted;
+}

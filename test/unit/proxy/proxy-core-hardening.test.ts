@@ -1,0 +1,407 @@
+// The hardening of the proxy core: CANCEL after a 100 (9.1, 16.10), gated 2xx never bypassed, no open relay,
+// no reflection or amplification, loops, overload bounds and the screening hook. Each case fails on the core
+// before the restructure (noted per test).
+import { describe, expect, it } from "vitest";
+import type { RequestDecisionInput, ResponseDecision } from "../../../contract/v1";
+import { ProxyStateError } from "../../../edge-gateway/src/proxy/proxy-state";
+import { ResponseContext } from "../../../edge-gateway/src/proxy/response-context";
+import type { ServerTransaction } from "../../../edge-gateway/src/transaction/transaction-layer";
+import type { WorkerAnswer } from "../../../edge-gateway/src/worker-client/worker-client";
+import type { SipRequest } from "../../../sip/message";
+import type { Harness } from "./core-harness";
+import { aliasParams, ASTERISK, decide, deferred, flush, forward, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
+import { addr, answer, request, response, value } from "./support";
+
+const VIA = "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-1";
+const CALL = "h-call@198.51.100.10";
+
+function pbxInvite(options: { via?: string; uri?: string; callId?: string; ua?: string } = {}): SipRequest {
+  return request([
+    `INVITE ${options.uri ?? "sip:401@192.0.2.1:5060"} SIP/2.0`,
+    `Via: ${options.via ?? VIA}`,
+    "Max-Forwards: 70",
+    'From: "PBX" <sip:100@tenant-a.example>;tag=pbx-1',
+    "To: <sip:401@tenant-a.example>",
+    `Call-ID: ${options.callId ?? CALL}`,
+    "CSeq: 101 INVITE",
+    "Contact: <sip:100@198.51.100.10:5060>",
+    ...(options.ua ? [`User-Agent: ${options.ua}`] : []),
+    "Content-Length: 0",
+  ]);
+}
+
+function pbxCancel(via = VIA): SipRequest {
+  return request([
+    "CANCEL sip:401@192.0.2.1:5060 SIP/2.0",
+    `Via: ${via}`,
+    "Max-Forwards: 70",
+    'From: "PBX" <sip:100@tenant-a.example>;tag=pbx-1',
+    "To: <sip:401@tenant-a.example>",
+    `Call-ID: ${CALL}`,
+    "CSeq: 101 CANCEL",
+    "Content-Length: 0",
+  ]);
+}
+
+const TARGET_A = { requestUri: "sip:401@10.0.0.5:5060", nextHop: { ip: PHONE_A.ip, port: PHONE_A.port }, side: "phones" } as const;
+const TARGET_B = { requestUri: "sip:401@10.0.0.6:5060", nextHop: { ip: PHONE_B.ip, port: PHONE_B.port }, side: "phones" } as const;
+const ONE: RequestDecisionInput = { action: "relay", targets: [TARGET_A], recordRoute: true };
+
+async function start(h: Harness, decision: RequestDecisionInput = ONE): Promise<SipRequest[]> {
+  h.worker.onRequest = () => decide(decision);
+  h.fromPbx(pbxInvite());
+  expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+  await flush();
+  return requestsOf(h.take(), "INVITE").map((i) => i.request);
+}
+
+describe("CANCEL when the callee sent only 100 Trying (RFC 3261 9.1, 16.10)", () => {
+  it("a 100 is a provisional response: the CANCEL goes downstream at once and the callee's 487 reaches the caller", async () => {
+    // Old core: the CANCEL was held forever (a 100 did not count), the caller got 408 after Timer C.
+    const h = setup();
+    const [a] = await start(h);
+    h.fromPhone(answer(a!, 100, "Trying"), PHONE_A);
+    expect(h.take()).toEqual([]);
+    h.fromPbx(pbxCancel());
+    const sent = h.take();
+    expect(sent.map(label).sort()).toEqual(["200 -> 198.51.100.10:5060", "CANCEL -> 203.0.113.50:40000"]);
+    const cancel = requestsOf(sent, "CANCEL")[0]!.request;
+    h.fromPhone(answer(cancel, 200, "OK"), PHONE_A);
+    h.fromPhone(answer(a!, 487, "Request Terminated", [], "a-tag"), PHONE_A);
+    expect(h.take().map(label).sort()).toEqual(["487 -> 198.51.100.10:5060", "ACK -> 203.0.113.50:40000"]);
+  });
+
+  it("a callee that goes silent after 100 and the CANCEL: given up after 64*T1, the caller gets 487 and the transaction ends", async () => {
+    // Old core: nothing ever happened (no CANCEL, no timer) until Timer C's 408.
+    const h = setup();
+    const [a] = await start(h);
+    h.fromPhone(answer(a!, 100, "Trying"), PHONE_A);
+    h.fromPbx(pbxCancel());
+    h.take();
+    h.clock.advance(32_000);
+    const sent = h.take().filter((s) => s.message.kind === "response");
+    expect(sent.map(label)).toEqual(["487 -> 198.51.100.10:5060"]);
+    h.clock.advance(64_000);
+    expect(h.gauge("edge_gateway_response_contexts")).toBe(0);
+  });
+
+  it("a CANCEL before any provisional is held, and sent as soon as a 100 arrives", async () => {
+    const h = setup();
+    const [a] = await start(h);
+    h.fromPbx(pbxCancel());
+    expect(h.take().map(label)).toEqual(["200 -> 198.51.100.10:5060"]);
+    h.fromPhone(answer(a!, 100, "Trying"), PHONE_A);
+    expect(h.take().map(label)).toEqual(["CANCEL -> 203.0.113.50:40000"]);
+  });
+
+  it("a CANCEL before any provisional, and none ever comes: the caller still ends with 487 (not 408) when Timer B gives up", async () => {
+    // Old core: 408 Request Timeout.
+    const h = setup();
+    await start(h);
+    h.fromPbx(pbxCancel());
+    h.take();
+    h.clock.advance(32_000);
+    const finals = h.take().filter((s) => s.message.kind === "response");
+    expect(finals.map(label)).toEqual(["487 -> 198.51.100.10:5060"]);
+    expect(requestsOf(h.take(), "CANCEL")).toEqual([]);
+  });
+});
+
+describe("a worker-gated 2xx is never bypassed", () => {
+  const GATED: RequestDecisionInput = { action: "relay", targets: [TARGET_A, TARGET_B], recordRoute: true, wantResponse: "2xx", context: "ctx" };
+  const okFrom = (inv: SipRequest, tag: string) => answer(inv, 200, "OK", [`Contact: <sip:401@10.0.0.5:5060>`], tag);
+
+  it("a retransmitted 2xx while its decision is pending is absorbed; once decided, the shaped 2xx goes up, retransmissions too", async () => {
+    // Old core: the retransmission took the stateless path and reached the caller undecided.
+    const h = setup();
+    const pending = deferred<WorkerAnswer<ResponseDecision>>();
+    h.worker.onResponse = () => pending.promise;
+    const [a] = await start(h, { ...GATED, targets: [TARGET_A] });
+    h.fromPhone(okFrom(a!, "a-tag"), PHONE_A);
+    h.fromPhone(okFrom(a!, "a-tag"), PHONE_A);
+    expect(h.take()).toEqual([]);
+    expect(h.worker.responses).toHaveLength(1);
+    pending.resolve(forward({ action: "forward", headers: { add: [["X-Decided", "yes"]] } }));
+    await flush();
+    const up = onlyResponse(h.take());
+    expect([up.response.status, value(up.response, "X-Decided")]).toEqual([200, "yes"]);
+    h.fromPhone(okFrom(a!, "a-tag"), PHONE_A);
+    const again = onlyResponse(h.take());
+    expect(value(again.response, "X-Decided")).toBe("yes");
+    expect(h.worker.responses).toHaveLength(1);
+  });
+
+  it("two branches' 2xx are decided each on its own: the second waits for its own decision, not the first's", async () => {
+    // Old core: one "deciding" flag for the context; the second 2xx went out with the first decision's state.
+    const h = setup();
+    const answers = [deferred<WorkerAnswer<ResponseDecision>>(), deferred<WorkerAnswer<ResponseDecision>>()];
+    let n = 0;
+    h.worker.onResponse = () => answers[n++]!.promise;
+    const [a, b] = await start(h, GATED);
+    h.fromPhone(okFrom(a!, "a-tag"), PHONE_A);
+    h.fromPhone(okFrom(b!, "b-tag"), PHONE_B);
+    expect(h.take().filter((s) => s.message.kind === "response")).toEqual([]);
+    expect(h.worker.responses).toHaveLength(2);
+    answers[0]!.resolve(forward());
+    await flush();
+    expect(h.take().filter((s) => s.message.kind === "response").map((s) => value(s.message, "To"))).toEqual(["<sip:401@tenant-a.example>;tag=a-tag"]);
+    answers[1]!.resolve(forward({ action: "drop", reason: "test" }));
+    await flush();
+    expect(h.take().filter((s) => s.message.kind === "response")).toEqual([]);
+    h.fromPhone(okFrom(b!, "b-tag"), PHONE_B);
+    expect(h.take()).toEqual([]);
+  });
+});
+
+describe("no open relay (in-dialog requests need the gateway's dialog proof)", () => {
+  const bye = (routes: readonly string[], uri = "sip:100@198.51.100.10:5060", callId = CALL): SipRequest =>
+    request([
+      `BYE ${uri} SIP/2.0`,
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-h-bye",
+      ...routes.map((r) => `Route: ${r}`),
+      "Max-Forwards: 70",
+      "From: <sip:401@tenant-a.example>;tag=a-tag",
+      "To: <sip:100@tenant-a.example>;tag=pbx-1",
+      `Call-ID: ${callId}`,
+      "CSeq: 2 BYE",
+      "Content-Length: 0",
+    ]);
+
+  it("a To-tagged request whose Route names the gateway without a proof is refused 403, once, and relayed nowhere", () => {
+    // Old core: relayed to the Request-URI (any address the stranger chose).
+    const h = setup();
+    h.fromPhone(bye(["<sip:192.0.2.1:5060;lr>"], "sip:victim@198.51.100.66:5060"));
+    const { to, response } = onlyResponse(h.take());
+    expect([to, response.status]).toEqual([PHONE_A, 403]);
+    h.clock.advance(64_000);
+    expect(h.take()).toEqual([]);
+    expect(h.metrics.get("edge_gateway_rejections_total", { reason: "dialog_proof" })).toBe(1);
+  });
+
+  it("a proof made for another Call-ID, or by another secret, does not open this dialog", () => {
+    const h = setup();
+    h.fromPhone(bye([ownRoute("192.0.2.1", "other-call", "pbx-1")]));
+    expect(onlyResponse(h.take()).response.status).toBe(403);
+    h.fromPhone(bye(["<sip:192.0.2.1:5060;lr;dp=000000000000000000000000>"]));
+    expect(onlyResponse(h.take()).response.status).toBe(403);
+  });
+
+  it("a proof checks against either tag, and survives a restart (the key comes from the configured secret)", () => {
+    const first = setup();
+    first.fromPhone(bye([ownRoute("192.0.2.1", CALL, "pbx-1")]));
+    expect(onlyRequest(first.take()).to).toEqual(ASTERISK);
+    const restarted = setup();
+    restarted.fromPhone(bye([ownRoute("192.0.2.1", CALL, "a-tag")]));
+    expect(onlyRequest(restarted.take()).to).toEqual(ASTERISK);
+  });
+
+  it("a NAT alias is a destination only with the gateway's proof: a stranger's alias is refused 403", () => {
+    // Old core: sent the BYE to whatever the alias named.
+    const h = setup();
+    const route = ownRoute("192.0.2.1", CALL, "pbx-1");
+    h.fromPbx(bye([route], "sip:401@10.0.0.5:5060;alias=198.51.100.66~5060~1"), ASTERISK);
+    expect(onlyResponse(h.take()).response.status).toBe(403);
+    h.fromPbx(bye([route], "sip:401@10.0.0.5:5060;alias=198.51.100.66~5060~1;amac=ffffffffffffffffffffffff"), ASTERISK);
+    expect(onlyResponse(h.take()).response.status).toBe(403);
+    h.fromPbx(bye([route], `sip:401@10.0.0.5:5060${aliasParams(CALL, "203.0.113.50~40000~1")}`), ASTERISK);
+    const { to, request: relayed } = onlyRequest(h.take());
+    expect(to).toEqual(PHONE_A);
+    expect(relayed.uri).toBe("sip:401@10.0.0.5:5060");
+  });
+
+  it("an initial request's preloaded foreign Route does not choose the next hop: the worker's decision does", async () => {
+    // Old core: the Route after ours (a stranger's) was the next hop when the decision named none.
+    const h = setup();
+    h.worker.onRequest = () => decide({ action: "relay", targets: [{ requestUri: "sip:100@198.51.100.10:5060", side: "pbx" }], recordRoute: true });
+    h.fromPhone(
+      request([
+        "INVITE sip:100@tenant-a.example SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-h-preload",
+        "Route: <sip:192.0.2.1:5060;lr>, <sip:198.51.100.66:5060;lr>",
+        "Max-Forwards: 70",
+        "From: <sip:401@tenant-a.example>;tag=a-tag",
+        "To: <sip:100@tenant-a.example>",
+        "Call-ID: preload-1",
+        "CSeq: 1 INVITE",
+        "Contact: <sip:401@10.0.0.5:5060>",
+        "Content-Length: 0",
+      ]),
+    );
+    await flush();
+    const invites = requestsOf(h.take(), "INVITE");
+    expect(invites.map((i) => i.to)).toEqual([ASTERISK]);
+  });
+
+  it("an ACK without the proof is dropped, never relayed", () => {
+    // Old core: relayed statelessly to the Request-URI.
+    const h = setup();
+    const ack = request([
+      "ACK sip:victim@198.51.100.66:5060 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-h-ack",
+      "Route: <sip:192.0.2.1:5060;lr>",
+      "Max-Forwards: 70",
+      "From: <sip:401@tenant-a.example>;tag=a-tag",
+      "To: <sip:100@tenant-a.example>;tag=pbx-1",
+      `Call-ID: ${CALL}`,
+      "CSeq: 1 ACK",
+      "Content-Length: 0",
+    ]);
+    h.fromPhone(ack);
+    expect(h.take()).toEqual([]);
+  });
+});
+
+describe("no reflection, no amplification (RFC 3261 18.2.1, RFC 3581; stateless refusals)", () => {
+  it("a client's own received/rport does not steer responses: the 100 goes to the observed source", () => {
+    // Old core (received given, sent-by = source, no rport asked): the 100 went to 198.51.100.66.
+    const h = setup();
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-h-refl;received=198.51.100.66" }));
+    expect(onlyResponse(h.take()).to).toEqual(ASTERISK);
+  });
+
+  it("the worker's rejection of an INVITE is sent once, not retransmitted by Timer G; a retransmitted INVITE gets it again 1:1", async () => {
+    // Old core: 403 then Timer G retransmissions until Timer H (about a dozen datagrams).
+    const h = setup();
+    h.worker.onRequest = () => decide({ action: "reply", status: 403, reason: "Forbidden" });
+    h.fromPbx(pbxInvite());
+    await flush();
+    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060", "403 -> 198.51.100.10:5060"]);
+    h.clock.advance(31_000);
+    expect(h.take()).toEqual([]);
+    h.fromPbx(pbxInvite());
+    expect(h.take().map(label)).toEqual(["403 -> 198.51.100.10:5060"]);
+    expect(h.worker.requests).toHaveLength(1);
+  });
+
+  it("a response with our Via on top that matches no client transaction is dropped, 2xx included", () => {
+    // Old core: a stray INVITE 2xx was forwarded statelessly along the next Via (any address).
+    const h = setup();
+    h.fromPhone(
+      response([
+        "SIP/2.0 200 OK",
+        "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-never-sent",
+        "Via: SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bK-victim",
+        "From: <sip:a@x>;tag=1",
+        "To: <sip:b@y>;tag=2",
+        "Call-ID: stray-1",
+        "CSeq: 1 INVITE",
+        "Content-Length: 0",
+      ]),
+    );
+    expect(h.take()).toEqual([]);
+    expect(h.metrics.get("edge_gateway_stray_responses_total")).toBe(1);
+  });
+
+  it("after Timer M the INVITE client transaction is gone and a late 2xx retransmission is dropped", async () => {
+    const h = setup();
+    const [a] = await start(h);
+    const ok = answer(a!, 200, "OK", ["Contact: <sip:401@10.0.0.5:5060>"], "a-tag");
+    h.fromPhone(ok, PHONE_A);
+    expect(h.take().map(label)).toEqual(["200 -> 198.51.100.10:5060"]);
+    h.clock.advance(32_000);
+    h.fromPhone(ok, PHONE_A);
+    expect(h.take()).toEqual([]);
+  });
+});
+
+describe("loops (RFC 3261 16.3 step 4, 16.6 step 8)", () => {
+  it("a request that comes back unchanged through the gateway is answered 482, without a worker call", async () => {
+    // Old core: no loop detection; the worker was asked again and the request forwarded again.
+    const h = setup();
+    const loopTarget = { requestUri: "sip:401@192.0.2.1:5060", nextHop: { ip: "198.51.100.20", port: 5060 }, side: "pbx" } as const;
+    h.worker.onRequest = () => decide({ action: "relay", targets: [loopTarget], recordRoute: false });
+    h.fromPbx(pbxInvite());
+    h.take();
+    await flush();
+    const { request: forwarded } = onlyRequest(h.take());
+    // The next hop sends it straight back.
+    const back = request([
+      `INVITE ${forwarded.uri} SIP/2.0`,
+      "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-next-hop",
+      ...forwarded.headers.filter((x) => x.name !== "Content-Length").map((x) => `${x.name}: ${x.value}`),
+      "Content-Length: 0",
+    ]);
+    h.fromPbx(back, addr("198.51.100.20", 5060));
+    const { response: r } = onlyResponse(h.take());
+    expect(r.status).toBe(482);
+    expect(h.worker.requests).toHaveLength(1);
+  });
+});
+
+describe("overload control (bounded state)", () => {
+  it("past MAX_TRANSACTIONS a new request gets 503 with a jittered Retry-After, once; the request in progress still absorbs its retransmissions", () => {
+    // Old core: no bound at all.
+    const h = setup({ limits: { maxTransactions: 1 }, random: () => 0.5 });
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite());
+    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-2", callId: "second" }));
+    const { response: r } = onlyResponse(h.take());
+    expect(r.status).toBe(503);
+    expect(value(r, "Retry-After")).toBe("11"); // 7 + floor(0.5 * 8)
+    h.clock.advance(32_000);
+    expect(h.take().filter((s) => s.message.kind === "response" && s.message.status === 503)).toEqual([]);
+    h.fromPbx(pbxInvite());
+    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    expect(h.metrics.get("edge_gateway_rejections_total", { reason: "overload_transactions" })).toBe(1);
+    expect(h.worker.requests).toHaveLength(1);
+  });
+
+  it("past MAX_PENDING_DECISIONS a new out-of-dialog request gets 503; the pending decisions are a gauge", () => {
+    const h = setup({ limits: { maxPendingDecisions: 1 } });
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite());
+    h.take();
+    expect(h.gauge("edge_gateway_pending_decisions")).toBe(1);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-3", callId: "third" }));
+    expect(onlyResponse(h.take()).response.status).toBe(503);
+    expect(h.metrics.get("edge_gateway_rejections_total", { reason: "overload_pending_decisions" })).toBe(1);
+    expect(h.worker.requests).toHaveLength(1);
+  });
+});
+
+describe("overload control: response decisions", () => {
+  it("a 2xx the worker should see while MAX_PENDING_DECISIONS calls are in flight is answered 500 with Retry-After, never forwarded undecided", async () => {
+    const h = setup({ limits: { maxPendingDecisions: 1 } });
+    const GATED: RequestDecisionInput = { action: "relay", targets: [TARGET_A], recordRoute: true, wantResponse: "2xx", context: "ctx" };
+    const [a] = await start(h, GATED);
+    // Another request's decision is pending and fills the bound.
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-busy", callId: "busy" }));
+    h.take();
+    h.fromPhone(answer(a!, 200, "OK", ["Contact: <sip:401@10.0.0.5:5060>"], "a-tag"), PHONE_A);
+    const { response: r } = onlyResponse(h.take());
+    expect([r.status, value(r, "Retry-After")]).toEqual([500, "7"]);
+    expect(h.worker.responses).toEqual([]);
+  });
+});
+
+describe("the screening hook", () => {
+  it("is called once per new out-of-dialog request; false drops it silently (counted), before any state or worker call", () => {
+    const seen: string[] = [];
+    const h = setup({
+      screen: (req) => {
+        seen.push(value(req, "Call-ID") ?? "");
+        return value(req, "User-Agent") !== "friendly-scanner";
+      },
+    });
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite({ ua: "friendly-scanner", callId: "scan" }));
+    expect(h.take()).toEqual([]);
+    expect(h.metrics.get("edge_gateway_dropped_total", { reason: "screen" })).toBe(1);
+    expect(h.gauge("edge_gateway_server_transactions")).toBe(0);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-ok" }));
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-ok" }));
+    expect(seen).toEqual(["scan", CALL]);
+    expect(h.worker.requests).toHaveLength(1);
+  });
+});
+
+describe("response context states (a table; an illegal transition throws)", () => {
+  it("Deciding -> Forking -> Proceeding -> Cancelling -> Answered is allowed; Answered -> Proceeding throws", () => {
+    const ctx = new ResponseContext({} as ServerTransaction, pbxInvite(), ASTERISK, { local: ASTERISK, advertised: { host: "x", port: 1 }, send: () => undefined }, "");
+    for (const s of ["Forking", "Proceeding", "Cancelling", "Answered"] as const) ctx.machine.to(s, "test");
+    expect(() => ctx.machine.to("Proceeding", "late")).toThrow(ProxyStateError);
+  });
+});
