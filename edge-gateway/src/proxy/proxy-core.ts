@@ -51,6 +51,11 @@ export interface ProxyCoreOptions {
   readonly retryAfterS?: number;
   /** Extra host names that mean "this gateway" in Route / Request-URI. */
   readonly aliases?: readonly string[];
+  /**
+   * Called once per out-of-dialog request (no To tag, not an ACK) right after parsing, before any transaction
+   * exists: false drops it silently (a scanner's User-Agent, say; nothing is reflected to a source).
+   */
+  readonly screen?: (req: SipRequest, source: TransportAddress, listener: Listener) => boolean;
 }
 
 /** Methods that create a dialog: their Contacts get the NAT alias. */
@@ -158,6 +163,7 @@ export class ProxyCore {
     }
     const msg = parsed.message;
     this.o.metrics.inc("edge_gateway_received_total", { kind: msg.kind });
+    if (msg.kind === "request" && this.o.screen && msg.method !== "ACK" && !hasToTag(msg) && !this.o.screen(msg, source, listener)) return;
     if (msg.kind === "request") this.receiveRequest(stampTopVia(msg, source), source, listener);
     else this.receiveResponse(msg, source, listener);
   }
@@ -657,6 +663,11 @@ export class ProxyCore {
       this.respond(invite, createResponse(ctx.request, 487, "Request Terminated"));
     }
   }
+}
+
+/** An in-dialog request carries a To tag (RFC 3261 12.2). */
+function hasToTag(req: SipRequest): boolean {
+  return parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
 }
 
 /** Header pairs of a decision as SIP header fields. */
