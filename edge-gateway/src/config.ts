@@ -128,7 +128,11 @@ function onOff(name: string, raw: string | undefined, fallback: boolean): boolea
   throw new GatewayConfigError(`${name} must be on or off`);
 }
 
-function floodConfig(values: { readonly [k: string]: string | boolean | undefined }, env: NodeJS.ProcessEnv): FloodConfig {
+/**
+ * The flood settings alone, from the environment (and flags when given): for runners that build the rest of
+ * the gateway's configuration themselves (`npm start`, the benchmark's stack).
+ */
+export function loadFloodConfig(env: NodeJS.ProcessEnv, values: { readonly [k: string]: string | boolean | undefined } = {}): FloodConfig {
   const flag = (k: string): string | undefined => {
     const v = values[k];
     return typeof v === "string" ? v : undefined;
@@ -188,6 +192,6 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     t2: intOpt("SIP_T2_MS", env.SIP_T2_MS, 4000, 100, 60_000),
     t4: intOpt("SIP_T4_MS", env.SIP_T4_MS, 5000, 100, 60_000),
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
-    flood: floodConfig(values, env),
+    flood: loadFloodConfig(env, values),
   };
 }
