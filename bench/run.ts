@@ -209,7 +209,8 @@ async function startOurStack(dir: string): Promise<OurStack> {
       cwd: REPO_ROOT,
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", out, err, "ipc"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      // One sipp load generator sends everything from one address: the per-source flood limit would block it.
+      env: { ...process.env, FLOOD_LIMIT: process.env.FLOOD_LIMIT ?? "off", WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     });
   } finally {
     closeSync(out);

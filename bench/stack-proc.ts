@@ -15,6 +15,7 @@ import dc from "node:diagnostics_channel";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import type { Socket } from "node:net";
+import { loadFloodConfig } from "../edge-gateway/src/config";
 import { createLogger } from "../edge-gateway/src/observability/logger";
 import { startLocalStack, type LocalStack } from "../scripts/local-stack";
 
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     sipListen: config.sip,
     metricsPort: 0,
     logLevel: "warn",
+    // bench/run.ts passes FLOOD_LIMIT=off: one sipp drives all the load from one address.
+    flood: loadFloodConfig(process.env),
     logger: createLogger("warn", (l) => gatewayLog.write(l + "\n")),
     workerLog: (l) => workerLog.write(l + "\n"),
   });

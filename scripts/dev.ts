@@ -1,6 +1,6 @@
 // `npm start`: the whole system locally on the embedded default (libSQL file, worker in Miniflare, gateway),
 // with two demo tenants. Ctrl-C stops everything cleanly.
-import { parseHostPortArg } from "../edge-gateway/src/config";
+import { loadFloodConfig, parseHostPortArg } from "../edge-gateway/src/config";
 import { startLocalStack } from "./local-stack";
 
 const DEMO_TENANTS = [
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     storePort: Number(process.env.STORE_PORT ?? 8080),
     metricsPort: Number(process.env.METRICS_PORT ?? 9060),
     logLevel: (process.env.LOG_LEVEL as "info" | undefined) ?? "info",
+    // FLOOD_LIMIT, FLOOD_EXEMPT, UA_DENY ... as for the gateway alone (docs/security.md).
+    flood: loadFloodConfig(process.env),
   });
   await seed(stack.workerUrl, stack.adminToken);
   const sweep = setInterval(() => void stack.runScheduled().catch(() => undefined), 60_000);

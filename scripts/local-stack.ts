@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { startGateway, type Gateway } from "../edge-gateway/src/gateway";
 import type { GatewayConfig } from "../edge-gateway/src/config";
+import type { FloodConfig } from "../edge-gateway/src/ingress/ingress-guard";
 import { createLogger, type Logger } from "../edge-gateway/src/observability/logger";
 import { applyMigrations } from "../migrations/apply";
 import { startStoreServer, type StoreServer } from "../store-server/src/server";
@@ -44,6 +45,8 @@ export interface LocalStackOptions {
   /** SIP timer overrides for the gateway. */
   readonly timers?: Partial<Pick<GatewayConfig, "t1" | "t2" | "t4" | "timerC">>;
   readonly workerTimeoutMs?: number;
+  /** Flood limit and scanner screen (config.ts loadFloodConfig); the gateway's defaults when absent. */
+  readonly flood?: FloodConfig | undefined;
   readonly logger?: Logger;
   /** Where the worker's console lines go (its JSON logs); default: this process's stdout. */
   readonly workerLog?: (line: string) => void;
@@ -149,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         t2: options.timers?.t2 ?? 4000,
         t4: options.timers?.t4 ?? 5000,
         timerC: options.timers?.timerC ?? 181_000,
+        ...(options.flood ? { flood: options.flood } : {}),
       },
       log,
     );

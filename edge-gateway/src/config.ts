@@ -4,6 +4,8 @@
  */
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { DEFAULT_FLOOD_CONFIG, DEFAULT_UA_DENY, type FloodConfig } from "./ingress/ingress-guard";
+import { AddressList } from "./ingress/ip-address";
 import type { LogLevel } from "./observability/logger";
 
 export interface ListenAddress {
@@ -34,6 +36,8 @@ export interface GatewayConfig {
   readonly maxTransactions?: number;
   /** Overload control: worker calls in flight past which new requests get 503 (MAX_PENDING_DECISIONS; default 1000). */
   readonly maxPendingDecisions?: number;
+  /** Per-source flood limit and scanner screen; DEFAULT_FLOOD_CONFIG when absent. */
+  readonly flood?: FloodConfig;
 }
 
 export class GatewayConfigError extends Error {
@@ -83,6 +87,12 @@ const OPTIONS = {
   "worker-timeout-ms": { type: "string" },
   "metrics-listen": { type: "string" },
   "log-level": { type: "string" },
+  "flood-limit": { type: "string" },
+  "flood-window-s": { type: "string" },
+  "flood-density": { type: "string" },
+  "flood-block-s": { type: "string" },
+  "flood-exempt": { type: "string" },
+  "ua-deny": { type: "string" },
 } as const;
 
 /** Usage text for --help. */
@@ -102,7 +112,57 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
                             MAX_TRANSACTIONS     live server transactions before new requests get 503 (default 10000)
                             MAX_PENDING_DECISIONS  worker calls in flight before new requests get 503 (default 1000)
+
+  Floods (docs/security.md): a source sending more than DENSITY datagrams within WINDOW seconds is dropped,
+  unanswered, for BLOCK seconds (longer while it keeps flooding). Never limited: a distinct SIP_LISTEN_PBX
+  socket, addresses the gateway relayed to on the Asterisk side (for FLOOD_LEARNED_TTL_S), FLOOD_EXEMPT.
+  --flood-limit on|off      FLOOD_LIMIT          per-source limit (default on; off for a single load generator)
+  --flood-window-s n        FLOOD_WINDOW_S       sampling window in seconds (default 2)
+  --flood-density n         FLOOD_DENSITY        datagrams per window and source (default 200)
+  --flood-block-s n         FLOOD_BLOCK_S        block time in seconds (default 120)
+                            FLOOD_MAX_SOURCES    sources tracked at most (default 100000)
+  --flood-exempt list       FLOOD_EXEMPT         addresses / CIDRs never limited, IPv4 or IPv6, comma-separated
+                            FLOOD_LEARNED_TTL_S  how long a relayed-to Asterisk address stays exempt (default 3600)
+  --ua-deny list|off        UA_DENY              User-Agent substrings dropped silently, case-insensitive
+                                                 (default ${DEFAULT_UA_DENY.join(",")})
 `;
+
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on") return true;
+  if (raw === "off") return false;
+  throw new GatewayConfigError(`${name} must be on or off`);
+}
+
+/**
+ * The flood settings alone, from the environment (and flags when given): for runners that build the rest of
+ * the gateway's configuration themselves (`npm start`, the benchmark's stack).
+ */
+export function loadFloodConfig(env: NodeJS.ProcessEnv, values: { readonly [k: string]: string | boolean | undefined } = {}): FloodConfig {
+  const flag = (k: string): string | undefined => {
+    const v = values[k];
+    return typeof v === "string" ? v : undefined;
+  };
+  const d = DEFAULT_FLOOD_CONFIG;
+  const exemptRaw = flag("flood-exempt") ?? env.FLOOD_EXEMPT ?? "";
+  try {
+    AddressList.parse(exemptRaw);
+  } catch (err) {
+    throw new GatewayConfigError(`FLOOD_EXEMPT: ${(err as Error).message}`);
+  }
+  const uaRaw = (flag("ua-deny") ?? env.UA_DENY)?.trim();
+  const uaDeny = uaRaw === undefined || uaRaw === "" ? d.uaDeny : uaRaw === "off" ? [] : uaRaw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  return {
+    limit: onOff("FLOOD_LIMIT", flag("flood-limit") ?? env.FLOOD_LIMIT, d.limit),
+    windowMs: 1000 * intOpt("FLOOD_WINDOW_S", flag("flood-window-s") ?? env.FLOOD_WINDOW_S, d.windowMs / 1000, 1, 60),
+    density: intOpt("FLOOD_DENSITY", flag("flood-density") ?? env.FLOOD_DENSITY, d.density, 1, 1_000_000),
+    blockMs: 1000 * intOpt("FLOOD_BLOCK_S", flag("flood-block-s") ?? env.FLOOD_BLOCK_S, d.blockMs / 1000, 1, 86_400),
+    maxSources: intOpt("FLOOD_MAX_SOURCES", env.FLOOD_MAX_SOURCES, d.maxSources, 1000, 10_000_000),
+    exempt: exemptRaw.split(/[\s,]+/).filter((s) => s !== ""),
+    learnedTtlMs: 1000 * intOpt("FLOOD_LEARNED_TTL_S", env.FLOOD_LEARNED_TTL_S, d.learnedTtlMs / 1000, 60, 7 * 86_400),
+    uaDeny,
+  };
+}
 
 /** Parses flags and environment; throws GatewayConfigError with the variable's name. */
 export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
@@ -140,5 +200,6 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
     maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
+    flood: loadFloodConfig(env, values),
   };
 }

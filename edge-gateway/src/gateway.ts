@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from "node:http";
 import type { GatewayConfig } from "./config";
-import { createLogger, type Logger } from "./observability/logger";
+import { DEFAULT_FLOOD_CONFIG, IngressGuard } from "./ingress/ingress-guard";
+import { createLogger, type FlushableLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { observeWorker } from "./observability/worker-health";
 import { ProxyCore } from "./proxy/proxy-core";
@@ -15,6 +16,8 @@ export interface Gateway {
   readonly phones: UdpListener;
   readonly pbx: UdpListener;
   readonly metrics: Metrics;
+  /** The flood limit and scanner screen in front of the proxy core. */
+  readonly ingress: IngressGuard;
   /** Address of the metrics endpoint, when enabled. */
   readonly metricsUrl: string | undefined;
   close(): Promise<void>;
@@ -22,7 +25,9 @@ export interface Gateway {
 
 /** Starts a gateway. */
 export async function startGateway(config: GatewayConfig, logger?: Logger): Promise<Gateway> {
-  const log = logger ?? createLogger(config.logLevel);
+  // A logger made here is flushed on close; a caller's logger is the caller's.
+  const ownLog: FlushableLogger | undefined = logger ? undefined : createLogger(config.logLevel);
+  const log: Logger = logger ?? ownLog!;
   const metrics = new Metrics();
   const observed = observeWorker(
     createWorkerClient({
@@ -33,9 +38,12 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     }),
     metrics,
   );
-  const worker = observed.client;
   let core: ProxyCore | undefined;
-  const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => core?.onDatagram(bytes, source, listener);
+  let guard: IngressGuard | undefined;
+  // The flood limit runs before the parser: a blocked source costs a Map lookup per datagram, nothing more.
+  const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
+    if (guard?.admit(source, listener)) core?.onDatagram(bytes, source, listener);
+  };
   const onError = (err: Error) => log.warn("udp socket error", { error: err.message });
   const phones = await listenUdp(
     { ip: config.listen.ip, port: config.listen.port, advertisedHost: config.listen.advertisedHost },
@@ -49,6 +57,16 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
         onError,
       )
     : phones;
+  const ingress = new IngressGuard({
+    config: config.flood ?? DEFAULT_FLOOD_CONFIG,
+    metrics,
+    log,
+    // The Asterisk boxes' own socket is never limited (a tenant's PBX is not a flood source to us).
+    exemptListeners: pbx === phones ? [] : [pbx],
+  });
+  guard = ingress;
+  // Relay decisions towards the PBX side teach the guard the tenants' Asterisk addresses.
+  const worker = ingress.learnFrom(observed.client);
   core = new ProxyCore({
     phones,
     pbx,
@@ -61,6 +79,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
       ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
       ...(config.maxPendingDecisions !== undefined ? { maxPendingDecisions: config.maxPendingDecisions } : {}),
     },
+    screen: (req, source, listener) => ingress.screen(req, source, listener),
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
 
@@ -71,7 +90,8 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
       if (req.url === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render());
       } else if (req.url === "/health") {
-        // Degraded (503) while the most recent worker call failed: new requests are being answered 503.
+        // Degraded (503) once worker calls keep failing (worker-health.ts: a run of failures or a failure
+        // ratio, never a single failed call), until they succeed again: new requests are answered 503.
         const worker = observed.health();
         res
           .writeHead(worker.status === "ok" ? 200 : 503, { "content-type": "application/json" })
@@ -100,6 +120,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     phones,
     pbx,
     metrics,
+    ingress,
     metricsUrl,
     async close() {
       core?.close();
@@ -107,6 +128,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
       if (pbx !== phones) await pbx.close();
       await worker.close();
       if (http) await new Promise<void>((resolve) => http!.close(() => resolve()));
+      await ownLog?.flush();
     },
   };
 }

@@ -3,6 +3,7 @@
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../edge-gateway/src/gateway";
+import { DEFAULT_FLOOD_CONFIG } from "../../edge-gateway/src/ingress/ingress-guard";
 import { startUpstream, TENANT_A_DOMAIN as A, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
@@ -35,7 +36,8 @@ beforeAll(async () => {
   work = await createTempDir("resilience");
   upstream = await startUpstream({ addrA: "127.0.16.11", addrB: "127.0.16.12", port: 5080 });
   // Every worker call reloads the tenants from the store, so every call waits on the store.
-  stack = await startTestStack(work, { ip: "127.0.16.1", port: 5060 });
+  // The garbage sender (.41) is exempt from the flood limit: its 3000 datagrams are meant to reach the parser.
+  stack = await startTestStack(work, { ip: "127.0.16.1", port: 5060 }, { flood: { ...DEFAULT_FLOOD_CONFIG, exempt: ["127.0.16.41"] } });
   await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
   // A second gateway on the same worker that gives up on every call almost at once.
   impatient = await startExtraGateway({ ip: "127.0.16.2", port: 5060 }, stack.workerUrl, {

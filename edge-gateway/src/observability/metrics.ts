@@ -10,14 +10,23 @@ export class Metrics {
     this.counters.set(key, (this.counters.get(key) ?? 0) + by);
   }
 
-  /** Registers a gauge read at scrape time. */
-  gauge(name: string, read: () => number): void {
-    this.gauges.set(name, read);
+  /**
+   * Registers a series read at scrape time: a gauge, or a counter kept elsewhere as a plain number (the
+   * per-datagram ingress counters, which would otherwise build a label key for every datagram of a flood).
+   */
+  gauge(name: string, read: () => number, labels: Record<string, string | number> = {}): void {
+    this.gauges.set(Metrics.key(name, labels), read);
   }
 
   /** The current value of a counter (tests, health). */
   get(name: string, labels: Record<string, string | number> = {}): number {
     return this.counters.get(Metrics.key(name, labels)) ?? 0;
+  }
+
+  /** The current value of a counter or of a series read at scrape time; 0 when unknown. */
+  value(name: string, labels: Record<string, string | number> = {}): number {
+    const key = Metrics.key(name, labels);
+    return this.gauges.get(key)?.() ?? this.counters.get(key) ?? 0;
   }
 
   /** Prometheus exposition text. */
