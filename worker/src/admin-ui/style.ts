@@ -18,6 +18,8 @@ export const COLOURS = {
   probing: { fg: "#664d03", bg: "#fff3cd" },
   notice: { fg: "#0f5132", bg: "#d1e7dd" },
   error: { fg: "#842029", bg: "#f8d7da" },
+  /** Borders of inputs and selects against the page (WCAG 1.4.11: 3:1 for non-text). */
+  inputBorder: { fg: "#6b6b6b", bg: "#ffffff" },
   /** The focus ring against the page (WCAG 2.4.11/1.4.11: 3:1 for non-text). */
   focus: { fg: "#c2410c", bg: "#ffffff" },
   /** The focus ring against the header's background. */
@@ -33,6 +35,7 @@ body { margin: 0; color: ${C.text.fg}; background: ${C.text.bg}; }
 a { color: ${C.link.fg}; }
 :focus { outline: none; }
 :focus-visible { outline: 3px solid ${C.focus.fg}; outline-offset: 2px; }
+.sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 .skip { position: absolute; left: -10000px; top: 0; }
 .skip:focus { position: static; display: inline-block; padding: .5rem 1rem; }
 header.top { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 1rem;
@@ -60,7 +63,7 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-siz
 form.inline { display: inline; }
 form.search { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .75rem; margin: .5rem 0 1rem; }
 label { display: block; font-weight: 600; margin-bottom: .2rem; }
-input, select { font: inherit; padding: .35rem .5rem; border: 1px solid #6b6b6b; border-radius: .2rem; color: ${C.text.fg}; background: ${C.text.bg}; }
+input, select { font: inherit; padding: .35rem .5rem; border: 1px solid ${C.inputBorder.fg}; border-radius: .2rem; color: ${C.text.fg}; background: ${C.text.bg}; }
 button { font: inherit; padding: .4rem .9rem; border: 1px solid transparent; border-radius: .25rem; cursor: pointer;
   color: ${C.button.fg}; background: ${C.button.bg}; }
 button.danger { color: ${C.danger.fg}; background: ${C.danger.bg}; }

@@ -5,6 +5,7 @@
  */
 import type { Child } from "hono/jsx";
 import type { Binding, Tenant } from "../store/store";
+import { formatRemaining } from "./format";
 import type { Figure, GatewayMetricsView } from "./gateway-metrics";
 
 export const UI_BASE = "/admin/ui";
@@ -72,7 +73,7 @@ export function LoginPage({ error, info }: { error?: string | undefined; info?: 
         <form method="post" action={`${UI_BASE}/login`}>
           <p>
             <label for="token">Admin token</label>
-            <input id="token" name="token" type="password" autocomplete="current-password" required autofocus />
+            <input id="token" name="token" type="password" autocomplete="current-password" required />
           </p>
           <p>
             <button type="submit">Log in</button>
@@ -111,17 +112,6 @@ export function destinationStateLabel(state: number): { text: string; cls: strin
     default:
       return { text: `unknown (${state})`, cls: "state-unknown" };
   }
-}
-
-/** Time left until `expires` (Unix seconds), in words. */
-export function formatRemaining(expires: number, now: number): string {
-  const s = expires - now;
-  if (s <= 0) return "expired (awaiting the sweep)";
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h < 48 ? `${h} h ${m} min` : `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
 function FigureText({ figure }: { figure: Figure }) {
@@ -243,7 +233,7 @@ export function queryString(q: BindingQuery): string {
 function BindingsTable({ domain, bindings, now, query }: { domain: string; bindings: readonly Binding[]; now: number; query: BindingQuery }) {
   return (
     <table>
-      <caption>Bindings of {domain}</caption>
+      <caption class="sr-only">Bindings of {domain}</caption>
       <thead>
         <tr>
           <th scope="col">AoR</th>
