@@ -232,6 +232,20 @@ describe("admin page: content", () => {
     expect(none).toContain("0 bindings of extension 301 in reg-a.example.");
   });
 
+  it("sends /admin/ui/ and a logged-in login page to the overview, and answers unknown pages with an HTML 404", async () => {
+    const cookie = await login();
+    const slash = await get("/admin/ui/?ext=301", cookie);
+    expect(slash.status).toBe(301);
+    expect(slash.headers.get("location")).toBe("/admin/ui?ext=301");
+    const again = await get("/admin/ui/login", cookie);
+    expect(again.status).toBe(303);
+    expect(again.headers.get("location")).toBe("/admin/ui");
+    const missing = await get("/admin/ui/nothing-here", cookie);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(missing.headers.get("content-security-policy")).toBe(CONTENT_SECURITY_POLICY);
+  });
+
   it("answers a missing binding's confirmation page with 404, and a bad id with 400", async () => {
     const cookie = await login();
     expect((await get("/admin/ui/bindings/999999999/remove", cookie)).status).toBe(404);

@@ -253,9 +253,13 @@ export function createAdminUiRoutes(): Hono<UiHonoEnv> {
     return c.redirect(`${UI_BASE}?${back.toString()}`, 303);
   });
 
+  // Mounted after the public routes (style, icon, login, logout): Hono runs matching handlers in the order
+  // they were registered, so those answer before requireSession, a "*" middleware here, is reached.
   ui.route("/", authed);
 
-  ui.notFound((c) =>
+  // Registered last: only what no route above answered (and, behind requireSession, only when logged in).
+  // The app's own notFound (JSON) would otherwise answer, since a mounted app's notFound is not used.
+  ui.all("*", (c) =>
     html(c, <MessagePage title="Not found" message="There is no such page." link={{ href: UI_BASE, text: "Back to the overview" }} />, 404),
   );
   ui.onError((err, c) => {

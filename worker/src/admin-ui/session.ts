@@ -77,6 +77,9 @@ export async function issueSession(key: Key, now: number, lifetimeS = SESSION_LI
   return { value: `${body}.${await mac(key, body)}`, session: { id, expires } };
 }
 
+/** Clock difference tolerated between the isolate that issued a cookie and the one checking it (seconds). */
+const CLOCK_SLACK_S = 60;
+
 /**
  * Checks a cookie value: well-formed, signature valid, not expired, and not valid for longer than a session
  * can be (a cookie claiming a far expiry was not issued here). `now` is Unix seconds.
@@ -89,7 +92,7 @@ export async function verifySession(key: Key, value: string | undefined, now: nu
   if (!/^\d{1,12}$/.test(expRaw) || !/^[A-Za-z0-9_-]{22}$/.test(id)) return undefined;
   if (!(await macMatches(key, `${VERSION}.${expRaw}.${id}`, sig))) return undefined;
   const expires = Number(expRaw);
-  if (expires <= now || expires > now + SESSION_LIFETIME_S) return undefined;
+  if (expires <= now || expires > now + SESSION_LIFETIME_S + CLOCK_SLACK_S) return undefined;
   return { id, expires };
 }
 
