@@ -5,12 +5,12 @@ import importX, { createNodeResolver } from "eslint-plugin-import-x";
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", ".wrangler/**", "migrations/meta/**", "bin/**"] },
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: { parser: tseslint.parser },
     plugins: { "@typescript-eslint": tseslint.plugin, "import-x": importX },
     settings: {
-      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".d.ts"] })],
-      "import-x/extensions": [".ts", ".js"],
+      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".tsx", ".js", ".d.ts"] })],
+      "import-x/extensions": [".ts", ".tsx", ".js"],
     },
     rules: {
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
@@ -33,7 +33,7 @@ export default tseslint.config(
   },
   {
     // Runtime-neutral code: it runs in workerd and in Node alike, so no Node built-in.
-    files: ["sip/**/*.ts", "contract/**/*.ts", "worker/src/**/*.ts"],
+    files: ["sip/**/*.ts", "contract/**/*.ts", "worker/src/**/*.ts", "worker/src/**/*.tsx"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "runtime-neutral code imports no Node built-in" }] }],
     },

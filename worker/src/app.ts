@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { createAdminRoutes } from "./admin/admin-routes";
+import { createAdminUiRoutes } from "./admin-ui/admin-ui-routes";
 import { ConfigError, type Env } from "./config/env";
 import { createGatewayRoutes } from "./gateway/gateway-routes";
 import { jsonLog } from "./services";
@@ -15,6 +16,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.route("/v1", createGatewayRoutes());
   app.route("/admin/v1", createAdminRoutes());
+  app.route("/admin/ui", createAdminUiRoutes());
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((err, c) => {
     if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
