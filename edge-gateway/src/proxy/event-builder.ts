@@ -2,7 +2,7 @@
  * Builds the worker events from SIP messages: the raw headers in order plus the conveniences computed once
  * here (AoR parts, contacts with params, Expires, Call-ID, CSeq ...), so the worker never parses SIP text.
  */
-import type { NameAddr, RequestEventInput, ResponseEventInput } from "../../../contract/v1";
+import type { NameAddr, RequestEventInput, ResponseEventInput, SocketRole } from "../../../contract/v1";
 import { parseCSeq } from "../../../sip/cseq";
 import { parseExpires } from "../../../sip/expires";
 import type { SipRequest, SipResponse } from "../../../sip/message";
@@ -49,6 +49,7 @@ export function requestEvent(
   source: TransportAddress,
   local: TransportAddress,
   receivedAt: number,
+  localRole: SocketRole = "shared",
 ): RequestEventInput {
   const cseq = parseCSeq(headerValue(req, "CSeq") ?? "") ?? { seq: 0, method: req.method };
   const to = nameAddr(headerValue(req, "To"));
@@ -64,6 +65,7 @@ export function requestEvent(
     body: req.body,
     source,
     local,
+    localRole,
     receivedAt,
     parsed: {
       callId: headerValue(req, "Call-ID") ?? "",

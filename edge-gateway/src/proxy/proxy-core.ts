@@ -316,7 +316,10 @@ export class ProxyCore {
     }
     // An initial request: the worker decides.
     this.o.metrics.inc("edge_gateway_worker_calls_total", { kind: "request" });
-    const event = requestEvent(request, server.branch, source, listener.local, Date.now());
+    // Which socket it arrived on: with a separate Asterisk-side socket the worker trusts a source as an
+    // Asterisk only on that socket (docs/security.md).
+    const role = this.o.phones === this.o.pbx ? "shared" : listener === this.o.pbx ? "pbx" : "phones";
+    const event = requestEvent(request, server.branch, source, listener.local, Date.now(), role);
     void this.o.worker
       .request(event)
       .catch((err: unknown): WorkerFailure => ({ ok: false, reason: "unavailable", detail: String(err) }))
