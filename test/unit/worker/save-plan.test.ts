@@ -153,3 +153,14 @@ describe("save rules on a registrar's 2xx", () => {
     expect(granted.map((g) => [g.uri, g.expires])).toEqual([[phoneA.uri, 77]]);
   });
 });
+
+describe("save limits", () => {
+  it("shortens a registrar's grant above maxExpires, and keys upserts and removals by binding identity", () => {
+    const limits = { maxExpires: 86400, maxContacts: 10, tombstoneTtlS: 100 };
+    const { plan, granted } = planSave(ctx([phoneA, phoneB]), { contacts: [gw("aaaa", { expires: "4294967295" })], expires: undefined }, NOW, 3600, limits);
+    expect(plan.upserts.map((u) => [u.ruid, u.expires])).toEqual([["aaaa", NOW + 86400]]);
+    expect(granted.map((g) => g.expires)).toEqual([86400]);
+    expect(plan.removals).toEqual([{ ruid: "bbbb", contact: phoneB.uri }]);
+    expect(plan).toMatchObject({ maxContacts: 10, tombstoneExpires: NOW + 100, issuedAt: NOW * 1000 });
+  });
+});
