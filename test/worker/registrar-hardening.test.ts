@@ -106,6 +106,9 @@ describe("expiry bounds (RFC 3261 section 10.3 step 7)", () => {
     const [row] = await bindingsOf(`411@${T}`);
     expect(row!.expires - now).toBeGreaterThanOrEqual(86400);
     expect(row!.expires - now).toBeLessThanOrEqual(86402);
+    // Beyond 2^32-1 it is clamped too, not taken for garbage (which would fall back to the default).
+    const beyond = await decide(register({ user: "412", domain: T, contacts: [{ uri: "sip:412@192.0.2.43", params: { expires: "99999999999999999999" } }] }));
+    expect(beyond.targets?.[0]?.contacts?.[0]?.params["expires"]).toBe("86400");
   });
 });
 

@@ -2,7 +2,7 @@
 // API's guards (ambiguous sources, unusual domains, bounded bodies, bulk deletes, generic 401s), under the
 // Workers runtime against the real store.
 import { createClient } from "@libsql/client/web";
-import { env } from "cloudflare:workers";
+import { env as workerEnv } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { describe, expect, it } from "vitest";
 import type { RequestEventInput, SocketRole } from "../../contract/v1";
@@ -11,6 +11,9 @@ import { decideRoute } from "../../worker/src/routing/route-request";
 import { createLibsqlStore } from "../../worker/src/store/libsql-store";
 import { buildTenantDirectory } from "../../worker/src/tenants/tenant-directory";
 import { admin, bindingsOf, createTenant, decide, decideResponse, registerEvent, responseEvent, self, upstreamUri, type AnyDecision } from "./support";
+
+/** The worker's bindings (vitest.config.ts): the same store the worker under test uses. */
+const env = workerEnv as unknown as { LIBSQL_URL: string; LIBSQL_AUTH_TOKEN?: string };
 
 const S = "src-a.example";
 const P = "src-port.example";

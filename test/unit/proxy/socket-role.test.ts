@@ -34,3 +34,27 @@ describe("ProxyCore: the socket role in the request event", () => {
     expect(h.worker.requests.map((r) => r.localRole)).toEqual(["pbx", "phones"]);
   });
 });
+
+describe("event builder: a huge Expires is clamped, not dropped", () => {
+  it("Expires beyond 2^32-1 reaches the worker as 2^32-1; garbage is still absent", async () => {
+    const h = setup();
+    h.worker.onRequest = () => decide({ action: "reply", status: 423, reason: "Interval Too Brief" });
+    const reg = (branch: string, expires: string) =>
+      request([
+        "REGISTER sip:tenant-a.example SIP/2.0",
+        `Via: SIP/2.0/UDP 10.0.0.5:5060;branch=${branch}`,
+        "Max-Forwards: 70",
+        "From: <sip:401@tenant-a.example>;tag=r1",
+        "To: <sip:401@tenant-a.example>",
+        `Call-ID: ${branch}@10.0.0.5`,
+        "CSeq: 1 REGISTER",
+        "Contact: <sip:401@10.0.0.5:5060>",
+        `Expires: ${expires}`,
+        "Content-Length: 0",
+      ]);
+    h.fromPhone(reg("z9hG4bK-exp-1", "99999999999999999999"));
+    h.fromPhone(reg("z9hG4bK-exp-2", "soon"));
+    await flush();
+    expect(h.worker.requests.map((r) => r.parsed.expires)).toEqual([0xffffffff, undefined]);
+  });
+});

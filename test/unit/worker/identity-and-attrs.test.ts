@@ -106,3 +106,15 @@ describe("sealed contexts", () => {
     expect(await openContext(await key, sealed, now + 2_000, 40_000)).toBeUndefined();
   });
 });
+
+describe("delta-seconds", () => {
+  it("a value beyond 2^32-1 is clamped to it, not refused; non-digits stay undefined", async () => {
+    const { deltaSeconds } = await import("../../../worker/src/sip-uri");
+    expect(deltaSeconds("3600")).toBe(3600);
+    expect(deltaSeconds("4294967295")).toBe(4294967295);
+    expect(deltaSeconds("4294967296")).toBe(4294967295);
+    expect(deltaSeconds("99999999999999999999999")).toBe(4294967295);
+    expect(deltaSeconds("soon")).toBeUndefined();
+    expect(deltaSeconds(null)).toBeUndefined();
+  });
+});
