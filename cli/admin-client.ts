@@ -17,6 +17,8 @@ export interface Destination {
   readonly socket: string | null;
   readonly attrs: string;
   readonly description: string;
+  /** True when requests count as from this destination only from its own port (attrs `require_port=1`). */
+  readonly requirePort?: boolean;
 }
 
 /** A tenant (a SIP domain and its dispatcher set), as the API returns it. */
@@ -29,12 +31,16 @@ export interface Tenant {
 }
 
 /** A destination to create: a bare URI, or a URI with dispatcher weight and priority. */
-export type NewDestination = string | { readonly uri: string; readonly weight?: number; readonly priority?: number };
+export type NewDestination =
+  | string
+  | { readonly uri: string; readonly weight?: number; readonly priority?: number; readonly requirePort?: boolean };
 
 /** The body of `POST /admin/v1/tenants`. */
 export interface NewTenant {
   readonly domain: string;
   readonly destinations: readonly NewDestination[];
+  /** Accept an IP address or single-label name as the domain. */
+  readonly allowUnusualDomain?: boolean;
 }
 
 /** The answer of `DELETE /admin/v1/tenants/:domain`. */
@@ -107,6 +113,7 @@ export interface AdminClient {
   getTenant(domain: string): Promise<Tenant>;
   createTenant(tenant: NewTenant): Promise<Tenant>;
   deleteTenant(domain: string): Promise<TenantDeleted>;
+  setRequirePort(domain: string, id: number, on: boolean): Promise<Destination>;
   listBindings(query?: BindingQuery): Promise<Binding[]>;
   getBinding(id: number): Promise<Binding>;
   deleteBinding(id: number): Promise<Deleted>;
@@ -285,6 +292,10 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     async createTenant(tenant) {
       const res = await call("POST", "/tenants", tenant, [201]);
       return res.field("tenant", "object") as unknown as Tenant;
+    },
+    async setRequirePort(domain, id, on) {
+      const res = await call("PATCH", `/tenants/${seg(domain)}/destinations/${seg(String(id))}`, { requirePort: on });
+      return res.field("destination", "object") as unknown as Destination;
     },
     async deleteTenant(domain) {
       const res = await call("DELETE", `/tenants/${seg(domain)}`);

@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS, OPTIONS } from "./commands";
 import type { CommandName, CommandSpec, OptionName, OptionSpec } from "./commands";
-import { checkAor, checkDestination, checkDomain } from "./validate";
+import { checkAor, checkDestination, checkDomain, checkUnusualDomain } from "./validate";
 import type { Checked } from "./validate";
 
 /** The command line cannot be run as written; `command` names the command it was for, when known. */
@@ -22,7 +22,15 @@ export class UsageError extends Error {
 
 /** A validated command, ready to run. */
 export type Command =
-  | { readonly name: "tenant add"; readonly domain: string; readonly destinations: readonly string[]; readonly json: boolean }
+  | {
+      readonly name: "tenant add";
+      readonly domain: string;
+      readonly destinations: readonly string[];
+      readonly requirePort: boolean;
+      readonly allowUnusualDomain: boolean;
+      readonly json: boolean;
+    }
+  | { readonly name: "tenant require-port"; readonly domain: string; readonly id: number; readonly on: boolean; readonly json: boolean }
   | { readonly name: "tenant list"; readonly json: boolean }
   | { readonly name: "tenant show"; readonly domain: string; readonly json: boolean }
   | { readonly name: "tenant rm"; readonly domain: string; readonly json: boolean }
@@ -175,14 +183,23 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
 
   switch (name) {
     case "tenant add": {
-      const domain = accept(checkDomain(arg), name);
+      const allowUnusualDomain = given.has("allow-unusual-domain");
+      const domain = accept(allowUnusualDomain ? checkUnusualDomain(arg) : checkDomain(arg), name);
       const destinations = (given.get("destination") ?? []).map((d) => accept(checkDestination(d), name));
       const seen = new Set<string>();
       for (const d of destinations) {
         if (seen.has(d.toLowerCase())) throw new UsageError(`destination '${d}' is given twice`, name);
         seen.add(d.toLowerCase());
       }
-      return run({ name, domain, destinations, json });
+      return run({ name, domain, destinations, requirePort: given.has("require-port"), allowUnusualDomain, json });
+    }
+    case "tenant require-port": {
+      const domain = accept(checkUnusualDomain(arg), name);
+      const idText = rest[1] ?? "";
+      if (!/^[1-9][0-9]{0,14}$/.test(idText)) throw new UsageError(`destination id '${idText}' is not a positive whole number`, name);
+      const onOff = (rest[2] ?? "").toLowerCase();
+      if (onOff !== "on" && onOff !== "off") throw new UsageError(`'${rest[2] ?? ""}' is neither 'on' nor 'off'`, name);
+      return run({ name, domain, id: Number(idText), on: onOff === "on", json });
     }
     case "tenant list":
     case "health":

@@ -4,7 +4,17 @@
  */
 
 /** Every option edgectl knows, by long name. */
-export type OptionName = "url" | "token" | "help" | "json" | "destination" | "domain" | "aor" | "limit";
+export type OptionName =
+  | "url"
+  | "token"
+  | "help"
+  | "json"
+  | "destination"
+  | "require-port"
+  | "allow-unusual-domain"
+  | "domain"
+  | "aor"
+  | "limit";
 
 /** How an option is written and what it means. */
 export interface OptionSpec {
@@ -24,6 +34,14 @@ export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = {
     value: "<sip-uri>",
     description: "dispatcher destination, sip: or sips: URI (repeat for several)",
   },
+  "require-port": {
+    type: "boolean",
+    description: "match requests from these destinations by IP and port, not by IP alone (needed to share an IP)",
+  },
+  "allow-unusual-domain": {
+    type: "boolean",
+    description: "accept an IP address or a single-label name as the tenant domain",
+  },
   domain: { type: "string", value: "<domain>", description: "only bindings of this tenant domain" },
   aor: { type: "string", value: "<user@domain>", description: "only bindings of this address-of-record" },
   limit: { type: "string", value: "<n>", description: "at most n bindings, 1..1000 (API default 1000)" },
@@ -42,6 +60,7 @@ export type CommandName =
   | "tenant list"
   | "tenant show"
   | "tenant rm"
+  | "tenant require-port"
   | "location list"
   | "location rm"
   | "health";
@@ -64,14 +83,19 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "tenant add",
     positionals: ["<domain>"],
-    options: ["destination", "json"],
+    options: ["destination", "require-port", "allow-unusual-domain", "json"],
     required: ["destination"],
     summary: "create a tenant domain with its dispatcher destinations",
     details: [
-      "At least one --destination is required. Exits 4 when the domain already exists.",
+      "At least one --destination is required. Exits 4 when the domain already exists, or when a destination",
+      "shares its IP with another tenant's and not both require their port (the reason says which).",
+      "--require-port: requests count as from these destinations only from their own port.",
       "Prints the created tenant (as JSON with --json).",
     ],
-    examples: ["edgectl tenant add tenant-a.example --destination sip:127.0.0.11:5080 --destination sip:[2001:db8::2]:5060"],
+    examples: [
+      "edgectl tenant add tenant-a.example --destination sip:127.0.0.11:5080 --destination sip:[2001:db8::2]:5060",
+      "edgectl tenant add tenant-c.example --destination sip:10.0.0.5:5090 --require-port",
+    ],
   },
   {
     name: "tenant list",
@@ -96,6 +120,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "remove a tenant, its dispatcher set and its bindings",
     details: ["Exits 3 when the domain is not a tenant."],
     examples: ["edgectl tenant rm tenant-a.example"],
+  },
+  {
+    name: "tenant require-port",
+    positionals: ["<domain>", "<destination-id>", "<on|off>"],
+    options: ["json"],
+    summary: "match one destination by IP and port (on) or by IP alone (off)",
+    details: [
+      "The destination id is the ID column of 'tenant show'. Exits 3 when the tenant has no such destination,",
+      "4 when 'off' would make another tenant's requests from that IP ambiguous.",
+    ],
+    examples: ["edgectl tenant require-port tenant-a.example 1 on"],
   },
   {
     name: "location list",

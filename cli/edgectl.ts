@@ -47,8 +47,21 @@ async function run(command: Command, client: AdminClient, io: CliIo): Promise<Ex
   const note = (text: string) => io.stderr.write(`${text}\n`);
   switch (command.name) {
     case "tenant add": {
-      const tenant = await client.createTenant({ domain: command.domain, destinations: command.destinations });
+      const tenant = await client.createTenant({
+        domain: command.domain,
+        destinations: command.requirePort ? command.destinations.map((uri) => ({ uri, requirePort: true })) : command.destinations,
+        ...(command.allowUnusualDomain ? { allowUnusualDomain: true } : {}),
+      });
       print(command.json ? formatJson(tenant) : `added tenant ${sanitize(command.domain)}\n${formatTenantDetail(tenant)}`);
+      return ExitCode.Ok;
+    }
+    case "tenant require-port": {
+      const destination = await client.setRequirePort(command.domain, command.id, command.on);
+      print(
+        command.json
+          ? formatJson(destination)
+          : `destination ${command.id} of ${sanitize(command.domain)} (${sanitize(destination.uri)}) is matched by ${command.on ? "IP and port" : "IP alone"}\n`,
+      );
       return ExitCode.Ok;
     }
     case "tenant list": {

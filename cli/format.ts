@@ -111,13 +111,14 @@ export function formatTenantDetail(tenant: Tenant): string {
   ]);
   if (destinations.length === 0) return `${head}\nno destinations\n`;
   const table = renderTable(
-    ["ID", "URI", "STATE", "WEIGHT", "PRIORITY", "SOCKET", "DESCRIPTION"],
+    ["ID", "URI", "STATE", "WEIGHT", "PRIORITY", "MATCH", "SOCKET", "DESCRIPTION"],
     destinations.map((d) => [
       cell(d.id),
       cell(d.uri),
       cell(d.state),
       cell(d.weight),
       cell(d.priority),
+      d.requirePort ? "ip+port" : "ip",
       cell(d.socket),
       cell(d.description),
     ]),

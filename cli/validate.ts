@@ -43,6 +43,18 @@ export function checkDomain(text: string): Checked<string> {
   return ok(text);
 }
 
+/**
+ * Accepts what the admin API takes with `allowUnusualDomain`: a hostname (single labels included), an IPv4
+ * address or a bracketed IPv6 address.
+ */
+export function checkUnusualDomain(text: string): Checked<string> {
+  if (text.length === 0) return refuse("domain is empty");
+  if (isIPv4(text) || (text.startsWith("[") && text.endsWith("]") && isIPv6(text.slice(1, -1)))) return ok(text);
+  const labels = text.split(".");
+  if (text.length <= 253 && labels.every((l) => l.length <= 63 && DOMAIN_LABEL.test(l))) return ok(text);
+  return refuse(`domain '${text}' is neither a hostname nor an IP address`);
+}
+
 function checkHost(host: string): string | undefined {
   if (host.startsWith("[")) {
     if (!host.endsWith("]")) return `host '${host}' lacks the closing ']'`;

@@ -21,6 +21,14 @@ export const addressSchema = z.object({
 });
 export type Address = z.infer<typeof addressSchema>;
 
+/**
+ * Which gateway socket a request arrived on: the phones' socket, the Asterisk boxes' socket (a gateway with
+ * `SIP_LISTEN_PBX` distinct from `SIP_LISTEN`), or the one socket both sides share. With separate sockets
+ * the worker counts a request as coming from a tenant's Asterisk only when it arrived on `pbx`.
+ */
+export const socketRoleSchema = z.enum(["phones", "pbx", "shared"]);
+export type SocketRole = z.infer<typeof socketRoleSchema>;
+
 /** A header exactly as received: canonical name, raw value; repeated headers stay separate entries. */
 export const headerSchema = z.tuple([z.string().min(1), z.string()]);
 export type Header = z.infer<typeof headerSchema>;
@@ -65,6 +73,8 @@ export const requestEventSchema = z.object({
   source: addressSchema,
   /** The gateway socket it arrived on. */
   local: addressSchema,
+  /** The role of that socket; absent (an older gateway) means one shared socket, as before. */
+  localRole: socketRoleSchema.default("shared"),
   /** Arrival time, Unix milliseconds. */
   receivedAt: z.number(),
   parsed: parsedRequestSchema,

@@ -84,6 +84,7 @@ const OPTIONS = {
   advertise: { type: "string" },
   "advertise-pbx": { type: "string" },
   "worker-url": { type: "string" },
+  "allow-insecure-worker-url": { type: "boolean" },
   "worker-timeout-ms": { type: "string" },
   "metrics-listen": { type: "string" },
   "log-level": { type: "string" },
@@ -102,7 +103,9 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
   --listen-pbx ip:port      SIP_LISTEN_PBX       socket for the Asterisk boxes (default: the same socket)
   --advertise host          SIP_ADVERTISE        address written in Via/Record-Route on the phones' side
   --advertise-pbx host      SIP_ADVERTISE_PBX    the same on the Asterisk side
-  --worker-url url          WORKER_URL           worker base URL (default http://127.0.0.1:8787)
+  --worker-url url          WORKER_URL           worker base URL (default http://127.0.0.1:8787): https, or
+                                                 http only to a loopback address
+  --allow-insecure-worker-url  WORKER_URL_INSECURE=1  accept a plain-http worker URL that is not loopback
                             GATEWAY_SECRET       shared signing secret (required, 16+ characters)
   --worker-timeout-ms n     WORKER_TIMEOUT_MS    bound on one worker call (default 2000)
                             WORKER_CONNECTIONS   keep-alive connections (default 16)
@@ -164,6 +167,35 @@ export function loadFloodConfig(env: NodeJS.ProcessEnv, values: { readonly [k: s
   };
 }
 
+/** True for 127.0.0.0/8, ::1 (and IPv4-mapped loopback) and `localhost`. */
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1).toLowerCase() : hostname.toLowerCase();
+  if (h === "localhost" || h === "::1") return true;
+  const v4 = h.startsWith("::ffff:") ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith("127.");
+}
+
+/**
+ * The gateway does what the worker answers (where to send, what to rewrite), so the worker's answers must
+ * not be open to a man in the middle: https, or plain http only to a loopback address (a worker on the same
+ * host, the local run), unless the operator says otherwise explicitly.
+ */
+function checkWorkerUrl(raw: string, allowInsecure: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new GatewayConfigError(`WORKER_URL is not a URL: ${raw}`);
+  }
+  if (url.protocol === "https:") return;
+  if (url.protocol !== "http:") throw new GatewayConfigError(`WORKER_URL must be http(s), got ${raw}`);
+  if (isLoopbackHost(url.hostname) || allowInsecure) return;
+  throw new GatewayConfigError(
+    `WORKER_URL ${raw} is plain http to a non-loopback host: the worker's decisions would travel unprotected; ` +
+      "use https, or set WORKER_URL_INSECURE=1 (--allow-insecure-worker-url) on a network you trust",
+  );
+}
+
 /** Parses flags and environment; throws GatewayConfigError with the variable's name. */
 export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
   const { values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
@@ -177,11 +209,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
   const logLevel = (values["log-level"] ?? env.LOG_LEVEL ?? "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new GatewayConfigError("LOG_LEVEL must be debug, info, warn or error");
   const workerUrl = values["worker-url"] ?? env.WORKER_URL ?? "http://127.0.0.1:8787";
-  try {
-    new URL(workerUrl);
-  } catch {
-    throw new GatewayConfigError(`WORKER_URL is not a URL: ${workerUrl}`);
-  }
+  checkWorkerUrl(workerUrl, values["allow-insecure-worker-url"] === true || env.WORKER_URL_INSECURE === "1");
   return {
     listen: { ...listen, advertisedHost: advertisedHost("SIP_ADVERTISE", values.advertise ?? env.SIP_ADVERTISE, listen) },
     listenPbx: listenPbx

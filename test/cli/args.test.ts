@@ -17,9 +17,32 @@ describe("parseCommandLine", () => {
       parseCommandLine(["--url", "http://h:1", "tenant", "add", "--destination", "sip:10.0.0.1", "tenant-a.example", "--destination=sips:gw.example:5061"]),
     ).toEqual({
       kind: "run",
-      command: { name: "tenant add", domain: "tenant-a.example", destinations: ["sip:10.0.0.1", "sips:gw.example:5061"], json: false },
+      command: {
+        name: "tenant add",
+        domain: "tenant-a.example",
+        destinations: ["sip:10.0.0.1", "sips:gw.example:5061"],
+        requirePort: false,
+        allowUnusualDomain: false,
+        json: false,
+      },
       connection: { url: "http://h:1" },
     });
+  });
+
+  it("parses --require-port and --allow-unusual-domain on tenant add, and tenant require-port", () => {
+    expect(parseCommandLine(["tenant", "add", "pbx", "--destination", "sip:10.0.0.1", "--require-port", "--allow-unusual-domain"])).toMatchObject({
+      command: { name: "tenant add", domain: "pbx", requirePort: true, allowUnusualDomain: true },
+    });
+    expect(parseCommandLine(["tenant", "add", "10.1.2.3", "--destination", "sip:10.0.0.1", "--allow-unusual-domain"])).toMatchObject({
+      command: { domain: "10.1.2.3" },
+    });
+    expect(parseCommandLine(["tenant", "require-port", "t.example", "12", "on"])).toMatchObject({
+      command: { name: "tenant require-port", domain: "t.example", id: 12, on: true },
+    });
+    expect(parseCommandLine(["tenant", "require-port", "t.example", "12", "OFF"])).toMatchObject({ command: { on: false } });
+    expect(usageReason(["tenant", "require-port", "t.example", "x", "on"])).toMatch(/destination id 'x'/);
+    expect(usageReason(["tenant", "require-port", "t.example", "3", "maybe"])).toMatch(/neither 'on' nor 'off'/);
+    expect(usageReason(["tenant", "add", "10.1.2.3", "--destination", "sip:10.0.0.1"])).toMatch(/not a hostname/);
   });
 
   it("parses the list, show and rm commands with --json", () => {

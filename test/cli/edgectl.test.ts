@@ -88,7 +88,7 @@ describe("help", () => {
   it("shows a command's usage and options, even when its arguments are missing", async () => {
     const { code, stdout } = await runCli(["tenant", "add", "--help"]);
     expect(code).toBe(0);
-    expect(stdout).toContain("Usage: edgectl tenant add <domain> --destination <sip-uri>... [--json]");
+    expect(stdout).toContain("Usage: edgectl tenant add <domain> --destination <sip-uri>... [--require-port] [--allow-unusual-domain] [--json]");
     expect(stdout).toContain("--token <token>");
   });
 
@@ -143,7 +143,27 @@ describe("tenant commands", () => {
       body: { domain: "tenant-a.example", destinations: ["sip:127.0.0.11:5080", "sip:10.0.0.2:5060"] },
     });
     expect(result.stdout).toMatch(/^added tenant tenant-a\.example\ndomain: +tenant-a\.example\n/);
-    expect(result.stdout).toContain("sip:10.0.0.2:5060    0      2       1         -       backup");
+    expect(result.stdout).toContain("sip:10.0.0.2:5060    0      2       1         ip     -       backup");
+  });
+
+  it("adds a tenant whose destinations require their port, and sets it on one destination later", async () => {
+    const add = await runCli(
+      ["tenant", "add", "tenant-c.example", "--destination", "sip:10.0.0.5:5090", "--require-port"],
+      { answer: jsonResponse(201, { tenant: TENANT_A }) },
+    );
+    expect(add.requests[0]?.body).toEqual({ domain: "tenant-c.example", destinations: [{ uri: "sip:10.0.0.5:5090", requirePort: true }] });
+    const set = await runCli(["tenant", "require-port", "tenant-c.example", "7", "on"], {
+      answer: jsonResponse(200, { destination: { ...TENANT_A.destinations[0], id: 7, uri: "sip:10.0.0.5:5090", requirePort: true } }),
+    });
+    expect(set.code).toBe(0);
+    expect(set.requests[0]).toMatchObject({ method: "PATCH", url: "http://127.0.0.1:8787/admin/v1/tenants/tenant-c.example/destinations/7", body: { requirePort: true } });
+    expect(set.stdout).toBe("destination 7 of tenant-c.example (sip:10.0.0.5:5090) is matched by IP and port\n");
+    // The API refuses what would make a source ambiguous: exit 4 with its reason.
+    const refused = await runCli(["tenant", "require-port", "tenant-c.example", "7", "off"], {
+      answer: jsonResponse(409, { error: "destination sip:10.0.0.5:5090 shares its IP with tenant x.example's sip:10.0.0.5:5080" }),
+    });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/shares its IP with tenant x\.example/);
   });
 
   it("prints the created tenant as JSON with --json", async () => {

@@ -45,13 +45,16 @@ describe("tables", () => {
         "subdomains: no",
         "attrs:      -",
         "",
-        "ID  URI                  STATE  WEIGHT  PRIORITY  SOCKET  DESCRIPTION",
-        "1   sip:127.0.0.11:5080  0      1       0         -       -",
-        "2   sip:10.0.0.2:5060    0      2       1         -       backup",
+        "ID  URI                  STATE  WEIGHT  PRIORITY  MATCH  SOCKET  DESCRIPTION",
+        "1   sip:127.0.0.11:5080  0      1       0         ip     -       -",
+        "2   sip:10.0.0.2:5060    0      2       1         ip     -       backup",
         "",
       ].join("\n"),
     );
     expect(formatTenantDetail({ ...TENANT_A, destinations: [] })).toContain("\nno destinations\n");
+    // A destination matched by IP and port says so.
+    const strict = { ...TENANT_A, destinations: [{ ...TENANT_A.destinations[0]!, requirePort: true }] };
+    expect(formatTenantDetail(strict)).toContain("0         ip+port  -");
   });
 
   it("lists bindings with Unix expiry and the time remaining", () => {

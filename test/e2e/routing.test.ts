@@ -7,7 +7,8 @@
 //                      (Kamailio: stand-in-registrar.cfg on .11/.12 for tenant-a/b; our any-domain
 //                      registrar config on .13 (and .19, unused) for tenant-c), their calls from :5071
 //   .110 / .120        a second Asterisk of tenant-b / tenant-a: the prefix trap next to .11 / .12
-//   .14:5071 / :5072   one host shared by a tenant-a and a tenant-b Asterisk (the port decides)
+//   .14:5071 / :5072   one host shared by a tenant-a and a tenant-b Asterisk (the port decides: both
+//                      destinations require their port, or the admin API would refuse the second)
 //   .111               a source that is nobody's Asterisk (tenant-a's .11 is a string prefix of it)
 //   .21-.25:5070       phones' real (NAT public) addresses; .121-.125:5070 what their Contacts say (nothing
 //                      listens there)
@@ -172,7 +173,7 @@ function topVia(text: string): string | undefined {
   return /^(?:Via|v)\s*:\s*([^\r\n,]+)/im.exec(text)?.[1];
 }
 
-async function createTenant(domain: string, destinations: (string | { uri: string; priority: number })[]): Promise<void> {
+async function createTenant(domain: string, destinations: (string | { uri: string; priority?: number; requirePort?: boolean })[]): Promise<void> {
   const r = await stack.admin("POST", "/tenants", { domain, destinations });
   if (r.status !== 201) throw new Error(`tenant ${domain}: ${r.status} ${JSON.stringify(r.json)}`);
 }
@@ -188,8 +189,8 @@ beforeAll(async () => {
   ]);
   // The registrar (priority 1) takes the REGISTERs; the other destinations only identify sources.
   // Configuration order: tenant-a first, so .11 (short) comes before .110 (long) and .120 (long) before .12.
-  await createTenant(A, [{ uri: `sip:${TA.asterisk}:5080`, priority: 1 }, `sip:${A_LONG}:5080`, `sip:${SHARED_HOST}:5071`]);
-  await createTenant(B, [{ uri: `sip:${TB.asterisk}:5080`, priority: 1 }, `sip:${B_LONG}:5080`, `sip:${SHARED_HOST}:5072`]);
+  await createTenant(A, [{ uri: `sip:${TA.asterisk}:5080`, priority: 1 }, `sip:${A_LONG}:5080`, { uri: `sip:${SHARED_HOST}:5071`, requirePort: true }]);
+  await createTenant(B, [{ uri: `sip:${TB.asterisk}:5080`, priority: 1 }, `sip:${B_LONG}:5080`, { uri: `sip:${SHARED_HOST}:5072`, requirePort: true }]);
   await createTenant(C, [{ uri: `sip:${TC.asterisk}:5080`, priority: 1 }]);
   await Promise.all(TENANTS.map((t) => register(t.phone, t.domain)));
 });
@@ -294,11 +295,12 @@ describe("requests from a tenant's Asterisk reach that tenant's phone, and no ot
     expect(onB.log).toContain(`ANSWERED-BY ${real(TB.phone)}`);
     await finished(pa);
     await finished(pb);
-    // Same host, a port that is neither tenant's: ambiguous, refused, nothing relayed.
+    // Same host, a port that is neither tenant's: no tenant's Asterisk (both require their port), and no
+    // tenant's domain in the request: refused, nothing relayed.
     const pa2 = await phoneUas("phone-uas-invite-answers.xml", TA.phone);
     const pb2 = await phoneUas("phone-uas-invite-answers.xml", TB.phone);
     const neither = await pbx("pbx-invite-expect-403.xml", { ip: SHARED_HOST, port: 5073 });
-    expect(neither.log).toEqual(["INVITE answered SIP/2.0 403 Ambiguous Source"]);
+    expect(neither.log).toEqual(["INVITE answered SIP/2.0 403 Forbidden"]);
     expect(await stoppedRequests(pa2)).toEqual([]);
     expect(await stoppedRequests(pb2)).toEqual([]);
   });

@@ -28,7 +28,12 @@ const EXPECTED = [
   "domain_setid_idx",
   "location",
   "location_aor_contact_idx",
+  "location_aor_ruid_idx",
+  "location_domain_idx",
   "location_expires_idx",
+  "location_tombstone",
+  "location_tombstone_expires_idx",
+  "location_tombstone_key_idx",
 ];
 
 describe("db:migrate", () => {
@@ -60,6 +65,7 @@ describe("db:migrate", () => {
     expect(cols).toEqual([
       "contact_id", "username", "domain", "contact", "received", "path", "expires", "q", "callid", "cseq",
       "last_modified", "flags", "cflags", "user_agent", "socket", "methods", "sip_instance", "kv_store", "attr",
+      "ruid", // Kamailio's column name for the binding identity
     ]);
   });
 });

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { RequestEventInput } from "../../contract/v1";
-import { createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri, type AnyDecision } from "./support";
+import { admin, createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri, type AnyDecision } from "./support";
 
 // Three tenants that all have extension 201; PBX addresses set up for the prefix trap and a shared host.
 await createTenant("rt-a.example", "sip:10.3.0.1:5080");
 await createTenant("rt-b.example", "sip:10.3.0.10:5080");
-await createTenant("rt-c.example", "sip:10.3.0.20:5080");
-await createTenant("rt-d.example", "sip:10.3.0.20:5090");
+// Two tenants on one host: the admin API accepts that only when both are matched by IP and port.
+for (const [domain, uri] of [["rt-c.example", "sip:10.3.0.20:5080"], ["rt-d.example", "sip:10.3.0.20:5090"]] as const) {
+  const res = await admin("POST", "/tenants", { domain, destinations: [{ uri, requirePort: true }] });
+  if (res.status !== 201) throw new Error(`${domain}: ${res.status} ${await res.text()}`);
+}
 
 async function register(user: string, domain: string, contact: string, source: { ip: string; port: number }, q?: string): Promise<string> {
   const ev = registerEvent({ user, domain, contacts: [contact], source, callId: `${user}-${contact}` });
@@ -63,7 +66,7 @@ describe("requests from a tenant's Asterisk", () => {
   it("two tenants' Asterisks on one IP are told apart by the source port; another port is refused", async () => {
     expect(hops(await decide(fromPbx("NOTIFY", "sip:201@gw", { ip: "10.3.0.20", port: 5080 })))).toEqual(["sip:201@192.168.1.12:5070 via 203.0.113.3:40003"]);
     expect(await decide(fromPbx("NOTIFY", "sip:201@gw", { ip: "10.3.0.20", port: 5090 }))).toMatchObject({ action: "reply", status: 404 });
-    expect(await decide(fromPbx("NOTIFY", "sip:201@gw", { ip: "10.3.0.20", port: 6000 }))).toMatchObject({ action: "reply", status: 403, reason: "Ambiguous Source" });
+    expect(await decide(fromPbx("NOTIFY", "sip:201@gw", { ip: "10.3.0.20", port: 6000 }))).toMatchObject({ action: "reply", status: 403, reason: "Forbidden" });
   });
 
   it("404 for an extension the tenant has not registered, even though other tenants have it", async () => {

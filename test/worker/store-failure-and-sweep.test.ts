@@ -8,7 +8,7 @@ import { admin, bindingsOf, createTenant, decide, decideResponse, registerEvent,
 
 const env = runtimeEnv as unknown as Env;
 const D = "fail.example";
-await createTenant(D, "sip:127.0.0.11:5080");
+await createTenant(D, "sip:10.2.0.11:5080");
 
 describe("when the store fails after a 2xx", () => {
   it("the phone gets a 500 with Retry-After instead of the 200", async () => {

@@ -83,7 +83,14 @@ export type AnyDecision = {
   status?: number;
   reason?: string;
   headers?: unknown;
-  targets?: { requestUri: string; nextHop?: { ip: string; port: number }; route: string[]; contacts?: { user: string; uriParams: Record<string, string | null>; params: Record<string, string | null> }[]; side?: string }[];
+  targets?: {
+    requestUri: string;
+    nextHop?: { ip: string; port: number };
+    route: string[];
+    contacts?: { user: string; uriParams: Record<string, string | null>; params: Record<string, string | null> }[];
+    headers?: { remove: string[]; set: [string, string[]][]; add: [string, string][] };
+    side?: string;
+  }[];
   recordRoute?: boolean;
   wantResponse?: string;
   context?: string;

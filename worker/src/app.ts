@@ -26,7 +26,8 @@ export function createApp(): Hono<{ Bindings: Env }> {
     }
     if (err instanceof ConfigError) {
       jsonLog({ msg: "configuration error", error: err.message });
-      return c.json({ error: `misconfigured: ${err.message}` }, 500);
+      // Before authentication a caller learns nothing about the configuration; the log names the variable.
+      return c.json({ error: "internal error" }, 500);
     }
     jsonLog({ msg: "unexpected error", error: err instanceof Error ? err.stack : String(err) });
     return c.json({ error: "internal error" }, 500);

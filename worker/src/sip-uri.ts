@@ -2,18 +2,23 @@
  * The worker's view of SIP URIs: the gateway's pure grammar (no I/O, safe to bundle), with the host
  * normalised for comparisons (lower case, IPv6 without brackets in RFC 5952 form, IPv4-mapped as IPv4).
  */
-import { parseExpires } from "../../sip/expires";
+import { MAX_EXPIRES as MAX_DELTA_SECONDS, parseExpires } from "../../sip/expires";
 import { formatParams, type Params } from "../../sip/params";
 import { isIpAddress, normalizeHost } from "../../sip/host";
 import { parseSipUri } from "../../sip/uri";
 
 export { formatParams, isIpAddress, normalizeHost };
 
-/** Delta-seconds of an `expires` parameter or header value, capped at 2^31-1; undefined when not a number. */
+/**
+ * Delta-seconds of an `expires` parameter or header value; undefined when not a number. A value beyond the
+ * 32-bit range (RFC 3261 10.2.1.1: 0 to 2^32-1) is no error: it is clamped to 2^32-1, and the registrar's
+ * MAX_EXPIRES shortens it further.
+ */
 export function deltaSeconds(value: string | null | undefined): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = parseExpires(value);
-  return n === undefined ? undefined : Math.min(n, 2 ** 31 - 1);
+  if (n !== undefined) return n;
+  return /^\s*[0-9]+\s*$/.test(value) ? MAX_DELTA_SECONDS : undefined;
 }
 
 /** Header parameters without `expires`. */

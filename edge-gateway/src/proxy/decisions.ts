@@ -24,7 +24,10 @@ function sipHeaders(pairs: readonly (readonly [string, string])[]): SipHeader[] 
 /** An initial request: the worker decides. */
 export function askRequest(env: ProxyEnv, ctx: ResponseContext, request: SipRequest): void {
   env.o.metrics.inc("edge_gateway_worker_calls_total", { kind: "request" });
-  const event = requestEvent(request, ctx.server.branch, ctx.source, ctx.listener.local, Date.now());
+  // Which socket it arrived on: with a separate Asterisk-side socket the worker trusts a source as an
+  // Asterisk only on that socket (docs/security.md).
+  const role = env.o.phones === env.o.pbx ? "shared" : ctx.listener === env.o.pbx ? "pbx" : "phones";
+  const event = requestEvent(request, ctx.server.branch, ctx.source, ctx.listener.local, Date.now(), role);
   void env.overload
     .track(env.o.worker.request(event))
     .catch(unavailable)

@@ -2,9 +2,9 @@
  * Builds the worker events from SIP messages: the raw headers in order plus the conveniences computed once
  * here (AoR parts, contacts with params, Expires, Call-ID, CSeq ...), so the worker never parses SIP text.
  */
-import type { NameAddr, RequestEventInput, ResponseEventInput } from "../../../contract/v1";
+import type { NameAddr, RequestEventInput, ResponseEventInput, SocketRole } from "../../../contract/v1";
 import { parseCSeq } from "../../../sip/cseq";
-import { parseExpires } from "../../../sip/expires";
+import { MAX_EXPIRES, parseExpires } from "../../../sip/expires";
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import { headerValue, headerValues } from "../../../sip/message";
 import { parseContactHeader, parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
@@ -35,9 +35,11 @@ export function hasMixedWildcard(msg: SipRequest): boolean {
   return star && lines.flatMap((l) => splitHeaderList(l)).length > 1;
 }
 
+/** The Expires header; digits beyond 2^32-1 are clamped to it (a huge value is no error), not dropped. */
 function expiresOf(msg: SipRequest | SipResponse): number | undefined {
   const v = headerValue(msg, "Expires");
-  return v === undefined ? undefined : parseExpires(v);
+  if (v === undefined) return undefined;
+  return parseExpires(v) ?? (/^\s*[0-9]+\s*$/.test(v) ? MAX_EXPIRES : undefined);
 }
 
 const headersOf = (msg: SipRequest | SipResponse): [string, string][] => msg.headers.map((h) => [h.name, h.value]);
@@ -49,6 +51,7 @@ export function requestEvent(
   source: TransportAddress,
   local: TransportAddress,
   receivedAt: number,
+  localRole: SocketRole = "shared",
 ): RequestEventInput {
   const cseq = parseCSeq(headerValue(req, "CSeq") ?? "") ?? { seq: 0, method: req.method };
   const to = nameAddr(headerValue(req, "To"));
@@ -64,6 +67,7 @@ export function requestEvent(
     body: req.body,
     source,
     local,
+    localRole,
     receivedAt,
     parsed: {
       callId: headerValue(req, "Call-ID") ?? "",

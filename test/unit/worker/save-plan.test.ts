@@ -23,6 +23,7 @@ function ctx(contacts: RegisterContextContact[], extra: Partial<RegisterContext>
     methods: 1 | 2 | 4 | 8,
     path: null,
     socket: "udp:127.0.0.1:5060",
+    issuedAt: NOW * 1000,
     ...extra,
   };
 }
@@ -130,7 +131,7 @@ describe("save rules on a registrar's 2xx", () => {
     it(row.name, () => {
       const { plan } = planSave(row.ctx, row.reply, NOW, 3600);
       expect(plan.upserts.map((u) => ({ contact: u.contact, expires: u.expires }))).toEqual(row.upserts);
-      expect(plan.removals).toEqual(row.removals);
+      expect(plan.removals.map((r) => r.contact)).toEqual(row.removals);
       expect(plan.removeAll).toBe(row.removeAll ?? false);
       expect(plan.callid).toBe(row.ctx.callid);
       expect(plan.cseq).toBe(row.ctx.cseq);
@@ -150,5 +151,16 @@ describe("save rules on a registrar's 2xx", () => {
   it("reports the granted expiry per contact for the reply to the phone", () => {
     const { granted } = planSave(ctx([phoneA, phoneB]), { contacts: [gw("aaaa", { expires: "77" })], expires: undefined }, NOW, 3600);
     expect(granted.map((g) => [g.uri, g.expires])).toEqual([[phoneA.uri, 77]]);
+  });
+});
+
+describe("save limits", () => {
+  it("shortens a registrar's grant above maxExpires, and keys upserts and removals by binding identity", () => {
+    const limits = { maxExpires: 86400, maxContacts: 10, tombstoneTtlS: 100 };
+    const { plan, granted } = planSave(ctx([phoneA, phoneB]), { contacts: [gw("aaaa", { expires: "4294967295" })], expires: undefined }, NOW, 3600, limits);
+    expect(plan.upserts.map((u) => [u.ruid, u.expires])).toEqual([["aaaa", NOW + 86400]]);
+    expect(granted.map((g) => g.expires)).toEqual([86400]);
+    expect(plan.removals).toEqual([{ ruid: "bbbb", contact: phoneB.uri }]);
+    expect(plan).toMatchObject({ maxContacts: 10, tombstoneExpires: NOW + 100, issuedAt: NOW * 1000 });
   });
 });

@@ -246,7 +246,9 @@ export function createAdminUiRoutes(): Hono<UiHonoEnv> {
     const id = bindingId(c.req.param("id"));
     const form = await checkedForm(c);
     const q = readQuery((k) => form[k]);
-    const deleted = await getServices(c.env).store.deleteBinding(id);
+    const s = getServices(c.env);
+    // A removal leaves a tombstone, as the admin API's does, so that a late 2xx cannot bring the binding back.
+    const deleted = await s.store.deleteBinding(id, Math.floor(Date.now() / 1000) + s.config.tombstoneTtlS);
     jsonLog({ msg: "admin ui binding removal", id, deleted, ip: c.req.header("cf-connecting-ip") ?? null });
     const back = new URLSearchParams(queryString(q));
     back.set(deleted ? "removed" : "gone", String(id));

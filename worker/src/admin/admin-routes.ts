@@ -1,36 +1,111 @@
 /**
  * The admin API (docs/admin-api.md): tenants and their dispatcher sets, bindings per tenant and AoR,
- * health. Bearer token, its own secret. Bad input is a 4xx with a reason; nothing is half-written.
+ * health. Bearer token, its own secret. Bodies are size-limited before authentication (413); an
+ * unauthenticated caller gets a bare 401. Bad input is a 4xx with a reason; nothing is half-written.
  */
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../config/env";
+import { MAX_ADMIN_BODY, readLimited, unauthorized } from "../gateway/gateway-auth";
 import { maskToMethods } from "../registrar/methods";
+import { requiresPort, withRequirePort } from "../routing/destination-attrs";
+import { normaliseIp } from "../routing/source-tenant";
 import { getServices, getSharedServices } from "../services";
-import type { Binding } from "../store/store";
+import type { Binding, Destination, Tenant } from "../store/store";
 import { StoreConflictError } from "../store/store";
-import { destinationProblem } from "../tenants/destination-uri";
+import { destinationProblem, parseDestination } from "../tenants/destination-uri";
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
+import { isIpAddress } from "../sip-uri";
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
-/** Why a tenant domain is not acceptable; undefined when it is fine. */
-export function domainProblem(domain: unknown): string | undefined {
+/**
+ * Why a tenant domain is not acceptable; undefined when it is fine. An IP literal or a single-label name is
+ * refused unless `allowUnusual`: the tenant is chosen from the Request-URI / To / From host, and a phone
+ * that dials `sip:201@<gateway-ip>` or `sip:201@localhost` must not land in a tenant by accident.
+ */
+export function domainProblem(domain: unknown, allowUnusual = false): string | undefined {
   if (typeof domain !== "string" || domain.length === 0) return "domain is required";
-  if (!HOSTNAME.test(domain.toLowerCase())) return `domain ${JSON.stringify(domain)} is not a valid host name`;
+  const d = domain.toLowerCase();
+  const bare = d.startsWith("[") && d.endsWith("]") ? d.slice(1, -1) : d;
+  if (isIpAddress(bare)) {
+    if (!allowUnusual) return `domain ${d} is an IP address: set allowUnusualDomain to use it as a tenant domain`;
+    return undefined;
+  }
+  if (!HOSTNAME.test(d)) return `domain ${JSON.stringify(domain)} is not a valid host name`;
+  if (!d.includes(".") && !allowUnusual) {
+    return `domain ${d} is a single label: set allowUnusualDomain to use it as a tenant domain`;
+  }
   return undefined;
 }
 
-const adminAuth = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const { config } = getSharedServices(c.env);
+const adminAuth = createMiddleware<{ Bindings: Env } & AdminVars>(async (c, next) => {
+  const { config, log } = getSharedServices(c.env);
+  // The body is bounded before the token is even looked at (413).
+  c.set("body", c.req.method === "GET" || c.req.method === "HEAD" ? "" : await readLimited(c.req.raw, MAX_ADMIN_BODY));
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1]) throw new HTTPException(401, { message: "missing bearer token" });
-  if (!(await timingSafeEqual(match[1], config.adminToken))) throw new HTTPException(401, { message: "bad token" });
+  if (!match?.[1]) throw unauthorized(log, "admin", "missing bearer token");
+  if (!(await timingSafeEqual(match[1], config.adminToken))) throw unauthorized(log, "admin", "bad token");
   await next();
 });
+
+type AdminVars = { Variables: { body: string } };
+
+/** The request body as JSON (read once, bounded, by adminAuth). */
+function jsonBody(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new HTTPException(400, { message: "body is not JSON" });
+  }
+}
+
+/** A destination as the API shows it: the row, plus `requirePort` read from its attrs. */
+function destinationJson(d: Destination): Record<string, unknown> {
+  return { ...d, requirePort: requiresPort(d) };
+}
+
+function tenantJson(t: Tenant): Record<string, unknown> {
+  return { ...t, destinations: t.destinations.map(destinationJson) };
+}
+
+/**
+ * Why a tenant's destinations would make some source ambiguous; undefined when they do not. Two tenants
+ * may share an Asterisk IP only when every destination on that IP, theirs and ours, is matched by IP and
+ * port (`requirePort`) and the ports differ: otherwise a request from that IP (from any port, as Asterisk
+ * sends) could belong to either tenant and would be refused at run time (docs/routing.md).
+ */
+export function ambiguityProblem(
+  domain: string,
+  mine: readonly { uri: string; attrs: string | null }[],
+  others: readonly Tenant[],
+): string | undefined {
+  for (const d of mine) {
+    const a = parseDestination(d.uri);
+    if (!a) continue;
+    for (const t of others) {
+      if (t.domain === domain) continue;
+      for (const e of t.destinations) {
+        const b = parseDestination(e.uri);
+        if (!b || normaliseIp(b.ip) !== normaliseIp(a.ip)) continue;
+        if (a.port === b.port) {
+          return `destination ${d.uri} is tenant ${t.domain}'s ${e.uri}: one address cannot belong to two tenants`;
+        }
+        if (!requiresPort(d) || !requiresPort(e)) {
+          return (
+            `destination ${d.uri} shares its IP with tenant ${t.domain}'s ${e.uri}: requests from that IP could ` +
+            `belong to either tenant; set requirePort on both destinations (tenant ${t.domain}: ` +
+            `PATCH /tenants/${t.domain}/destinations/${e.id}) or use another address`
+          );
+        }
+      }
+    }
+  }
+  return undefined;
+}
 
 function bindingJson(b: Binding): Record<string, unknown> {
   return { ...b, methods: maskToMethods(b.methods)?.join(",") ?? null };
@@ -40,6 +115,7 @@ interface DestinationInput {
   uri: string;
   weight: number;
   priority: number;
+  attrs: string | null;
 }
 
 function parseDestinations(raw: unknown): DestinationInput[] {
@@ -49,9 +125,9 @@ function parseDestinations(raw: unknown): DestinationInput[] {
   return raw.map((d, i) => {
     const obj = typeof d === "string" ? { uri: d } : d;
     if (typeof obj !== "object" || obj === null || typeof (obj as { uri?: unknown }).uri !== "string") {
-      throw new HTTPException(400, { message: `destinations[${i}] must be a SIP URI or {uri, weight?, priority?}` });
+      throw new HTTPException(400, { message: `destinations[${i}] must be a SIP URI or {uri, weight?, priority?, requirePort?}` });
     }
-    const { uri, weight = 1, priority = 0 } = obj as { uri: string; weight?: unknown; priority?: unknown };
+    const { uri, weight = 1, priority = 0, requirePort = false } = obj as { uri: string; weight?: unknown; priority?: unknown; requirePort?: unknown };
     const problem = destinationProblem(uri);
     if (problem) throw new HTTPException(400, { message: problem });
     if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > 1000) {
@@ -60,18 +136,22 @@ function parseDestinations(raw: unknown): DestinationInput[] {
     if (typeof priority !== "number" || !Number.isInteger(priority) || priority < -1000 || priority > 1000) {
       throw new HTTPException(400, { message: `destinations[${i}].priority must be an integer -1000..1000` });
     }
-    return { uri, weight, priority };
+    if (typeof requirePort !== "boolean") throw new HTTPException(400, { message: `destinations[${i}].requirePort must be a boolean` });
+    return { uri, weight, priority, attrs: withRequirePort(null, requirePort) };
   });
 }
 
-function parseId(raw: string): number {
-  if (!/^\d{1,15}$/.test(raw)) throw new HTTPException(400, { message: "binding id must be a positive integer" });
+function parseId(raw: string, what = "binding"): number {
+  if (!/^\d{1,15}$/.test(raw)) throw new HTTPException(400, { message: `${what} id must be a positive integer` });
   return Number(raw);
 }
 
+/** Unix seconds until which an operator's removal is remembered against late 2xx. */
+const tombstoneUntil = (ttlS: number): number => Math.floor(Date.now() / 1000) + ttlS;
+
 /** Routes under `/admin/v1`. */
-export function createAdminRoutes(): Hono<{ Bindings: Env }> {
-  const app = new Hono<{ Bindings: Env }>();
+export function createAdminRoutes(): Hono<{ Bindings: Env } & AdminVars> {
+  const app = new Hono<{ Bindings: Env } & AdminVars>();
   app.use("*", adminAuth);
 
   app.get("/health", async (c) => {
@@ -86,31 +166,35 @@ export function createAdminRoutes(): Hono<{ Bindings: Env }> {
 
   app.get("/tenants", async (c) => {
     const tenants = await getServices(c.env).store.loadTenants();
-    return c.json({ tenants });
+    return c.json({ tenants: tenants.map(tenantJson) });
   });
 
   app.post("/tenants", async (c) => {
-    const body: unknown = await c.req.json().catch(() => {
-      throw new HTTPException(400, { message: "body is not JSON" });
-    });
+    const body = jsonBody(c.get("body"));
     if (typeof body !== "object" || body === null) throw new HTTPException(400, { message: "body must be an object" });
-    const { domain, destinations, attrs } = body as { domain?: unknown; destinations?: unknown; attrs?: unknown };
-    const problem = domainProblem(domain);
+    const { domain, destinations, attrs, allowUnusualDomain = false } = body as {
+      domain?: unknown;
+      destinations?: unknown;
+      attrs?: unknown;
+      allowUnusualDomain?: unknown;
+    };
+    if (typeof allowUnusualDomain !== "boolean") throw new HTTPException(400, { message: "allowUnusualDomain must be a boolean" });
+    const problem = domainProblem(domain, allowUnusualDomain);
     if (problem) throw new HTTPException(400, { message: problem });
     if (attrs !== undefined && attrs !== null && typeof attrs !== "string") {
       throw new HTTPException(400, { message: "attrs must be a string" });
     }
     const dests = parseDestinations(destinations);
+    const name = (domain as string).toLowerCase();
+    const store = getServices(c.env).store;
+    const ambiguous = ambiguityProblem(name, dests, await store.loadTenants());
+    if (ambiguous) throw new HTTPException(409, { message: ambiguous });
     try {
-      const tenant = await getServices(c.env).store.createTenant({
-        domain: (domain as string).toLowerCase(),
-        destinations: dests,
-        attrs: (attrs as string | undefined) ?? null,
-      });
+      const tenant = await store.createTenant({ domain: name, destinations: dests, attrs: (attrs as string | undefined) ?? null });
       invalidateTenantDirectory();
-      return c.json({ tenant }, 201);
+      return c.json({ tenant: tenantJson(tenant) }, 201);
     } catch (err) {
-      if (err instanceof StoreConflictError) throw new HTTPException(409, { message: `tenant ${domain as string} exists` });
+      if (err instanceof StoreConflictError) throw new HTTPException(409, { message: `tenant ${name} exists` });
       throw err;
     }
   });
@@ -119,7 +203,26 @@ export function createAdminRoutes(): Hono<{ Bindings: Env }> {
     const name = c.req.param("domain").toLowerCase();
     const tenant = (await getServices(c.env).store.loadTenants()).find((t) => t.domain === name);
     if (!tenant) throw new HTTPException(404, { message: `no tenant ${name}` });
-    return c.json({ tenant });
+    return c.json({ tenant: tenantJson(tenant) });
+  });
+
+  app.patch("/tenants/:domain/destinations/:id", async (c) => {
+    const name = c.req.param("domain").toLowerCase();
+    const id = parseId(c.req.param("id"), "destination");
+    const body = jsonBody(c.get("body"));
+    const requirePort = (body as { requirePort?: unknown } | null)?.requirePort;
+    if (typeof requirePort !== "boolean") throw new HTTPException(400, { message: "requirePort must be a boolean" });
+    const store = getServices(c.env).store;
+    const tenants = await store.loadTenants();
+    const dest = tenants.find((t) => t.domain === name)?.destinations.find((d) => d.id === id);
+    if (!dest) throw new HTTPException(404, { message: `tenant ${name} has no destination ${id}` });
+    const attrs = withRequirePort(dest.attrs, requirePort);
+    const ambiguous = ambiguityProblem(name, [{ uri: dest.uri, attrs }], tenants);
+    if (ambiguous) throw new HTTPException(409, { message: ambiguous });
+    const updated = await store.setDestinationAttrs(name, id, attrs);
+    invalidateTenantDirectory();
+    if (!updated) throw new HTTPException(404, { message: `tenant ${name} has no destination ${id}` });
+    return c.json({ destination: destinationJson(updated) });
   });
 
   app.delete("/tenants/:domain", async (c) => {
@@ -159,7 +262,8 @@ export function createAdminRoutes(): Hono<{ Bindings: Env }> {
   });
 
   app.delete("/bindings/:id", async (c) => {
-    const deleted = await getServices(c.env).store.deleteBinding(parseId(c.req.param("id")));
+    const s = getServices(c.env);
+    const deleted = await s.store.deleteBinding(parseId(c.req.param("id")), tombstoneUntil(s.config.tombstoneTtlS));
     if (!deleted) throw new HTTPException(404, { message: "no such binding" });
     return c.json({ deleted: 1 });
   });
@@ -168,7 +272,8 @@ export function createAdminRoutes(): Hono<{ Bindings: Env }> {
     const aor = c.req.param("aor");
     const at = aor.lastIndexOf("@");
     if (at <= 0 || at === aor.length - 1) throw new HTTPException(400, { message: "aor must be user@domain" });
-    const n = await getServices(c.env).store.deleteAor(aor.slice(0, at), aor.slice(at + 1).toLowerCase());
+    const s = getServices(c.env);
+    const n = await s.store.deleteAor(aor.slice(0, at), aor.slice(at + 1).toLowerCase(), tombstoneUntil(s.config.tombstoneTtlS));
     if (n === 0) throw new HTTPException(404, { message: `no bindings for ${aor}` });
     return c.json({ deleted: n });
   });

@@ -11,6 +11,9 @@ export interface Env {
   ADMIN_TOKEN: string;
   DEFAULT_EXPIRES?: string;
   MIN_EXPIRES?: string;
+  MAX_EXPIRES?: string;
+  MAX_CONTACTS?: string;
+  REGISTER_CONTEXT_MAX_AGE_S?: string;
   TENANT_CACHE_TTL_MS?: string;
   SIGNATURE_WINDOW_S?: string;
   SWEEP_BATCH?: string;
@@ -27,6 +30,19 @@ export interface Config {
   readonly adminToken: string;
   /** Expiry used when neither the reply nor the request gives one (seconds). */
   readonly defaultExpires: number;
+  /** Shortest non-zero expiry a REGISTER may ask for; shorter gets 423 + Min-Expires (RFC 3261 10.3). */
+  readonly minExpires: number;
+  /** Longest expiry kept; a longer request or grant is shortened to it. */
+  readonly maxExpires: number;
+  /** Most unexpired bindings per AoR; a new device beyond it gets 403 Too Many Registered Contacts. */
+  readonly maxContacts: number;
+  /**
+   * Lifetime of a sealed REGISTER context (seconds): the REGISTER's client transaction lasts 64*T1 = 32 s
+   * (RFC 3261 17.1.2.2), plus a margin for the worker calls. A later or replayed 2xx is refused.
+   */
+  readonly registerContextMaxAgeS: number;
+  /** How long a removed binding is remembered against late 2xx: the context lifetime plus clock margin. */
+  readonly tombstoneTtlS: number;
   readonly tenantCacheTtlMs: number;
   readonly signatureWindowS: number;
   readonly sweepBatch: number;
@@ -57,12 +73,22 @@ export function getConfig(env: Env): Config {
   if (!env.GATEWAY_SECRET || env.GATEWAY_SECRET.length < 16)
     throw new ConfigError("GATEWAY_SECRET must be set, 16 characters or more");
   if (!env.ADMIN_TOKEN || env.ADMIN_TOKEN.length < 8) throw new ConfigError("ADMIN_TOKEN must be set, 8 characters or more");
+  // Expiry bounds: delta-seconds go up to 2^32-1 (RFC 3261 25.1); MAX_EXPIRES stays within it.
+  const minExpires = int(env, "MIN_EXPIRES", 60, 0, 86400);
+  const maxExpires = int(env, "MAX_EXPIRES", 86400, 1, 0xffffffff);
+  if (maxExpires < minExpires) throw new ConfigError("MAX_EXPIRES must not be below MIN_EXPIRES");
+  const contextMaxAge = int(env, "REGISTER_CONTEXT_MAX_AGE_S", 40, 5, 600);
   const config: Config = {
     libsqlUrl: env.LIBSQL_URL,
     libsqlAuthToken: env.LIBSQL_AUTH_TOKEN || undefined,
     gatewaySecret: env.GATEWAY_SECRET,
     adminToken: env.ADMIN_TOKEN,
     defaultExpires: int(env, "DEFAULT_EXPIRES", 3600, 1, 86400 * 7),
+    minExpires,
+    maxExpires,
+    maxContacts: int(env, "MAX_CONTACTS", 10, 1, 1000),
+    registerContextMaxAgeS: contextMaxAge,
+    tombstoneTtlS: contextMaxAge + 60,
     tenantCacheTtlMs: int(env, "TENANT_CACHE_TTL_MS", 5000, 0, 3_600_000),
     signatureWindowS: int(env, "SIGNATURE_WINDOW_S", 30, 1, 600),
     sweepBatch: int(env, "SWEEP_BATCH", 500, 1, 10_000),

@@ -33,22 +33,31 @@ export async function sealContext(key: HmacKey, value: unknown, now: number): Pr
   return `${payload}.${b64url(mac)}`;
 }
 
-/** Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. */
+/** Longest sealed context accepted; anything longer is malformed (a REGISTER context is a few KB). */
+const MAX_SEALED_LENGTH = 64 * 1024;
+
+/**
+ * Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. Never throws: a
+ * malformed context (bad base64, bad JSON, wrong shape) is the caller's 400, not a 500.
+ */
 export async function openContext(key: HmacKey, sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
-  const dot = sealed.indexOf(".");
-  if (dot <= 0) return undefined;
-  const payload = sealed.slice(0, dot);
-  const mac = unb64url(sealed.slice(dot + 1));
-  if (!mac) return undefined;
-  const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(LABEL + payload));
-  if (!ok) return undefined;
-  const bytes = unb64url(payload);
-  if (!bytes) return undefined;
   try {
-    const parsed = JSON.parse(decoder.decode(bytes)) as { iat?: unknown; v?: unknown };
+    if (sealed.length > MAX_SEALED_LENGTH) return undefined;
+    const dot = sealed.indexOf(".");
+    if (dot <= 0) return undefined;
+    const payload = sealed.slice(0, dot);
+    const mac = unb64url(sealed.slice(dot + 1));
+    if (!mac || mac.length !== 32) return undefined;
+    const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(LABEL + payload));
+    if (!ok) return undefined;
+    const bytes = unb64url(payload);
+    if (!bytes) return undefined;
+    const parsed = JSON.parse(decoder.decode(bytes)) as { iat?: unknown; v?: unknown } | null;
+    if (typeof parsed !== "object" || parsed === null) return undefined;
     if (typeof parsed.iat !== "number" || now - parsed.iat > maxAgeMs || parsed.iat - now > 60_000) return undefined;
     return parsed.v;
   } catch {
+    // atob on a length that is no base64 (4n+1), a MAC of the wrong length, undecodable JSON ...
     return undefined;
   }
 }

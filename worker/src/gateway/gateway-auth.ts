@@ -1,6 +1,8 @@
 /**
  * Authentication of the gateway's calls: every request signed with the shared secret (contract/signing.ts),
- * timestamp within the window, nonce not seen before in this isolate within the window.
+ * timestamp within the window, nonce not seen before in this isolate within the window. The body is
+ * size-limited before anything else (413), and an unauthenticated caller learns nothing but "unauthorized":
+ * the reason goes to the log only.
  */
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
@@ -25,10 +27,56 @@ function remember(nonce: string, now: number, windowMs: number): boolean {
 
 export type GatewayVars = { Variables: { rawBody: string } };
 
-/** Verifies the signature and stores the raw body for the handler; 401 with a reason otherwise. */
+/**
+ * Largest gateway event accepted: a SIP message over UDP is at most 64 KB, and JSON escaping (`\uXXXX`
+ * for control bytes) can make it up to six times longer; a larger body is refused with 413 before it is
+ * read in full or authenticated.
+ */
+export const MAX_GATEWAY_BODY = 512 * 1024;
+/** Largest admin API body (a tenant with its destinations is a few hundred bytes). */
+export const MAX_ADMIN_BODY = 64 * 1024;
+
+/**
+ * The request body as text, read at most `maxSize` bytes: a declared Content-Length over the limit is
+ * refused before reading, a chunked body as soon as it passes the limit. 413 either way.
+ */
+export async function readLimited(req: Request, maxSize: number): Promise<string> {
+  const tooLarge = () => new HTTPException(413, { message: "body too large" });
+  const declared = req.headers.get("content-length");
+  if (declared !== null && !(Number(declared) <= maxSize)) throw tooLarge();
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxSize) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const ch of chunks) {
+    all.set(ch, at);
+    at += ch.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** The one answer an unauthenticated caller gets; the reason is logged. */
+export function unauthorized(log: (obj: Record<string, unknown>) => void, endpoint: string, reason: string): HTTPException {
+  log({ msg: "unauthorized", endpoint, reason });
+  return new HTTPException(401, { message: "unauthorized" });
+}
+
+/** Verifies the signature and stores the raw body for the handler; 401 otherwise. */
 export const gatewayAuth = createMiddleware<{ Bindings: Env } & GatewayVars>(async (c, next) => {
-  const { config, gatewayKey } = getSharedServices(c.env);
-  const body = await c.req.text();
+  const { config, gatewayKey, log } = getSharedServices(c.env);
+  const body = await readLimited(c.req.raw, MAX_GATEWAY_BODY);
   const now = Date.now();
   const result = await verifyRequest(
     await gatewayKey,
@@ -38,10 +86,9 @@ export const gatewayAuth = createMiddleware<{ Bindings: Env } & GatewayVars>(asy
     now,
     config.signatureWindowS,
   );
-  if (!result.ok) throw new HTTPException(401, { message: result.reason });
-  if (!remember(result.nonce, now, config.signatureWindowS * 1000)) {
-    throw new HTTPException(401, { message: "replayed request" });
-  }
+  const path = new URL(c.req.url).pathname;
+  if (!result.ok) throw unauthorized(log, path, result.reason);
+  if (!remember(result.nonce, now, config.signatureWindowS * 1000)) throw unauthorized(log, path, "replayed request");
   c.set("rawBody", body);
   await next();
 });

@@ -21,9 +21,6 @@ import { getTenantDirectory } from "../tenants/tenant-directory";
 import { gatewayAuth, type GatewayVars } from "./gateway-auth";
 import { openContext, sealContext } from "./context-seal";
 
-/** Contexts older than this are refused (longer than any transaction that carries one: Timer C is 3 min). */
-const CONTEXT_MAX_AGE_MS = 300_000;
-
 function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
@@ -45,7 +42,8 @@ async function decideRequest(ev: RequestEvent, s: Services, now: number): Promis
   const tenants = await getTenantDirectory(s.store, now, s.config.tenantCacheTtlMs);
   const key = await s.gatewayKey;
   if (ev.method === "REGISTER") {
-    return decideRegister(ev, { tenants, seal: (ctx: RegisterContext) => sealContext(key, ctx, now) });
+    const { minExpires, maxExpires } = s.config;
+    return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, seal: (ctx: RegisterContext) => sealContext(key, ctx, now) });
   }
   return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log });
 }
@@ -65,13 +63,15 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
     const ev = validated(() => parseResponseEvent(parseJson(c.get("rawBody"))));
     const s = getServices(c.env);
     const now = Date.now();
-    const ctx = await openContext(await s.gatewayKey, ev.context, now, CONTEXT_MAX_AGE_MS);
+    // A REGISTER context lives as long as the REGISTER's transaction (config: REGISTER_CONTEXT_MAX_AGE_S).
+    const ctx = await openContext(await s.gatewayKey, ev.context, now, s.config.registerContextMaxAgeS * 1000);
     if (isRegisterContext(ctx)) {
       return c.json(
         await decideRegisterResponse(ev, ctx, {
           store: s.store,
           now,
           defaultExpires: s.config.defaultExpires,
+          limits: s.config,
           log: s.log,
         }),
       );

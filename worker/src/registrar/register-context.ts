@@ -30,6 +30,11 @@ export interface RegisterContext {
   readonly methods: number | null;
   readonly path: string | null;
   readonly socket: string;
+  /**
+   * Unix milliseconds when the REGISTER was decided. A binding removed after this moment is not brought
+   * back by this context's 2xx (a late or replayed response): see the tombstones in store/schema.ts.
+   */
+  readonly issuedAt: number;
 }
 
 /** A structural check of an opened (already authenticated) context. */
@@ -42,6 +47,8 @@ export function isRegisterContext(v: unknown): v is RegisterContext {
     typeof o["domain"] === "string" &&
     typeof o["callid"] === "string" &&
     typeof o["cseq"] === "number" &&
-    Array.isArray(o["contacts"])
+    typeof o["issuedAt"] === "number" &&
+    Array.isArray(o["contacts"]) &&
+    o["contacts"].every((c: unknown) => typeof c === "object" && c !== null && typeof (c as Record<string, unknown>)["token"] === "string")
   );
 }

@@ -10,13 +10,14 @@ import { StoreError, type Binding, type Store } from "../store/store";
 import { formatParams, parseUri, withoutExpires } from "../sip-uri";
 import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
 import type { RegisterContext } from "./register-context";
-import { planSave } from "./save-plan";
+import { planSave, type SaveLimits } from "./save-plan";
 
 export interface RegisterResponseDeps {
   readonly store: Store;
   /** Unix milliseconds. */
   readonly now: number;
   readonly defaultExpires: number;
+  readonly limits: SaveLimits;
   readonly log: (obj: Record<string, unknown>) => void;
 }
 
@@ -46,7 +47,7 @@ async function phoneSideContacts(
     if (ctxTokens.has(token)) continue;
     if (!byToken) {
       byToken = new Map();
-      for (const b of bindings) byToken.set(await bindingToken(ctx.username, ctx.domain, b.contact), b);
+      for (const b of bindings) byToken.set(b.ruid ?? (await bindingToken(ctx.username, ctx.domain, b.contact)), b);
     }
     const other = byToken.get(token);
     const expires = expiries.get(token);
@@ -67,22 +68,36 @@ export async function decideRegisterResponse(
     return { action: "forward" };
   }
   const nowSec = Math.floor(deps.now / 1000);
-  const outcome = planSave(ctx, { contacts: ev.contacts, expires: ev.expires }, nowSec, deps.defaultExpires);
-  let bindings: Binding[];
+  const outcome = planSave(ctx, { contacts: ev.contacts, expires: ev.expires }, nowSec, deps.defaultExpires, deps.limits);
+  const plan = { ...outcome.plan, removedAt: deps.now };
+  let saved: Awaited<ReturnType<Store["applySave"]>>;
   try {
-    bindings = await deps.store.applySave(outcome.plan);
+    saved = await deps.store.applySave(plan);
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     deps.log({ msg: "register save failed", aor: `${ctx.username}@${ctx.domain}`, error: err.message });
     return { action: "reply", status: 500, reason: "Location Store Unavailable", headers: [["Retry-After", "5"]] };
   }
+  const aor = `${ctx.username}@${ctx.domain}`;
+  const stored = new Set(saved.bindings.map((b) => b.ruid));
+  const missing = outcome.granted.filter((g) => !stored.has(g.token));
+  const overLimit = missing.filter((g) => !saved.blocked.has(g.token));
   deps.log({
     msg: "register saved",
-    aor: `${ctx.username}@${ctx.domain}`,
-    upserts: outcome.plan.upserts.length,
-    removals: outcome.plan.removals.length,
-    removeAll: outcome.plan.removeAll,
+    aor,
+    upserts: plan.upserts.length - missing.length,
+    removals: plan.removals.length,
+    removeAll: plan.removeAll,
+    ...(missing.length > overLimit.length ? { staleRefused: missing.length - overLimit.length } : {}),
+    ...(overLimit.length > 0 ? { overLimit: overLimit.length } : {}),
   });
-  const contacts = await phoneSideContacts(ev, ctx, outcome.granted, outcome.replyExpiries, bindings);
+  if (overLimit.length > 0) {
+    // The AoR already holds maxContacts bindings: the new device is not stored and is told so. The Asterisk
+    // keeps its upstream contact until it expires there; a call to it finds no binding here (404 branch).
+    return { action: "reply", status: 403, reason: "Too Many Registered Contacts", headers: [] };
+  }
+  // A contact a tombstone kept out (a late or replayed 2xx after its removal) is not shown as granted.
+  const granted = missing.length > 0 ? outcome.granted.filter((g) => stored.has(g.token)) : outcome.granted;
+  const contacts = await phoneSideContacts(ev, ctx, granted, outcome.replyExpiries, saved.bindings);
   return { action: "forward", headers: { remove: ["Contact"], add: contacts.map((c) => ["Contact", c]) } };
 }

@@ -44,22 +44,42 @@ function replyExpiries(reply: RegistrarReply, fallback: (token: string) => numbe
   return out;
 }
 
+/** Registrar limits the save applies (worker configuration). */
+export interface SaveLimits {
+  /** Longest expiry stored (seconds); the registrar's longer grant is shortened to it. */
+  readonly maxExpires: number;
+  /** Most unexpired bindings per AoR; a new binding beyond it is not stored (docs/routing.md). */
+  readonly maxContacts: number;
+  /** How long a removal is remembered (seconds): at least the lifetime of a sealed REGISTER context. */
+  readonly tombstoneTtlS: number;
+}
+
+const NO_LIMITS: SaveLimits = { maxExpires: 0xffffffff, maxContacts: Number.MAX_SAFE_INTEGER, tombstoneTtlS: 60 };
+
 /** Applies the rules; `now` is Unix seconds. */
-export function planSave(ctx: RegisterContext, reply: RegistrarReply, now: number, defaultExpires: number): SaveOutcome {
+export function planSave(
+  ctx: RegisterContext,
+  reply: RegistrarReply,
+  now: number,
+  defaultExpires: number,
+  limits: SaveLimits = NO_LIMITS,
+): SaveOutcome {
   const requested = new Map(ctx.contacts.map((c) => [c.token, c.expires ?? ctx.requestExpires ?? defaultExpires]));
   const expiries = replyExpiries(reply, (token) => requested.get(token) ?? ctx.requestExpires ?? defaultExpires);
+  for (const [token, e] of expiries) expiries.set(token, Math.min(e, limits.maxExpires));
   const upserts: SavePlan["upserts"][number][] = [];
-  const removals: string[] = [];
+  const removals: SavePlan["removals"][number][] = [];
   const granted: GrantedContact[] = [];
   for (const c of ctx.contacts) {
     const expires = expiries.get(c.token);
     if (expires === undefined || expires === 0) {
       // Absent from the registrar's list, or listed with expires 0: the registrar does not hold it.
-      removals.push(c.uri);
+      removals.push({ ruid: c.token, contact: c.uri });
       continue;
     }
     granted.push({ uri: c.uri, token: c.token, params: c.params, expires });
     upserts.push({
+      ruid: c.token,
       contact: c.uri,
       received: c.received,
       path: ctx.path,
@@ -78,6 +98,10 @@ export function planSave(ctx: RegisterContext, reply: RegistrarReply, now: numbe
       callid: ctx.callid,
       cseq: ctx.cseq,
       now,
+      issuedAt: ctx.issuedAt,
+      removedAt: now * 1000,
+      maxContacts: limits.maxContacts,
+      tombstoneExpires: now + limits.tombstoneTtlS,
       removeAll: ctx.wildcard,
       upserts,
       removals,

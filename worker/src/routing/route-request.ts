@@ -1,8 +1,9 @@
 /**
- * Initial requests other than REGISTER. From a tenant's Asterisk (known by its source address): routed to
- * that tenant's phones only, `user@tenant-domain`, forked to every binding in q order. From anyone else:
- * the tenant comes from the request's domain and the request goes to that tenant's Asterisk set,
- * Record-Routed. Anything that cannot be placed in exactly one tenant is refused with 403 and logged.
+ * Initial requests other than REGISTER. From a tenant's Asterisk (known by its source address, and, on a
+ * gateway with a separate Asterisk-side socket, only when it arrived on that socket): routed to that
+ * tenant's phones only, `user@tenant-domain`, forked to every binding in q order. From anyone else: the
+ * tenant comes from the request's domain and the request goes to that tenant's Asterisk set, Record-Routed.
+ * Anything that cannot be placed in exactly one tenant is refused with 403 and logged.
  */
 import type { RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
 import { BINDING_TOKEN_PARAM, bindingToken } from "../registrar/binding-token";
@@ -11,7 +12,7 @@ import type { Binding, Store, Tenant } from "../store/store";
 import { selectDestination } from "../tenants/dispatcher-select";
 import type { TenantDirectory } from "../tenants/tenant-directory";
 import { reply } from "../reply";
-import { tenantOfSource } from "./source-tenant";
+import { tenantOfSource, type SourceTenant } from "./source-tenant";
 
 export interface RouteDeps {
   readonly tenants: TenantDirectory;
@@ -51,7 +52,8 @@ async function toPhones(ev: RequestEvent, tenant: Tenant, deps: RouteDeps): Prom
   if (token) {
     // The token selects one binding, still only among this tenant's bindings of this user.
     const matches: Binding[] = [];
-    for (const b of bindings) if ((await bindingToken(b.username, b.domain, b.contact)) === token) matches.push(b);
+    // Rows written before identities existed (ruid null) carry the token of their contact.
+    for (const b of bindings) if ((b.ruid ?? (await bindingToken(b.username, b.domain, b.contact))) === token) matches.push(b);
     bindings = matches;
   }
   deps.log({
@@ -81,7 +83,33 @@ function tenantOfRequestDomain(ev: RequestEvent, tenants: TenantDirectory): Tena
   return undefined;
 }
 
-async function anyDomain(ev: RequestEvent, deps: RouteDeps): Promise<RequestDecisionInput | undefined> {
+/** Relays a request from a phone (or anyone who is not an Asterisk) to one of the tenant's Asterisk boxes. */
+function toPbx(ev: RequestEvent, tenant: Tenant): RequestDecisionInput {
+  const selected = selectDestination(tenant, ev.parsed.callId);
+  if (!selected) return reply(503, "No PBX Available For Tenant", [["Retry-After", "30"]]);
+  return {
+    action: "relay",
+    targets: [
+      {
+        requestUri: ev.requestUri,
+        nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
+        route: [],
+        headers: { remove: [], set: [], add: [] },
+        side: "pbx",
+      },
+    ],
+    recordRoute: true,
+    wantResponse: "none",
+    context: "",
+  };
+}
+
+/**
+ * The opt-in any-domain lookup: the one tenant that has this user registered. The request still goes to
+ * that tenant's Asterisk, never straight to a phone: the source is not an Asterisk, so the Asterisk
+ * authenticates and decides (a scanner's `INVITE sip:100@<gateway-ip>` must not ring a phone).
+ */
+async function anyDomainTenant(ev: RequestEvent, deps: RouteDeps): Promise<Tenant | undefined> {
   const user = parseUri(ev.requestUri)?.user;
   if (!user) return undefined;
   const bindings = await deps.store.lookupUsername(user, Math.floor(deps.now / 1000));
@@ -90,17 +118,23 @@ async function anyDomain(ev: RequestEvent, deps: RouteDeps): Promise<RequestDeci
     deps.log({ msg: "any-domain lookup refused", user, domains: [...domains] });
     return undefined;
   }
-  const tenant = deps.tenants.byDomain([...domains][0]!);
-  return tenant ? toPhones(ev, tenant, deps) : undefined;
+  return deps.tenants.byDomain([...domains][0]!);
 }
 
 /** Decides where an initial non-REGISTER request goes. */
 export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<RequestDecisionInput> {
-  const source = tenantOfSource(deps.tenants.all(), ev.source);
+  // With a separate Asterisk-side socket, only what arrived on it can be from an Asterisk; what arrived on
+  // the phones' socket is never trusted as an Asterisk, whatever its (spoofable) source address says.
+  const source: SourceTenant = ev.localRole === "phones" ? { kind: "unknown" } : tenantOfSource(deps.tenants.all(), ev.source);
   if (source.kind === "tenant") return toPhones(ev, source.tenant, deps);
   if (source.kind === "ambiguous") {
     deps.log({ msg: "refused: source maps to several tenants", method: ev.method, source: ev.source, tenants: source.domains });
     return reply(403, "Ambiguous Source");
+  }
+  if (ev.localRole === "pbx") {
+    // The Asterisk-side socket serves the tenants' Asterisk boxes only.
+    deps.log({ msg: "refused: unknown source on the PBX socket", method: ev.method, source: ev.source });
+    return reply(403, "Forbidden");
   }
   const ruri = parseUri(ev.requestUri);
   if (ev.method === "OPTIONS" && ruri && !ruri.user && !deps.tenants.byDomain(ruri.host)) {
@@ -108,30 +142,8 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
     // answers for itself, as a proxy does for a Request-URI that is its own.
     return reply(200, "OK");
   }
-  const tenant = tenantOfRequestDomain(ev, deps.tenants);
-  if (tenant) {
-    const selected = selectDestination(tenant, ev.parsed.callId);
-    if (!selected) return reply(503, "No PBX Available For Tenant", [["Retry-After", "30"]]);
-    return {
-      action: "relay",
-      targets: [
-        {
-          requestUri: ev.requestUri,
-          nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
-          route: [],
-          headers: { remove: [], set: [], add: [] },
-          side: "pbx",
-        },
-      ],
-      recordRoute: true,
-      wantResponse: "none",
-      context: "",
-    };
-  }
-  if (deps.anyDomainLookup) {
-    const decision = await anyDomain(ev, deps);
-    if (decision) return decision;
-  }
+  const tenant = tenantOfRequestDomain(ev, deps.tenants) ?? (deps.anyDomainLookup ? await anyDomainTenant(ev, deps) : undefined);
+  if (tenant) return toPbx(ev, tenant);
   deps.log({ msg: "refused: unknown source and domain", method: ev.method, source: ev.source, ruri: ev.requestUri });
   return reply(403, "Forbidden");
 }

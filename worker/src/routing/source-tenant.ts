@@ -1,12 +1,14 @@
 /**
  * Which tenant a request's source address belongs to: parsed dispatcher destinations compared exactly
  * (10.0.1.1 never matches 10.0.1.10). IP alone decides when one tenant has that IP; when several do, the
- * source port must single one out; otherwise the answer is "ambiguous", never a guess.
+ * source port must single one out; otherwise the answer is "ambiguous", never a guess. A destination with
+ * `require_port=1` in its attrs matches only its own port, whatever the other tenants are.
  */
 import type { Address } from "../../../contract/v1";
 import type { Tenant } from "../store/store";
 import { normalizeHost } from "../sip-uri";
 import { parseDestination } from "../tenants/destination-uri";
+import { requiresPort } from "./destination-attrs";
 
 export type SourceTenant =
   | { readonly kind: "tenant"; readonly tenant: Tenant }
@@ -29,6 +31,7 @@ export function tenantOfSource(tenants: readonly Tenant[], source: Address): Sou
     for (const d of t.destinations) {
       const a = parseDestination(d.uri);
       if (!a || normaliseIp(a.ip) !== ip) continue;
+      if (a.port !== source.port && requiresPort(d)) continue;
       byIp.add(t);
       if (a.port === source.port) byIpPort.add(t);
     }

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, not, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
-import { dispatcher, domain, location, type DispatcherRow, type LocationRow } from "./schema";
+import { dispatcher, domain, location, locationTombstone, type DispatcherRow, type LocationRow } from "./schema";
 import {
   StoreConflictError,
   StoreError,
@@ -14,6 +14,7 @@ import {
   type Destination,
   type NewTenant,
   type SavePlan,
+  type SaveResult,
   type Store,
   type Tenant,
 } from "./store";
@@ -42,8 +43,12 @@ function toBinding(r: LocationRow): Binding {
     sipInstance: r.sipInstance,
     kvStore: r.kvStore,
     attr: r.attr,
+    ruid: r.ruid,
   };
 }
+
+/** Rows per statement of a bulk delete: a tenant with many bindings never holds the store in one statement. */
+export const DELETE_BATCH = 500;
 
 function toDestination(r: DispatcherRow): Destination {
   return {
@@ -78,6 +83,17 @@ export function createLibsqlStore(db: Db): Store {
     } catch (err) {
       if (err instanceof StoreError) throw err;
       throw new StoreError(operation, err);
+    }
+  }
+
+  /** Deletes the bindings matching `where`, DELETE_BATCH rows per statement; returns how many. */
+  async function deleteInBatches(where: SQL): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const victims = db.select({ id: location.contactId }).from(location).where(where).limit(DELETE_BATCH);
+      const rows = await db.delete(location).where(inArray(location.contactId, victims)).returning({ id: location.contactId });
+      total += rows.length;
+      if (rows.length < DELETE_BATCH) return total;
     }
   }
 
@@ -119,7 +135,13 @@ export function createLibsqlStore(db: Db): Store {
         ];
         for (const d of input.destinations) {
           steps.push(
-            db.insert(dispatcher).values({ setid: setidOf, destination: d.uri, weight: d.weight, priority: d.priority }),
+            db.insert(dispatcher).values({
+              setid: setidOf,
+              destination: d.uri,
+              weight: d.weight,
+              priority: d.priority,
+              attrs: d.attrs ?? null,
+            }),
           );
         }
         steps.push(db.select().from(domain).where(eq(domain.domain, input.domain)));
@@ -137,11 +159,23 @@ export function createLibsqlStore(db: Db): Store {
         }
       }),
 
+    setDestinationAttrs: (name, id, attrs) =>
+      run("setDestinationAttrs", async () => {
+        const setOf = sql`(SELECT ${domain.setid} FROM ${domain} WHERE ${domain.domain} = ${name})`;
+        const rows = await db
+          .update(dispatcher)
+          .set({ attrs })
+          .where(and(eq(dispatcher.id, id), sql`${dispatcher.setid} = ${setOf}`))
+          .returning();
+        return rows[0] ? toDestination(rows[0]) : undefined;
+      }),
+
     deleteTenant: (name) =>
       run("deleteTenant", async () => {
         const setOf = sql`(SELECT ${domain.setid} FROM ${domain} WHERE ${domain.domain} = ${name})`;
-        const [bindings, , dom] = await db.batch([
-          db.delete(location).where(eq(location.domain, name)).returning({ id: location.contactId }),
+        // The domain and its set first: routing and saves stop at once (a save needs the domain to exist);
+        // then the bindings, in bounded batches.
+        const [, dom] = await db.batch([
           // A set shared by no other domain goes with the tenant.
           db
             .delete(dispatcher)
@@ -150,63 +184,101 @@ export function createLibsqlStore(db: Db): Store {
             ),
           db.delete(domain).where(eq(domain.domain, name)).returning({ id: domain.id }),
         ]);
-        return dom.length === 0 ? undefined : { bindingsRemoved: bindings.length };
+        if (dom.length === 0) return undefined;
+        return { bindingsRemoved: await deleteInBatches(eq(location.domain, name)) };
       }),
 
     applySave: (plan) =>
       run("applySave", async () => {
         const steps: BatchItem<"sqlite">[] = [];
         const guard = notNewer(plan.callid, plan.cseq);
+        const tombstone = (ruid: string): BatchItem<"sqlite"> =>
+          db
+            .insert(locationTombstone)
+            .values({
+              username: plan.username,
+              domain: plan.domain,
+              ruid,
+              callid: plan.callid,
+              cseq: plan.cseq,
+              removedAt: plan.removedAt,
+              expires: plan.tombstoneExpires,
+            })
+            .onConflictDoUpdate({
+              target: [locationTombstone.username, locationTombstone.domain, locationTombstone.ruid],
+              set: {
+                callid: sql`excluded.callid`,
+                cseq: sql`excluded.cseq`,
+                removedAt: sql`excluded.removed_at`,
+                expires: sql`excluded.expires`,
+              },
+            });
         if (plan.removeAll) {
+          steps.push(tombstone("*"));
           steps.push(db.delete(location).where(and(aorIs(plan.username, plan.domain), guard)));
         }
         if (plan.removals.length > 0) {
+          for (const r of plan.removals) steps.push(tombstone(r.ruid));
+          const ruids = plan.removals.map((r) => r.ruid);
+          const contacts = plan.removals.map((r) => r.contact);
           steps.push(
             db
               .delete(location)
-              .where(and(aorIs(plan.username, plan.domain), inArray(location.contact, [...plan.removals]), guard)),
+              .where(
+                and(
+                  aorIs(plan.username, plan.domain),
+                  sql`(${inArray(location.ruid, ruids)} OR (${location.ruid} IS NULL AND ${inArray(location.contact, contacts)}))`,
+                  guard,
+                ),
+              ),
+          );
+        }
+        // A binding that was removed after this REGISTER was decided (or by a newer CSeq of its Call-ID) stays
+        // removed: a late or replayed 2xx cannot bring it back. So does one of a tenant that no longer exists.
+        const blockedBy = (ruid: SQL): SQL =>
+          sql`(NOT EXISTS (SELECT 1 FROM ${domain} WHERE ${domain.domain} = ${plan.domain}) OR EXISTS (SELECT 1 FROM ${locationTombstone} t WHERE t.username = ${plan.username} AND t.domain = ${plan.domain} AND t.ruid IN (${ruid}, '*') AND t.expires >= ${plan.now} AND (t.removed_at > ${plan.issuedAt} OR (t.callid = ${plan.callid} AND t.cseq > ${plan.cseq}))))`;
+        if (plan.upserts.length > 0) {
+          // Rows written before identities existed give way to the identified row of the same contact.
+          steps.push(
+            db.delete(location).where(
+              and(
+                aorIs(plan.username, plan.domain),
+                sql`${location.ruid} IS NULL`,
+                inArray(
+                  location.contact,
+                  plan.upserts.map((w) => w.contact),
+                ),
+                guard,
+              ),
+            ),
           );
         }
         for (const w of plan.upserts) {
-          const row = {
-            username: plan.username,
-            domain: plan.domain,
-            contact: w.contact,
-            received: w.received,
-            path: w.path,
-            expires: w.expires,
-            q: w.q,
-            callid: plan.callid,
-            cseq: plan.cseq,
-            lastModified: plan.now,
-            userAgent: w.userAgent,
-            socket: w.socket,
-            methods: w.methods,
-            sipInstance: w.sipInstance,
-          };
+          // INSERT ... SELECT ... WHERE: the row is written only when no tombstone blocks it and, for a binding
+          // the AoR does not hold yet, while the AoR has fewer than maxContacts unexpired bindings.
           steps.push(
-            db
-              .insert(location)
-              .values(row)
-              .onConflictDoUpdate({
-                target: [location.username, location.domain, location.contact],
-                set: {
-                  received: sql`excluded.received`,
-                  path: sql`excluded.path`,
-                  expires: sql`excluded.expires`,
-                  q: sql`excluded.q`,
-                  callid: sql`excluded.callid`,
-                  cseq: sql`excluded.cseq`,
-                  lastModified: sql`excluded.last_modified`,
-                  userAgent: sql`excluded.user_agent`,
-                  socket: sql`excluded.socket`,
-                  methods: sql`excluded.methods`,
-                  sipInstance: sql`excluded.sip_instance`,
-                },
-                setWhere: sql`NOT (${location.callid} = excluded.callid AND ${location.cseq} > excluded.cseq)`,
-              }),
+            db.run(sql`INSERT INTO ${location} (username, domain, contact, received, path, expires, q, callid, cseq,
+                last_modified, user_agent, socket, methods, sip_instance, ruid)
+              SELECT ${plan.username}, ${plan.domain}, ${w.contact}, ${w.received}, ${w.path}, ${w.expires}, ${w.q},
+                ${plan.callid}, ${plan.cseq}, ${plan.now}, ${w.userAgent}, ${w.socket}, ${w.methods}, ${w.sipInstance}, ${w.ruid}
+              WHERE NOT ${blockedBy(sql`${w.ruid}`)}
+                AND (EXISTS (SELECT 1 FROM ${location} l WHERE l.username = ${plan.username} AND l.domain = ${plan.domain} AND l.ruid = ${w.ruid})
+                  OR (SELECT COUNT(*) FROM ${location} l WHERE l.username = ${plan.username} AND l.domain = ${plan.domain}
+                      AND l.expires > ${plan.now}) < ${plan.maxContacts})
+              ON CONFLICT (username, domain, ruid) DO UPDATE SET
+                contact = excluded.contact, received = excluded.received, path = excluded.path,
+                expires = excluded.expires, q = excluded.q, callid = excluded.callid, cseq = excluded.cseq,
+                last_modified = excluded.last_modified, user_agent = excluded.user_agent, socket = excluded.socket,
+                methods = excluded.methods, sip_instance = excluded.sip_instance
+              WHERE NOT (${location}.callid = excluded.callid AND ${location}.cseq > excluded.cseq)`),
           );
         }
+        const blockedQuery = db.all<{ ruid: string }>(
+          plan.upserts.length === 0
+            ? sql`SELECT NULL AS ruid WHERE 0`
+            : sql`SELECT v.value AS ruid FROM json_each(${JSON.stringify(plan.upserts.map((w) => w.ruid))}) v WHERE ${blockedBy(sql`v.value`)}`,
+        );
+        steps.push(blockedQuery);
         steps.push(
           db
             .select()
@@ -215,7 +287,10 @@ export function createLibsqlStore(db: Db): Store {
             .orderBy(desc(location.q), asc(location.contactId)),
         );
         const results = (await db.batch(steps as Batch)) as unknown[];
-        return (results[results.length - 1] as LocationRow[]).map(toBinding);
+        const blocked = results[results.length - 2] as { ruid: string }[];
+        const rows = results[results.length - 1] as LocationRow[];
+        const result: SaveResult = { bindings: rows.map(toBinding), blocked: new Set(blocked.map((b) => b.ruid)) };
+        return result;
       }),
 
     lookup: (username, dom, now) =>
@@ -258,16 +333,30 @@ export function createLibsqlStore(db: Db): Store {
         return row ? toBinding(row) : undefined;
       }),
 
-    deleteBinding: (id) =>
+    deleteBinding: (id, tombstoneExpires) =>
       run("deleteBinding", async () => {
-        const rows = await db.delete(location).where(eq(location.contactId, id)).returning({ id: location.contactId });
+        const [, rows] = await db.batch([
+          // Remembered, so that a late or replayed 2xx of an earlier REGISTER cannot bring it back.
+          db.run(sql`INSERT INTO ${locationTombstone} (username, domain, ruid, callid, cseq, removed_at, expires)
+            SELECT username, domain, COALESCE(ruid, contact), '', 0, ${Date.now()}, ${tombstoneExpires}
+            FROM ${location} WHERE contact_id = ${id}
+            ON CONFLICT (username, domain, ruid) DO UPDATE SET callid = '', cseq = 0,
+              removed_at = excluded.removed_at, expires = excluded.expires`),
+          db.delete(location).where(eq(location.contactId, id)).returning({ id: location.contactId }),
+        ]);
         return rows.length > 0;
       }),
 
-    deleteAor: (username, dom) =>
+    deleteAor: (username, dom, tombstoneExpires) =>
       run("deleteAor", async () => {
-        const rows = await db.delete(location).where(aorIs(username, dom)).returning({ id: location.contactId });
-        return rows.length;
+        await db
+          .insert(locationTombstone)
+          .values({ username, domain: dom, ruid: "*", callid: "", cseq: 0, removedAt: Date.now(), expires: tombstoneExpires })
+          .onConflictDoUpdate({
+            target: [locationTombstone.username, locationTombstone.domain, locationTombstone.ruid],
+            set: { callid: "", cseq: 0, removedAt: sql`excluded.removed_at`, expires: sql`excluded.expires` },
+          });
+        return deleteInBatches(aorIs(username, dom));
       }),
 
     sweepExpired: (now, limit) =>
@@ -278,10 +367,11 @@ export function createLibsqlStore(db: Db): Store {
           .where(lt(location.expires, now))
           .orderBy(asc(location.expires))
           .limit(limit);
-        const rows = await db
-          .delete(location)
-          .where(inArray(location.contactId, victims))
-          .returning({ id: location.contactId });
+        const [rows] = await db.batch([
+          db.delete(location).where(inArray(location.contactId, victims)).returning({ id: location.contactId }),
+          db.run(sql`DELETE FROM ${locationTombstone} WHERE rowid IN
+            (SELECT rowid FROM ${locationTombstone} WHERE expires < ${now} ORDER BY expires LIMIT ${limit})`),
+        ]);
         return rows.length;
       }),
 

@@ -35,12 +35,48 @@ export const location = sqliteTable(
     sipInstance: text("sip_instance"),
     kvStore: text("kv_store"),
     attr: text("attr"),
+    /**
+     * The binding's identity within its AoR (Kamailio's `ruid` column): the binding token, derived from
+     * `+sip.instance` and reg-id when the phone sends them (RFC 5626 section 6), else from the contact URI and
+     * the `received` source (registrar/binding-identity.ts). Null only in rows written before it existed.
+     */
+    ruid: text("ruid"),
   },
   (t) => [
-    // A binding is identified by its AoR and the phone's contact: the upsert key, and the lookup prefix.
-    uniqueIndex("location_aor_contact_idx").on(t.username, t.domain, t.contact),
+    // A binding is identified by its AoR and its identity: the upsert key. Two phones behind different NATs
+    // that send the same private Contact are two bindings.
+    uniqueIndex("location_aor_ruid_idx").on(t.username, t.domain, t.ruid),
+    // The lookup prefix (user@domain), and the contact for removals of rows written before `ruid`.
+    index("location_aor_contact_idx").on(t.username, t.domain, t.contact),
+    // Per-domain scans: tenant removal and the admin listing by domain.
+    index("location_domain_idx").on(t.domain),
     // The expiry sweep deletes in expires order.
     index("location_expires_idx").on(t.expires),
+  ],
+);
+
+/**
+ * Removed bindings, remembered for as long as a sealed REGISTER context can still arrive (its lifetime plus
+ * a margin): a replayed or late 2xx issued before the removal cannot bring the binding back. `ruid` is the
+ * binding identity, or `*` for a `Contact: *` removal of the whole AoR.
+ */
+export const locationTombstone = sqliteTable(
+  "location_tombstone",
+  {
+    username: text("username").notNull(),
+    domain: text("domain").notNull(),
+    ruid: text("ruid").notNull(),
+    /** Call-ID and CSeq of the REGISTER that removed it; empty for an operator's removal. */
+    callid: text("callid").notNull().default(""),
+    cseq: integer("cseq").notNull().default(0),
+    /** Unix milliseconds of the removal. */
+    removedAt: integer("removed_at").notNull(),
+    /** Unix seconds after which the tombstone is swept. */
+    expires: integer("expires").notNull(),
+  },
+  (t) => [
+    uniqueIndex("location_tombstone_key_idx").on(t.username, t.domain, t.ruid),
+    index("location_tombstone_expires_idx").on(t.expires),
   ],
 );
 
@@ -78,6 +114,7 @@ export const dispatcher = sqliteTable(
 );
 
 export type LocationRow = typeof location.$inferSelect;
+export type TombstoneRow = typeof locationTombstone.$inferSelect;
 export type NewLocationRow = typeof location.$inferInsert;
 export type DomainRow = typeof domain.$inferSelect;
 export type DispatcherRow = typeof dispatcher.$inferSelect;

@@ -47,10 +47,14 @@ export interface Binding {
   readonly sipInstance: string | null;
   readonly kvStore: string | null;
   readonly attr: string | null;
+  /** The binding identity (token); null in rows written before it existed. */
+  readonly ruid: string | null;
 }
 
 /** The fields a REGISTER's 2xx writes for one contact. */
 export interface BindingWrite {
+  /** The binding identity: the upsert key within the AoR. */
+  readonly ruid: string;
   readonly contact: string;
   readonly received: string | null;
   readonly path: string | null;
@@ -73,16 +77,34 @@ export interface SavePlan {
   readonly cseq: number;
   /** Unix seconds, written as last_modified. */
   readonly now: number;
+  /**
+   * Unix milliseconds when the REGISTER was decided: an upsert is not applied when its binding (or the
+   * whole AoR) was removed after this moment, or by a newer CSeq of the same Call-ID (tombstones).
+   */
+  readonly issuedAt: number;
+  /** Unix milliseconds of this save, written in its tombstones. */
+  readonly removedAt: number;
+  /** A binding that is not stored yet is written only while the AoR has fewer unexpired bindings. */
+  readonly maxContacts: number;
+  /** Unix seconds until which this plan's removals are remembered as tombstones. */
+  readonly tombstoneExpires: number;
   /** `Contact: *` accepted: remove every binding of the AoR. */
   readonly removeAll: boolean;
   readonly upserts: readonly BindingWrite[];
-  /** Contacts (the phone's URIs) to remove. */
-  readonly removals: readonly string[];
+  /** Bindings to remove: by identity, and by contact for rows written before identities existed. */
+  readonly removals: readonly { readonly ruid: string; readonly contact: string }[];
+}
+
+/** What a save did: the AoR's rows after it, and the identities a tombstone kept from being written. */
+export interface SaveResult {
+  readonly bindings: Binding[];
+  /** Identities of upserts refused because the binding (or the AoR) was removed after the REGISTER. */
+  readonly blocked: ReadonlySet<string>;
 }
 
 export interface NewTenant {
   readonly domain: string;
-  readonly destinations: readonly { uri: string; weight: number; priority: number }[];
+  readonly destinations: readonly { uri: string; weight: number; priority: number; attrs?: string | null }[];
   readonly attrs?: string | null;
 }
 
@@ -98,19 +120,29 @@ export interface Store {
   loadTenants(): Promise<Tenant[]>;
   /** Creates a tenant and its dispatcher set; throws StoreConflictError when the domain exists. */
   createTenant(input: NewTenant): Promise<Tenant>;
-  /** Removes a tenant, its destinations and its bindings; undefined when it did not exist. */
+  /** Sets the attrs of one destination of a tenant; undefined when the tenant has no such destination. */
+  setDestinationAttrs(domain: string, id: number, attrs: string | null): Promise<Destination | undefined>;
+  /** Removes a tenant, its destinations and (in bounded batches) its bindings; undefined when it did not exist. */
   deleteTenant(domain: string): Promise<{ bindingsRemoved: number } | undefined>;
-  /** Applies a save plan; returns the AoR's bindings after it (all of them, expired included). */
-  applySave(plan: SavePlan): Promise<Binding[]>;
+  /**
+   * Applies a save plan in one round trip; returns the AoR's bindings after it (all of them, expired
+   * included) and the upserts that tombstones refused.
+   */
+  applySave(plan: SavePlan): Promise<SaveResult>;
   /** Unexpired bindings of `username@domain`, best q first. */
   lookup(username: string, domain: string, now: number): Promise<Binding[]>;
   /** Unexpired bindings of `username` in every domain (only for the opt-in any-domain lookup). */
   lookupUsername(username: string, now: number): Promise<Binding[]>;
   listBindings(filter: BindingFilter): Promise<Binding[]>;
   getBinding(id: number): Promise<Binding | undefined>;
-  deleteBinding(id: number): Promise<boolean>;
-  deleteAor(username: string, domain: string): Promise<number>;
-  /** Deletes up to `limit` bindings that expired before `now`; returns how many. */
+  /** Removes one binding and remembers the removal (tombstone until `tombstoneExpires`). */
+  deleteBinding(id: number, tombstoneExpires: number): Promise<boolean>;
+  /** Removes every binding of the AoR, in bounded batches; remembers the removal (tombstone until `tombstoneExpires`). */
+  deleteAor(username: string, domain: string, tombstoneExpires: number): Promise<number>;
+  /**
+   * Deletes up to `limit` bindings that expired before `now`; returns how many. Expired tombstones go in the
+   * same round trip (also at most `limit`).
+   */
   sweepExpired(now: number, limit: number): Promise<number>;
   /** A trivial query, for health checks. */
   ping(): Promise<void>;
