@@ -54,7 +54,7 @@ async function register(user: string, domain: string, contact: string, userAgent
 }
 
 const T = "ui-tenant.example";
-await createTenant(T, "sip:127.0.0.11:5080");
+await createTenant(T, "sip:127.0.0.211:5080");
 await register("301", T, "sip:301@192.0.2.31:5070", "UI Phone <one>");
 await register("302", T, "sip:302@192.0.2.32:5070", "UI Phone two");
 
@@ -215,7 +215,7 @@ describe("admin page: content", () => {
     const html = await res.text();
     expect(html).not.toMatch(/<script|\sstyle=|\son[a-z]+=/i);
     expect(html).toContain(`<th scope="rowgroup" rowspan="1">${T}</th>`);
-    expect(html).toMatch(/<td class="mono">sip:127\.0\.0\.11:5080<\/td><td><span class="state state-active">active<\/span>/);
+    expect(html).toMatch(/<td class="mono">sip:127\.0\.0\.211:5080<\/td><td><span class="state state-active">active<\/span>/);
     expect(html).toContain(`<th scope="row" class="mono">301@${T}</th><td class="mono">sip:301@192.0.2.31:5070</td><td class="mono">sip:198.51.100.7:40312</td>`);
     expect(html).toMatch(/<td>(4 min \d+|5 min 0) s<\/td><td>UI Phone &lt;one&gt;<\/td>/);
     expect(html).toContain("Not available: no gateway metrics URL is configured");
