@@ -13,6 +13,7 @@ import type { Binding } from "../store/store";
 import { StoreConflictError } from "../store/store";
 import { destinationProblem } from "../tenants/destination-uri";
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
+import { createLegacyRoutes } from "./legacy-routes";
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
@@ -73,6 +74,7 @@ function parseId(raw: string): number {
 export function createAdminRoutes(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.use("*", adminAuth);
+  app.route("/legacy", createLegacyRoutes());
 
   app.get("/health", async (c) => {
     const { store } = getServices(c.env);

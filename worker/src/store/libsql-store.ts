@@ -5,6 +5,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, not, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import { createLegacyBindingOps } from "./legacy-bindings";
 import { dispatcher, domain, location, type DispatcherRow, type LocationRow } from "./schema";
 import {
   StoreConflictError,
@@ -98,6 +99,8 @@ export function createLibsqlStore(db: Db): Store {
   }
 
   return {
+    ...createLegacyBindingOps(db),
+
     loadTenants: () =>
       run("loadTenants", async () => {
         const [domains, dests] = await db.batch([
