@@ -21,7 +21,7 @@ interface LegacyCommandSpec {
 }
 
 const OPTION_HELP: Readonly<Record<LegacyOption, readonly [string, string]>> = {
-  mysql: ["--mysql <url>", "the legacy table in MySQL/MariaDB: mysql://user:password@host:port/database"],
+  mysql: ["--mysql <url>", "the legacy table in MySQL/MariaDB: mysql://user[:password]@host[:port]/database"],
   csv: ["--csv <file>", "the legacy table as CSV: header aor,contact_ip,contact_port,contact_uri,expires"],
   "dry-run": ["--dry-run", "write nothing; print the report of what would be written"],
   json: ["--json", "print the report as JSON"],
@@ -132,7 +132,9 @@ export function legacyGroupHelp(): string {
     "Commands:",
     ...list(LEGACY_COMMANDS.map((c) => [`legacy ${c.name}`, c.summary] as const)),
     "",
-    "Passwords in --mysql URLs are never printed. Exit codes beyond 'edgectl help': 7 differences found",
+    "Passwords in --mysql URLs are never printed. A URL without a password takes it from",
+    "$EDGE_LEGACY_MYSQL_PASSWORD (other users cannot list it, unlike the command line).",
+    "Exit codes beyond 'edgectl help': 7 differences found",
     "(compare) or rows refused (import); 8 the legacy source failed (MySQL unreachable or refusing the login,",
     "table missing or of another shape, CSV unreadable or without the header).",
     "",

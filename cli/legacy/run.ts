@@ -15,7 +15,7 @@ import {
 } from "./commands";
 import { readLegacyCsv, writeLegacyCsv, type CsvLine } from "./csv";
 import { createLegacyClient, IMPORT_BATCH, type LegacyClient } from "./legacy-client";
-import { openLegacyTable } from "./mysql";
+import { openLegacyTable, type LegacyTable } from "./mysql";
 import { scrubber, secretsInArgv } from "./redact";
 import {
   checkLegacyRow,
@@ -41,6 +41,9 @@ export const LegacyExitCode = {
   /** The legacy source failed: MySQL unreachable or refusing the login, table missing or of another shape, CSV unusable. */
   LegacySource: 8,
 } as const;
+
+/** The environment variable that gives the MySQL password when the `--mysql` URL has none. */
+export const MYSQL_PASSWORD_ENV = "EDGE_LEGACY_MYSQL_PASSWORD";
 
 /** Most row changes one mirror pass writes; the rest waits for the next pass. */
 export const MIRROR_MAX_CHANGES = 5000;
@@ -323,6 +326,9 @@ export function capChanges(changes: LegacyChanges, max: number): { changes: Lega
 
 async function runMirror(ctx: Ctx, inv: Extract<LegacyInvocation, { kind: "run" }>): Promise<number> {
   if (inv.source.kind !== "mysql") throw new Error("mirror needs --mysql");
+  const settings = inv.source.settings;
+  // Opened again after a failed pass: a server restart must not leave the mirror on a dead connection.
+  let table: LegacyTable | undefined = await openLegacyTable(settings, { forWriting: true });
   const stopper = new AbortController();
   const onSignal = () => stopper.abort();
   if (ctx.io.stop) ctx.io.stop.addEventListener("abort", onSignal, { once: true });
@@ -330,12 +336,12 @@ async function runMirror(ctx: Ctx, inv: Extract<LegacyInvocation, { kind: "run" 
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   }
-  const table = await openLegacyTable(inv.source.settings, { forWriting: true });
   let passes = 0;
   try {
     ctx.note(`mirroring the bindings into ${sanitize(table.display)} every ${inv.intervalS} s (Ctrl-C stops after the current pass)`);
     for (;;) {
       try {
+        table ??= await openLegacyTable(settings, { forWriting: true });
         const bindings = await ctx.client.liveBindings();
         const { rows } = legacyRowsOf(bindings);
         let pending = 0;
@@ -356,6 +362,8 @@ async function runMirror(ctx: Ctx, inv: Extract<LegacyInvocation, { kind: "run" 
         // The first pass proves the setup; later ones may meet a passing outage and try again.
         if (passes === 0) throw err;
         passes++;
+        await table?.close();
+        table = undefined;
         ctx.note(`edgectl: pass ${passes} failed, trying again in ${inv.intervalS} s: ${sanitize(err instanceof Error ? err.message : String(err))}`);
       }
       if (stopper.signal.aborted) break;
@@ -372,10 +380,10 @@ async function runMirror(ctx: Ctx, inv: Extract<LegacyInvocation, { kind: "run" 
       });
       if (stopper.signal.aborted) break;
     }
-    ctx.note(`stopped after ${plural(passes, "pass")}`);
+    ctx.note(`stopped after ${passes} ${passes === 1 ? "pass" : "passes"}`);
     return 0;
   } finally {
-    await table.close();
+    await table?.close();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
@@ -389,14 +397,20 @@ async function runMirror(ctx: Ctx, inv: Extract<LegacyInvocation, { kind: "run" 
  * report as for every command. Output goes through the password scrubber.
  */
 export async function runLegacyCommandLine(argv: readonly string[], io: LegacyIo): Promise<number> {
-  const secrets = secretsInArgv(argv);
+  const envPassword = io.env[MYSQL_PASSWORD_ENV] || undefined;
+  const secrets = [...secretsInArgv(argv), ...(envPassword ? [envPassword] : [])];
   const stdout = scrubber(io.stdout, secrets);
   const stderr = scrubber(io.stderr, secrets);
-  const invocation = parseLegacyCommandLine(argv);
-  if (invocation.kind === "help") {
-    stdout.write(invocation.text);
+  const parsed = parseLegacyCommandLine(argv);
+  if (parsed.kind === "help") {
+    stdout.write(parsed.text);
     return 0;
   }
+  // A URL without a password takes it from the environment, which, unlike argv, other users cannot list.
+  const invocation =
+    parsed.source.kind === "mysql" && parsed.source.settings.password === "" && envPassword !== undefined
+      ? { ...parsed, source: { kind: "mysql" as const, settings: { ...parsed.source.settings, password: envPassword } } }
+      : parsed;
   const config = resolveConfig(invocation.connection, io.env);
   const ctx: Ctx = {
     io,

@@ -8,6 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatDatetime } from "../../cli/legacy/rows";
+import { runLegacyCommandLine } from "../../cli/legacy/run";
 import { runCli } from "../cli/cli-harness";
 import { ENDPOINT_LOCATIONS_DDL, freeTcpPort, startMariaDb, type MariaDb } from "../support/mariadb";
 import { REPO_ROOT, scenarioPath } from "../support/paths";
@@ -40,8 +41,12 @@ interface Run {
 
 /** edgectl in-process (the CLI harness), its requests forwarded to the stack's real admin API. */
 async function edgectl(...args: string[]): Promise<Run> {
+  return edgectlWith({}, ...args);
+}
+
+async function edgectlWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   const r = await runCli(args, {
-    env: { EDGE_ADMIN_URL: stack.workerUrl, EDGE_ADMIN_TOKEN: stack.adminToken },
+    env: { EDGE_ADMIN_URL: stack.workerUrl, EDGE_ADMIN_TOKEN: stack.adminToken, ...env },
     answer: (req) =>
       fetch(req.url, {
         method: req.method,
@@ -184,7 +189,8 @@ describe("edgectl legacy against MariaDB and the running system", () => {
       `only-legacy garbage@${A}`,
     ]);
     await db.sql("DELETE FROM endpoint_locations WHERE aor IN (?, ?)", [FOREIGN.aor, GARBAGE.aor], "opensips");
-    r = await edgectl("legacy", "compare", "--mysql", url("opensips"));
+    // The password from the environment instead of the command line.
+    r = await edgectlWith({ EDGE_LEGACY_MYSQL_PASSWORD: PASSWORD }, "legacy", "compare", "--mysql", `mysql://${USER}@${DB_HOST}:${db.port}/opensips`);
     expect(r.stdout).toMatch(/summary: same 3, different 0, only in legacy 0, only here 0, expired legacy rows 1/);
     expect(r.code).toBe(0);
     // The legacy side moves on (the phone came back from another port): different, both shown.
@@ -293,6 +299,41 @@ describe("edgectl legacy against MariaDB and the running system", () => {
     expect(code).toBe(0);
     expect(stderr).toMatch(/stopped after \d+ pass/);
     expect(stdout).toMatch(/pass \d+: inserted 4, updated 0, deleted 0/);
+  });
+
+  it("mirror retries a pass that failed (the table gone for a while) and stops after its pass when asked", async () => {
+    await createLegacyDb("flaky");
+    const stop = new AbortController();
+    let stdout = "";
+    let stderr = "";
+    const running = runLegacyCommandLine(["legacy", "mirror", "--mysql", url("flaky"), "--interval", "1"], {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t) },
+      env: { EDGE_ADMIN_URL: stack.workerUrl, EDGE_ADMIN_TOKEN: stack.adminToken },
+      fetch: (u, init) => fetch(u, init),
+      stop: stop.signal,
+    });
+    const until = async (what: string, check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`mirror: ${what} not reached; stdout ${stdout} stderr ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    try {
+      await until("first pass", async () => (await legacyRows("flaky")).length === 4);
+      await db.sql("RENAME TABLE endpoint_locations TO parked", [], "flaky");
+      await until("a failed pass", async () => /pass \d+ failed, trying again in 1 s: .*endpoint_locations/.test(stderr));
+      await db.sql("DELETE FROM parked WHERE aor = ?", [`201@${A}`], "flaky");
+      await db.sql("RENAME TABLE parked TO endpoint_locations", [], "flaky");
+      await until("the row put back", async () => (await legacyRows("flaky")).length === 4);
+    } finally {
+      stop.abort();
+    }
+    expect(await running).toBe(0);
+    outputs.push(stdout, stderr);
+    expect(stderr).toMatch(/stopped after \d+ passes\n$/);
+    expect(stdout).toMatch(/pass \d+: inserted 1, updated 0, deleted 0\n$/);
   });
 
   it("reports an unreachable server, a refused login, a missing table and a table of another shape (exit 8)", async () => {
