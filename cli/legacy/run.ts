@@ -135,10 +135,17 @@ async function runImport(ctx: Ctx, inv: Extract<LegacyInvocation, { kind: "run" 
 
   for (let i = 0; i < accepted.length; i += IMPORT_BATCH) {
     const batch = accepted.slice(i, i + IMPORT_BATCH);
-    const results = await ctx.client.importBatch(
-      batch.map((b) => b.row),
-      inv.dryRun,
-    );
+    let results;
+    try {
+      results = await ctx.client.importBatch(
+        batch.map((b) => b.row),
+        inv.dryRun,
+      );
+    } catch (err) {
+      // Each batch is written whole or not at all, so what is done stays done and a second run completes it.
+      if (!inv.dryRun && i > 0) ctx.note(`edgectl: ${i} of ${accepted.length} rows were imported before this failure; running the import again is safe`);
+      throw err;
+    }
     results.forEach((result, j) => {
       const item = batch[j]!;
       const aor = `${item.row.username}@${item.row.domain}`;

@@ -80,6 +80,21 @@ describe("edgectl legacy with a CSV file", () => {
     expect(dry.stdout).toMatch(/dry run: nothing written/);
   });
 
+  it("an import that fails after some batches says how far it got, and that running it again is safe", async () => {
+    const file = path.join(dir, "partial.csv");
+    const lines = Array.from({ length: 450 }, (_, i) => `${2000 + i}@tenant-a.example,192.0.2.1,5060,sip:${2000 + i}@192.0.2.1,${future(600)}`);
+    await writeFile(file, `aor,contact_ip,contact_port,contact_uri,expires\n${lines.join("\n")}\n`);
+    let imports = 0;
+    const flaky = (req: RecordedRequest) =>
+      req.url.endsWith("/legacy/import") && ++imports === 2 ? jsonResponse(503, { error: "store unavailable: down" }) : api()(req);
+    const r = await runCli(["legacy", "import", "--csv", file], { answer: flaky });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "edgectl: 200 of 450 rows were imported before this failure; running the import again is safe\n" +
+        "edgectl: store unavailable: down (HTTP 503)\n",
+    );
+  });
+
   it("export names each AoR with several bindings and the one kept", async () => {
     const file = path.join(dir, "out.csv");
     const exp = Math.floor(Date.now() / 1000) + 600;
