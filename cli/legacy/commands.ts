@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "../args";
+import { OPTIONS } from "../commands";
 import { parseMysqlUrl, type MysqlSettings } from "./mysql";
 import { redactUrl } from "./redact";
 
@@ -108,9 +109,21 @@ export type LegacyInvocation =
       readonly connection: { readonly url?: string; readonly token?: string };
     };
 
-/** True when `argv` is a legacy command or asks for its help (`edgectl help legacy ...`). */
+/**
+ * True when `argv` is a legacy command or asks for its help (`edgectl help legacy ...`), options anywhere:
+ * the options of both command tables are known, so an option's value is never taken for a command word.
+ */
 export function isLegacyCommandLine(argv: readonly string[]): boolean {
-  const words = argv.filter((a) => !a.startsWith("-"));
+  const options = {
+    ...Object.fromEntries(
+      Object.entries(OPTIONS).map(([name, spec]) => [
+        name,
+        { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) },
+      ]),
+    ),
+    ...PARSE_OPTIONS,
+  };
+  const words = parseArgs({ args: [...argv], options, allowPositionals: true, strict: false }).positionals;
   return words[0] === "legacy" || (words[0] === "help" && words[1] === "legacy");
 }
 

@@ -51,6 +51,13 @@ describe("edgectl legacy: command line", () => {
     expect(r.requests).toEqual([]);
   });
 
+  it("finds the legacy command with options before it, and not in an option's value", async () => {
+    const before = await runCli(["--url", "http://127.0.0.1:1", "--json", "legacy", "import"]);
+    expect(before.stderr).toMatch(/'legacy import' needs --mysql <url> or --csv <file>/);
+    const value = await runCli(["tenant", "show", "--domain", "legacy"]);
+    expect(value.stderr).toMatch(/option '--domain' does not apply to 'tenant show'/);
+  });
+
   it("lists the legacy commands and exit codes 7 and 8 in the general help, and has its own help", async () => {
     const general = await runCli(["help"]);
     expect(general.stdout).toMatch(/legacy import\s+import the legacy endpoint_locations rows as bindings/);
