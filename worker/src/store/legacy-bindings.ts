@@ -132,9 +132,13 @@ export function createLegacyBindingOps(db: Db): LegacyBindingOps {
           sql`SELECT username, domain, contact, callid, received, expires FROM location
             WHERE (username, domain) IN (VALUES ${aors})`,
         );
-        const steps: BatchItem<"sqlite">[] = [prior];
+        // A write that matches nothing goes first: it takes the write lock before the read, so that in a
+        // deferred transaction (libSQL's batch) no other writer can commit between the read and the writes.
+        const lock = db.run(sql`DELETE FROM location WHERE contact_id < 0`);
+        const steps: BatchItem<"sqlite">[] = dryRun ? [prior] : [lock, prior];
         if (!dryRun) for (const r of rows) steps.push(...writes(r, now));
-        const [before] = (await db.batch(steps as Batch)) as [PriorRow[], ...unknown[]];
+        const results = (await db.batch(steps as Batch)) as unknown[];
+        const before = results[dryRun ? 0 : 1] as PriorRow[];
         return rows.map((r) => importOutcome(r, before, now));
       }),
   };
