@@ -100,6 +100,21 @@ describe("legacy import", () => {
     expect(bindings.map((b) => [b.contact, b.callid])).toEqual([["sip:505@10.5.5.5:5070", "real-505"]]);
   });
 
+  it("the phone's next REGISTER through the edge takes the imported binding over", async () => {
+    expect(await importRows([row("509", "sip:509@192.168.5.9:5070", { received: "sip:203.0.113.9:40509" })])).toEqual([{ outcome: "inserted" }]);
+    const d = await decide(
+      registerEvent({ user: "509", domain: A, contacts: ["sip:509@192.168.5.9:5070"], source: { ip: "203.0.113.9", port: 40509 }, callId: "phone-509", cseq: 7, userAgent: "Yealink T46" }),
+    );
+    const up = (d.targets?.[0]?.contacts ?? []).map(upstreamUri);
+    await decideResponse(responseEvent(200, d.context ?? "", up.map((uri) => ({ uri, expires: 600 }))));
+    const bindings = await bindingsOf(`509@${A}`);
+    expect(bindings.map((b) => [b.contact, b.received, b.callid, b.cseq, b.userAgent])).toEqual([
+      ["sip:509@192.168.5.9:5070", "sip:203.0.113.9:40509", "phone-509", 7, "Yealink T46"],
+    ]);
+    // From now on the legacy row is older than what the registrar granted: a new import keeps it.
+    expect(await importRows([row("509", "sip:509@192.168.5.9:5070", { received: "sip:203.0.113.9:40509" })])).toEqual([{ outcome: "kept" }]);
+  });
+
   it("refuses bad rows one by one with a reason and imports the others", async () => {
     const past = Math.floor(Date.now() / 1000) - 10;
     const results = await importRows([
