@@ -56,6 +56,11 @@ export async function startMariaDb(options: { host: string; workDir: string }): 
       "--auth-root-authentication-method=normal",
       "--skip-test-db",
       "--skip-name-resolve",
+      // Passed on to the bootstrap server: a 26 MB data directory instead of 114 MB, written faster.
+      "--innodb-log-file-size=8M",
+      "--innodb-buffer-pool-size=16M",
+      "--skip-log-bin",
+      "--performance-schema=OFF",
       ...user,
     ],
     { timeout: 60_000 },
