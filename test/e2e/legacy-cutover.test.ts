@@ -257,6 +257,12 @@ describe("edgectl legacy against MariaDB and the running system", () => {
     expect(r.stdout).toContain("refused line 8: 1 fields, expected 5");
     expect((await stack.bindings(`204@${A}`)).map((b) => b.contact)).toEqual([`sip:204@192.0.2.24`]);
     expect(await stack.bindings(`205@${A}`)).toEqual([]);
+    // 204 is now registered here only.
+    const compared = await edgectl("legacy", "compare", "--mysql", url("opensips"), "--json");
+    expect(compared.code).toBe(7);
+    expect((JSON.parse(compared.stdout) as { aors: { aor: string; status: string }[] }).aors).toContainEqual(
+      expect.objectContaining({ aor: `204@${A}`, status: "only-here" }),
+    );
 
     const wrongHeader = join(work, "wrong.csv");
     await writeFile(wrongHeader, "user,ip,port\n");
