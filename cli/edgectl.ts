@@ -20,6 +20,8 @@ import {
   sanitize,
 } from "./format";
 import { commandHelp, generalHelp, groupHelp } from "./help";
+import { isLegacyCommandLine, runLegacyCommandLine } from "./legacy/run";
+import { scrub, secretsInArgv } from "./legacy/redact";
 
 /** Where the CLI writes, what environment it reads and how it sends requests; each defaults to the process's. */
 export interface CliIo {
@@ -149,6 +151,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
     fetch: io.fetch ?? ((url, init) => fetch(url, init)),
   };
   try {
+    if (isLegacyCommandLine(argv)) return await runLegacyCommandLine(argv, resolved);
     const invocation = parseCommandLine(argv);
     if (invocation.kind === "help") {
       resolved.stdout.write(helpText(invocation.topic));
@@ -159,7 +162,8 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
     return await run(invocation.command, client, resolved);
   } catch (error) {
     const { message, code } = failure(error);
-    resolved.stderr.write(`edgectl: ${sanitize(message)}\n`);
+    // A MySQL password given on the command line never appears in a message (edgectl legacy ...).
+    resolved.stderr.write(`edgectl: ${sanitize(scrub(message, secretsInArgv(argv)))}\n`);
     return code;
   }
 }

@@ -6,6 +6,7 @@ import { COMMANDS, GLOBAL_OPTIONS, GROUPS, OPTIONS } from "./commands";
 import type { CommandSpec, OptionName } from "./commands";
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_ADMIN_URL } from "./config";
 import { DEFAULT_TIMEOUT_MS } from "./admin-client";
+import { legacyCommandSummaries } from "./legacy/commands";
 
 function optionLabel(name: OptionName): string {
   const spec = OPTIONS[name];
@@ -37,6 +38,8 @@ const EXIT_CODES: readonly (readonly [string, string])[] = [
   ["4", "conflict (HTTP 409)"],
   ["5", `cannot reach the admin API (connection refused, host not found, no answer within ${DEFAULT_TIMEOUT_MS / 1000} s)`],
   ["6", "unauthorized (HTTP 401 or 403): check EDGE_ADMIN_TOKEN or --token"],
+  ["7", "legacy compare found differences, or legacy import refused rows"],
+  ["8", "legacy source failed: MySQL unreachable or refusing the login, table missing or of another shape, bad CSV"],
 ];
 
 /** `edgectl help`: every command, the global options, the environment and the exit codes. */
@@ -49,6 +52,7 @@ export function generalHelp(): string {
     "Commands:",
     ...list([
       ...COMMANDS.map((c) => [[c.name, ...c.positionals].join(" "), c.summary] as const),
+      ...legacyCommandSummaries(),
       ["help [command]", "show help, for one command when given"],
     ]),
     "",

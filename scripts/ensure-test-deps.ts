@@ -1,6 +1,8 @@
 // Run by `npm test` before vitest: the end-to-end tests need sipp, kamailio and kamcmd (the stand-in tenant
-// registrar), baresip (interop) and chromium (the admin page in a real browser, driven by playwright-core;
-// Debian's build, never a browser download). A missing tool is installed with apt-get when running as root;
+// registrar), baresip (interop), chromium (the admin page in a real browser, driven by playwright-core;
+// Debian's build, never a browser download), and mariadbd + mariadb-install-db (a throw-away legacy MySQL
+// for the endpoint_locations cut-over; the tests start their own server, never the system service). A
+// missing tool is installed with apt-get when running as root;
 // otherwise the script fails and prints the command to run. It never skips silently.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
@@ -13,11 +15,13 @@ const REQUIRED: ReadonlyArray<{ readonly bin: string; readonly pkg: string }> = 
   { bin: "kamcmd", pkg: "kamailio" },
   { bin: "baresip", pkg: "baresip-core" },
   { bin: "chromium", pkg: "chromium" },
+  { bin: "mariadbd", pkg: "mariadb-server" },
+  { bin: "mariadb-install-db", pkg: "mariadb-server" },
 ];
-const PACKAGES = ["sip-tester", "kamailio", "baresip-core", "chromium"];
+const PACKAGES = ["sip-tester", "kamailio", "baresip-core", "chromium", "mariadb-server"];
 const INSTALL_COMMAND = `sudo apt-get update && sudo apt-get install -y ${PACKAGES.join(" ")}`;
 
-// Debian puts kamailio and kamcmd in /usr/sbin, which is not on a non-root user's PATH.
+// Debian puts kamailio, kamcmd and mariadbd in /usr/sbin, which is not on a non-root user's PATH.
 const SEARCH_DIRS = [
   ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean),
   "/usr/local/sbin",

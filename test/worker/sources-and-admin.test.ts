@@ -170,7 +170,7 @@ describe("before authentication", () => {
   });
 
   it("an admin body over the size limit gets 413, and a caller without the token learns only 'unauthorized'", async () => {
-    const res = await admin("POST", "/tenants", { domain: "big.example", destinations: ["sip:10.5.9.9"], pad: "x".repeat(100 * 1024) }, "");
+    const res = await admin("POST", "/tenants", { domain: "big.example", destinations: ["sip:10.5.9.9"], pad: "x".repeat(300 * 1024) }, "");
     expect(res.status).toBe(413);
     const denied = await admin("GET", "/tenants", undefined, "wrong-token");
     expect(denied.status).toBe(401);

@@ -18,6 +18,8 @@ import { StoreConflictError } from "../store/store";
 import { destinationProblem, parseDestination } from "../tenants/destination-uri";
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
 import { isIpAddress } from "../sip-uri";
+import { jsonBody, type AdminVars } from "./admin-body";
+import { createLegacyRoutes } from "./legacy-routes";
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
@@ -52,16 +54,7 @@ const adminAuth = createMiddleware<{ Bindings: Env } & AdminVars>(async (c, next
   await next();
 });
 
-type AdminVars = { Variables: { body: string } };
 
-/** The request body as JSON (read once, bounded, by adminAuth). */
-function jsonBody(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new HTTPException(400, { message: "body is not JSON" });
-  }
-}
 
 /** A destination as the API shows it: the row, plus `requirePort` read from its attrs. */
 function destinationJson(d: Destination): Record<string, unknown> {
@@ -153,6 +146,7 @@ const tombstoneUntil = (ttlS: number): number => Math.floor(Date.now() / 1000) +
 export function createAdminRoutes(): Hono<{ Bindings: Env } & AdminVars> {
   const app = new Hono<{ Bindings: Env } & AdminVars>();
   app.use("*", adminAuth);
+  app.route("/legacy", createLegacyRoutes());
 
   app.get("/health", async (c) => {
     const { store } = getServices(c.env);

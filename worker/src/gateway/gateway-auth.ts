@@ -33,8 +33,8 @@ export type GatewayVars = { Variables: { rawBody: string } };
  * read in full or authenticated.
  */
 export const MAX_GATEWAY_BODY = 512 * 1024;
-/** Largest admin API body (a tenant with its destinations is a few hundred bytes). */
-export const MAX_ADMIN_BODY = 64 * 1024;
+/** Largest admin API body: a tenant is a few hundred bytes; a legacy import batch (at most 500 rows) up to ~150 KB. */
+export const MAX_ADMIN_BODY = 256 * 1024;
 
 /**
  * The request body as text, read at most `maxSize` bytes: a declared Content-Length over the limit is

@@ -5,6 +5,8 @@
 import { and, asc, desc, eq, gt, inArray, lt, not, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import { toBinding } from "./binding-row";
+import { createLegacyBindingOps } from "./legacy-bindings";
 import { dispatcher, domain, location, locationTombstone, type DispatcherRow, type LocationRow } from "./schema";
 import {
   StoreConflictError,
@@ -22,30 +24,6 @@ import {
 type Db = LibSQLDatabase<Record<string, never>>;
 type Batch = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
 
-function toBinding(r: LocationRow): Binding {
-  return {
-    id: r.contactId,
-    username: r.username,
-    domain: r.domain,
-    contact: r.contact,
-    received: r.received,
-    path: r.path,
-    expires: r.expires,
-    q: r.q,
-    callid: r.callid,
-    cseq: r.cseq,
-    lastModified: r.lastModified,
-    flags: r.flags,
-    cflags: r.cflags,
-    userAgent: r.userAgent,
-    socket: r.socket,
-    methods: r.methods,
-    sipInstance: r.sipInstance,
-    kvStore: r.kvStore,
-    attr: r.attr,
-    ruid: r.ruid,
-  };
-}
 
 /** Rows per statement of a bulk delete: a tenant with many bindings never holds the store in one statement. */
 export const DELETE_BATCH = 500;
@@ -114,6 +92,8 @@ export function createLibsqlStore(db: Db): Store {
   }
 
   return {
+    ...createLegacyBindingOps(db),
+
     loadTenants: () =>
       run("loadTenants", async () => {
         const [domains, dests] = await db.batch([

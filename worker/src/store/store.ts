@@ -115,7 +115,7 @@ export interface BindingFilter {
 }
 
 /** Everything the worker reads and writes. */
-export interface Store {
+export interface Store extends LegacyBindingOps {
   /** All tenants with their destinations, in one round trip (cached by the caller). */
   loadTenants(): Promise<Tenant[]>;
   /** Creates a tenant and its dispatcher set; throws StoreConflictError when the domain exists. */
@@ -146,6 +146,36 @@ export interface Store {
   sweepExpired(now: number, limit: number): Promise<number>;
   /** A trivial query, for health checks. */
   ping(): Promise<void>;
+}
+
+/**
+ * A row of the legacy `endpoint_locations` table as a binding to import (edgectl legacy import, see
+ * docs/migration.md). `received` is the phone's source `sip:ip:port` when it differs from the contact.
+ */
+export interface LegacyImportRow {
+  readonly username: string;
+  readonly domain: string;
+  readonly contact: string;
+  readonly received: string | null;
+  /** Unix seconds. */
+  readonly expires: number;
+}
+
+/**
+ * What importing one legacy row did (or would do): `kept` means the AoR has a live binding made by a real
+ * REGISTER here, which is newer than anything the legacy table holds, so nothing was written.
+ */
+export type LegacyImportOutcome = "inserted" | "updated" | "unchanged" | "kept";
+
+/** The cut-over operations (worker/src/store/legacy-bindings.ts), used only by the admin API's /legacy routes. */
+export interface LegacyBindingOps {
+  /** Unexpired bindings (expires > now) with an id above `afterId`, in id order, at most `limit`. */
+  pageLiveBindings(afterId: number, now: number, limit: number): Promise<Binding[]>;
+  /**
+   * Imports legacy rows (distinct AoRs) in one atomic batch; with `dryRun` only reads. The outcomes are in
+   * the order of `rows`.
+   */
+  importLegacyRows(rows: readonly LegacyImportRow[], now: number, dryRun: boolean): Promise<LegacyImportOutcome[]>;
 }
 
 /** A store failure, carrying the operation and the cause. */
