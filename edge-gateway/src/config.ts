@@ -3,8 +3,10 @@
  * into a typed value. Nothing else reads the environment.
  */
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import type { LogLevel } from "./observability/logger";
+import { DEFAULT_PROBE_SETTINGS, parseReplyCodes, type ProbeSettings } from "./probe/probe-settings";
 
 export interface ListenAddress {
   readonly ip: string;
@@ -30,6 +32,8 @@ export interface GatewayConfig {
   readonly t2: number;
   readonly t4: number;
   readonly timerC: number;
+  /** Dispatcher probing (OPTIONS to the tenants' destinations); undefined: the gateway does not probe. */
+  readonly probe?: ProbeSettings | undefined;
 }
 
 export class GatewayConfigError extends Error {
@@ -96,7 +100,38 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
   --metrics-listen ip:port  METRICS_LISTEN       /metrics and /health (default 127.0.0.1:9060, "off" disables)
   --log-level level         LOG_LEVEL            debug | info | warn | error (default info)
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
+                            PROBE                on | off: OPTIONS probing of destinations (default on)
+                            PROBE_INTERVAL_MS    time between probes of a destination (default 10000)
+                            PROBE_TIMEOUT_MS     a probe unanswered this long failed (default 5000)
+                            PROBE_FAILURE_THRESHOLD   failed probes in a row -> inactive (default 2)
+                            PROBE_SUCCESS_THRESHOLD   answered probes in a row -> active (default 2)
+                            PROBE_REFRESH_MS     how often the destination list is fetched (default 30000)
+                            PROBE_REPLY_CODES    answers that count as alive: any, or e.g. 2xx,404 (default any)
+                            GATEWAY_ID           this gateway's name in the worker's logs (default: host name)
 `;
+
+/** The probe settings from the environment; undefined when PROBE=off. */
+function loadProbeSettings(env: NodeJS.ProcessEnv): ProbeSettings | undefined {
+  const on = (env.PROBE ?? "on").trim().toLowerCase();
+  if (on === "off") return undefined;
+  if (on !== "on") throw new GatewayConfigError("PROBE must be on or off");
+  const d = DEFAULT_PROBE_SETTINGS;
+  const intervalMs = intOpt("PROBE_INTERVAL_MS", env.PROBE_INTERVAL_MS, d.intervalMs, 100, 3_600_000);
+  const timeoutMs = intOpt("PROBE_TIMEOUT_MS", env.PROBE_TIMEOUT_MS, d.timeoutMs, 50, 3_600_000);
+  if (timeoutMs > intervalMs) throw new GatewayConfigError("PROBE_TIMEOUT_MS must not exceed PROBE_INTERVAL_MS");
+  const codesRaw = env.PROBE_REPLY_CODES;
+  const replyCodes = codesRaw === undefined || codesRaw === "" ? d.replyCodes : parseReplyCodes(codesRaw);
+  if (replyCodes === undefined) throw new GatewayConfigError("PROBE_REPLY_CODES must be any, or codes and classes like 200,2xx,404");
+  return {
+    intervalMs,
+    timeoutMs,
+    failureThreshold: intOpt("PROBE_FAILURE_THRESHOLD", env.PROBE_FAILURE_THRESHOLD, d.failureThreshold, 1, 100),
+    successThreshold: intOpt("PROBE_SUCCESS_THRESHOLD", env.PROBE_SUCCESS_THRESHOLD, d.successThreshold, 1, 100),
+    refreshMs: intOpt("PROBE_REFRESH_MS", env.PROBE_REFRESH_MS, d.refreshMs, 100, 3_600_000),
+    replyCodes,
+    gatewayId: (env.GATEWAY_ID ?? "").trim() || hostname(),
+  };
+}
 
 /** Parses flags and environment; throws GatewayConfigError with the variable's name. */
 export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
@@ -132,5 +167,6 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     t2: intOpt("SIP_T2_MS", env.SIP_T2_MS, 4000, 100, 60_000),
     t4: intOpt("SIP_T4_MS", env.SIP_T4_MS, 5000, 100, 60_000),
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
+    probe: loadProbeSettings(env),
   };
 }

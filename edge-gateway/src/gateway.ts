@@ -7,7 +7,9 @@ import type { GatewayConfig } from "./config";
 import { createLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { observeWorker } from "./observability/worker-health";
+import { Prober } from "./probe/prober";
 import { ProxyCore } from "./proxy/proxy-core";
+import { RealClock } from "./transaction/clock";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
 import { createWorkerClient } from "./worker-client/worker-client";
 
@@ -17,6 +19,8 @@ export interface Gateway {
   readonly metrics: Metrics;
   /** Address of the metrics endpoint, when enabled. */
   readonly metricsUrl: string | undefined;
+  /** The dispatcher prober, when probing is configured and the worker client offers it. */
+  readonly prober: Prober | undefined;
   close(): Promise<void>;
 }
 
@@ -24,18 +28,21 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, logger?: Logger): Promise<Gateway> {
   const log = logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const observed = observeWorker(
-    createWorkerClient({
-      url: config.workerUrl,
-      secret: config.gatewaySecret,
-      timeoutMs: config.workerTimeoutMs,
-      connections: config.workerConnections,
-    }),
-    metrics,
-  );
+  const rawWorker = createWorkerClient({
+    url: config.workerUrl,
+    secret: config.gatewaySecret,
+    timeoutMs: config.workerTimeoutMs,
+    connections: config.workerConnections,
+  });
+  const observed = observeWorker(rawWorker, metrics);
   const worker = observed.client;
   let core: ProxyCore | undefined;
-  const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => core?.onDatagram(bytes, source, listener);
+  let prober: Prober | undefined;
+  // Responses to the prober's OPTIONS are its own: taken before the proxy core sees them.
+  const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
+    if (prober?.intercept(bytes, source, listener)) return;
+    core?.onDatagram(bytes, source, listener);
+  };
   const onError = (err: Error) => log.warn("udp socket error", { error: err.message });
   const phones = await listenUdp(
     { ip: config.listen.ip, port: config.listen.port, advertisedHost: config.listen.advertisedHost },
@@ -58,6 +65,20 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     retryAfterS: config.retryAfterS,
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
+  const { probeTargets, reportDestinationStates } = rawWorker;
+  if (config.probe && probeTargets && reportDestinationStates) {
+    prober = new Prober({
+      listener: pbx,
+      worker: { probeTargets, reportDestinationStates },
+      settings: config.probe,
+      clock: new RealClock(),
+      log,
+      metrics,
+      t1: config.t1,
+      t2: config.t2,
+    });
+    prober.start();
+  }
 
   let http: Server | undefined;
   let metricsUrl: string | undefined;
@@ -96,7 +117,9 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     pbx,
     metrics,
     metricsUrl,
+    prober,
     async close() {
+      prober?.close();
       core?.close();
       await phones.close();
       if (pbx !== phones) await pbx.close();

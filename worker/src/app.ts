@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { createAdminRoutes } from "./admin/admin-routes";
 import { ConfigError, type Env } from "./config/env";
+import { createDestinationAdminRoutes } from "./destinations/admin-destination-routes";
 import { createGatewayRoutes } from "./gateway/gateway-routes";
 import { jsonLog } from "./services";
 import { StoreError } from "./store/store";
@@ -14,6 +15,7 @@ import { StoreError } from "./store/store";
 export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.route("/v1", createGatewayRoutes());
+  app.route("/admin/v1/destinations", createDestinationAdminRoutes());
   app.route("/admin/v1", createAdminRoutes());
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((err, c) => {
