@@ -44,6 +44,8 @@ export interface LocalStackOptions {
   /** SIP timer overrides for the gateway. */
   readonly timers?: Partial<Pick<GatewayConfig, "t1" | "t2" | "t4" | "timerC">>;
   readonly workerTimeoutMs?: number;
+  /** Dispatcher probing by the gateway; off when undefined. */
+  readonly probe?: GatewayConfig["probe"];
   readonly logger?: Logger;
   /** Where the worker's console lines go (its JSON logs); default: this process's stdout. */
   readonly workerLog?: (line: string) => void;
@@ -149,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         t2: options.timers?.t2 ?? 4000,
         t4: options.timers?.t4 ?? 5000,
         timerC: options.timers?.timerC ?? 181_000,
+        probe: options.probe,
       },
       log,
     );
