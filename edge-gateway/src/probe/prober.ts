@@ -269,6 +269,7 @@ export class Prober {
       probe.retransmit = this.deps.clock.setTimer(probe.interval, retransmit);
     };
     send();
+    if (t.probe !== probe) return; // answered synchronously (an in-process transport)
     probe.retransmit = this.deps.clock.setTimer(probe.interval, retransmit);
     probe.timeout = this.deps.clock.setTimer(this.deps.settings.timeoutMs, () => {
       this.endProbe(t);

@@ -243,3 +243,61 @@ describe("prober", () => {
     expect(clock.pendingCount()).toBe(0);
   });
 });
+
+describe("two gateways probing one destination", () => {
+  it("do not flap its state when one reaches it and the other does not: it settles on inactive", async () => {
+    const clock = new ManualClock(0);
+    const worker = fakeWorker([row(1, "10.0.0.1")]);
+    const changes: string[] = [];
+    const base = worker.reportDestinationStates;
+    worker.reportDestinationStates = async (report) => {
+      const answer = await base(report);
+      if (answer.ok) for (const r of answer.decision.results) if (r.changed) changes.push(`${clock.now()}:${r.state}`);
+      return answer;
+    };
+    const make = (name: string, reaches: boolean) => {
+      let prober: Prober | undefined;
+      const listener: Listener = {
+        local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
+        advertised: { host: name, port: 5060 },
+        send(bytes) {
+          if (!reaches) return; // a partition: this gateway's probes get lost
+          const p = parseMessage(bytes);
+          if (!p.ok || p.message.kind !== "request") return;
+          const req = p.message;
+          const reply = new TextEncoder().encode(
+            `SIP/2.0 200 OK\r\nVia: ${headerValue(req, "Via")}\r\nFrom: ${headerValue(req, "From")}\r\nTo: ${headerValue(req, "To")};tag=b\r\nCall-ID: ${headerValue(req, "Call-ID")}\r\nCSeq: ${headerValue(req, "CSeq")}\r\nContent-Length: 0\r\n\r\n`,
+          );
+          queueMicrotask(() => prober?.intercept(reply, { ip: "10.0.0.1", port: 5080, transport: "udp" }, listener));
+        },
+      };
+      prober = new Prober({
+        listener,
+        worker,
+        settings: { ...DEFAULT_PROBE_SETTINGS, gatewayId: name },
+        clock,
+        log: createLogger("error", () => undefined),
+        metrics: new Metrics(),
+        t1: 500,
+        t2: 4000,
+      });
+      return prober;
+    };
+    const a = make("192.0.2.1", true);
+    const b = make("192.0.2.2", false);
+    a.start();
+    b.start();
+    await settle();
+    for (let t = 0; t < 300_000; t += 100) {
+      clock.advance(100);
+      await settle();
+    }
+    expect(a.viewOf("10.0.0.1", 5080)).toBe("up");
+    expect(b.viewOf("10.0.0.1", 5080)).toBe("down");
+    expect(worker.rows[0]!.state).toBe("inactive");
+    // One change in five minutes of rounds and refreshes: B's verdict; A never overwrites it.
+    expect(changes).toEqual([expect.stringMatching(/:inactive$/)]);
+    a.close();
+    b.close();
+  });
+});
