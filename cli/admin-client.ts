@@ -94,6 +94,25 @@ export interface Deleted {
   readonly deleted: number;
 }
 
+/** A destination with its state, as `GET /admin/v1/destinations` returns it. */
+export interface DestinationStatus {
+  readonly id: number;
+  readonly uri: string;
+  /** `active`, `inactive` (failed its probes) or `disabled` (by an operator). */
+  readonly state: string;
+  readonly probing: boolean;
+  readonly domains: readonly string[];
+  readonly setid: number;
+  readonly weight: number;
+  readonly priority: number;
+}
+
+/** Which destination rows an operator means: an address, optionally only one tenant's. */
+export interface DestinationSelector {
+  readonly uri: string;
+  readonly domain?: string;
+}
+
 /** Settings of {@link createAdminClient}. */
 export interface AdminClientOptions {
   /** Origin of the worker (a path prefix is kept), e.g. `http://127.0.0.1:8787`. */
@@ -118,6 +137,12 @@ export interface AdminClient {
   getBinding(id: number): Promise<Binding>;
   deleteBinding(id: number): Promise<Deleted>;
   deleteAor(aor: string): Promise<Deleted>;
+  listDestinations(query?: { readonly domain?: string }): Promise<DestinationStatus[]>;
+  setDestinationState(
+    action: "enable" | "disable",
+    selector: DestinationSelector,
+  ): Promise<{ destinations: DestinationStatus[]; changed: number }>;
+  setDestinationProbing(selector: DestinationSelector & { readonly probing: boolean }): Promise<DestinationStatus[]>;
 }
 
 /** How long one request may take before the client gives up, in milliseconds. */
@@ -317,6 +342,20 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     },
     async deleteAor(aor) {
       return { deleted: (await call("DELETE", `/aors/${seg(aor)}`)).field("deleted", "number") };
+    },
+    async listDestinations(query = {}) {
+      const path = query.domain !== undefined ? `/destinations?domain=${seg(query.domain)}` : "/destinations";
+      return (await call("GET", path)).field("destinations", "array") as unknown as DestinationStatus[];
+    },
+    async setDestinationState(action, selector) {
+      const res = await call("POST", `/destinations/${action}`, selector);
+      return {
+        destinations: res.field("destinations", "array") as unknown as DestinationStatus[],
+        changed: res.field("changed", "number"),
+      };
+    },
+    async setDestinationProbing(selector) {
+      return (await call("POST", "/destinations/probe", selector)).field("destinations", "array") as unknown as DestinationStatus[];
     },
   };
 }

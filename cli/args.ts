@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS, OPTIONS } from "./commands";
 import type { CommandName, CommandSpec, OptionName, OptionSpec } from "./commands";
+import { checkOnOff, type DestinationCommand } from "./destination";
 import { checkAor, checkDestination, checkDomain, checkUnusualDomain } from "./validate";
 import type { Checked } from "./validate";
 
@@ -42,6 +43,7 @@ export type Command =
       readonly json: boolean;
     }
   | { readonly name: "location rm"; readonly aor: string; readonly json: boolean }
+  | DestinationCommand
   | { readonly name: "health"; readonly json: boolean };
 
 /** What help to print. */
@@ -227,5 +229,16 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     case "location rm":
       accept(checkAor(arg), name);
       return run({ name, aor: arg, json });
+    case "destination list":
+    case "destination disable":
+    case "destination enable":
+    case "destination probe": {
+      const domainText = last("domain");
+      const scope = domainText === undefined ? {} : { domain: accept(checkDomain(domainText), name, "--domain") };
+      if (name === "destination list") return run({ name, json, ...scope });
+      const uri = accept(checkDestination(arg), name);
+      if (name === "destination probe") return run({ name, uri, probing: accept(checkOnOff(rest[1] ?? ""), name), json, ...scope });
+      return run({ name, uri, json, ...scope });
+    }
   }
 }

@@ -42,7 +42,7 @@ export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = {
     type: "boolean",
     description: "accept an IP address or a single-label name as the tenant domain",
   },
-  domain: { type: "string", value: "<domain>", description: "only bindings of this tenant domain" },
+  domain: { type: "string", value: "<domain>", description: "only this tenant domain's bindings or destinations" },
   aor: { type: "string", value: "<user@domain>", description: "only bindings of this address-of-record" },
   limit: { type: "string", value: "<n>", description: "at most n bindings, 1..1000 (API default 1000)" },
   json: { type: "boolean", description: "print the API's answer as JSON instead of text" },
@@ -63,6 +63,10 @@ export type CommandName =
   | "tenant require-port"
   | "location list"
   | "location rm"
+  | "destination list"
+  | "destination disable"
+  | "destination enable"
+  | "destination probe"
   | "health";
 
 /** One command: its words, positional arguments, the options it takes beyond the global ones, and its help. */
@@ -154,6 +158,46 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ["edgectl location rm 201@tenant-a.example"],
   },
   {
+    name: "destination list",
+    positionals: [],
+    options: ["domain", "json"],
+    summary: "list dispatcher destinations with their state",
+    details: [
+      "Table columns: URI, STATE (active | inactive | disabled), PROBING (on | off), DOMAINS, WEIGHT,",
+      "PRIORITY, ID. 'inactive' is a destination that failed the gateways' OPTIONS probes; 'disabled'",
+      "is an operator's maintenance. --json prints the array (fields uri, state, probing, domains ...).",
+      "Exits 3 when --domain is not a tenant.",
+    ],
+    examples: ["edgectl destination list", "edgectl destination list --domain tenant-a.example --json"],
+  },
+  {
+    name: "destination disable",
+    positionals: ["<sip-uri>"],
+    options: ["domain", "json"],
+    summary: "put a destination into maintenance: no request goes to it, probes leave it alone",
+    details: [
+      "Every tenant's row with that address, or only the tenant's with --domain.",
+      "Calls from the box still reach its tenant's phones. Exits 3 when no destination has that address.",
+    ],
+    examples: ["edgectl destination disable sip:127.0.0.11:5080"],
+  },
+  {
+    name: "destination enable",
+    positionals: ["<sip-uri>"],
+    options: ["domain", "json"],
+    summary: "put a destination back in service (also clears a probe's inactive mark)",
+    details: ["A box still failing its probes is marked inactive again within a probe round. Exits 3 as for disable."],
+    examples: ["edgectl destination enable sip:127.0.0.11:5080"],
+  },
+  {
+    name: "destination probe",
+    positionals: ["<sip-uri>", "<on|off>"],
+    options: ["domain", "json"],
+    summary: "turn the gateways' OPTIONS probing of a destination on or off",
+    details: ["A destination that is not probed keeps its state (active unless an operator disabled it)."],
+    examples: ["edgectl destination probe sip:127.0.0.11:5080 on"],
+  },
+  {
     name: "health",
     positionals: [],
     options: ["json"],
@@ -167,4 +211,5 @@ export const COMMANDS: readonly CommandSpec[] = [
 export const GROUPS: Readonly<Record<string, string>> = {
   tenant: "tenant domains and their dispatcher destinations",
   location: "registration bindings (the location table)",
+  destination: "dispatcher destinations: state, maintenance, probing",
 };

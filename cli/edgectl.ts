@@ -8,6 +8,7 @@ import type { AdminClient, FetchLike } from "./admin-client";
 import { parseCommandLine, UsageError } from "./args";
 import type { Command, HelpTopic } from "./args";
 import { ConfigError, resolveConfig } from "./config";
+import { runDestinationCommand } from "./destination";
 import { ExitCode, exitCodeForStatus } from "./exit-codes";
 import type { ExitCodeValue } from "./exit-codes";
 import {
@@ -103,6 +104,11 @@ async function run(command: Command, client: AdminClient, io: CliIo): Promise<Ex
       print(command.json ? formatJson(answer) : `deleted ${plural(answer.deleted, "binding")} of ${sanitize(command.aor)}\n`);
       return ExitCode.Ok;
     }
+    case "destination list":
+    case "destination disable":
+    case "destination enable":
+    case "destination probe":
+      return runDestinationCommand(command, client, print, note);
     case "health": {
       const report = await client.health();
       print(

@@ -1,6 +1,7 @@
 // `npm start`: the whole system locally on the embedded default (libSQL file, worker in Miniflare, gateway),
 // with two demo tenants. Ctrl-C stops everything cleanly.
 import { loadFloodConfig, parseHostPortArg } from "../edge-gateway/src/config";
+import { DEFAULT_PROBE_SETTINGS } from "../edge-gateway/src/probe/probe-settings";
 import { startLocalStack } from "./local-stack";
 
 const DEMO_TENANTS = [
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     logLevel: (process.env.LOG_LEVEL as "info" | undefined) ?? "info",
     // FLOOD_LIMIT, FLOOD_EXEMPT, UA_DENY ... as for the gateway alone (docs/security.md).
     flood: loadFloodConfig(process.env),
+    // Probes the destinations an operator turned probing on for (`edgectl destination probe <uri> on`).
+    probe: { ...DEFAULT_PROBE_SETTINGS, gatewayId: "local" },
   });
   await seed(stack.workerUrl, stack.adminToken);
   const sweep = setInterval(() => void stack.runScheduled().catch(() => undefined), 60_000);
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
       `  store           ${stack.storeUrl}   (libSQL file ${process.env.LIBSQL_FILE ?? ".data/dev.db"})`,
       `  metrics         ${stack.gateway.metricsUrl ?? "off"}/metrics`,
       `  demo tenants    ${DEMO_TENANTS.map((t) => `${t.domain} -> ${t.destinations.join(",")}`).join("; ")}`,
-      "  try             ./bin/edgectl.js tenant list ; ./bin/edgectl.js location list",
+      "  try             ./bin/edgectl.js tenant list ; ./bin/edgectl.js location list ; ./bin/edgectl.js destination list",
       "",
     ].join("\n"),
   );

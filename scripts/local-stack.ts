@@ -47,6 +47,8 @@ export interface LocalStackOptions {
   readonly workerTimeoutMs?: number;
   /** Flood limit and scanner screen (config.ts loadFloodConfig); the gateway's defaults when absent. */
   readonly flood?: FloodConfig | undefined;
+  /** Dispatcher probing by the gateway; off when undefined. */
+  readonly probe?: GatewayConfig["probe"];
   readonly logger?: Logger;
   /** Where the worker's console lines go (its JSON logs); default: this process's stdout. */
   readonly workerLog?: (line: string) => void;
@@ -153,6 +155,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         t4: options.timers?.t4 ?? 5000,
         timerC: options.timers?.timerC ?? 181_000,
         ...(options.flood ? { flood: options.flood } : {}),
+        probe: options.probe,
       },
       log,
     );

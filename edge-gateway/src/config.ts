@@ -3,10 +3,12 @@
  * into a typed value. Nothing else reads the environment.
  */
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { DEFAULT_FLOOD_CONFIG, DEFAULT_UA_DENY, type FloodConfig } from "./ingress/ingress-guard";
 import { AddressList } from "./ingress/ip-address";
 import type { LogLevel } from "./observability/logger";
+import { DEFAULT_PROBE_SETTINGS, parseReplyCodes, type ProbeSettings } from "./probe/probe-settings";
 
 export interface ListenAddress {
   readonly ip: string;
@@ -38,6 +40,8 @@ export interface GatewayConfig {
   readonly maxPendingDecisions?: number;
   /** Per-source flood limit and scanner screen; DEFAULT_FLOOD_CONFIG when absent. */
   readonly flood?: FloodConfig;
+  /** Dispatcher probing (OPTIONS to the tenants' destinations); undefined: the gateway does not probe. */
+  readonly probe?: ProbeSettings | undefined;
 }
 
 export class GatewayConfigError extends Error {
@@ -128,6 +132,14 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             FLOOD_LEARNED_TTL_S  how long a relayed-to Asterisk address stays exempt (default 3600)
   --ua-deny list|off        UA_DENY              User-Agent substrings dropped silently, case-insensitive
                                                  (default ${DEFAULT_UA_DENY.join(",")})
+                            PROBE                on | off: OPTIONS probing of destinations (default on)
+                            PROBE_INTERVAL_MS    time between probes of a destination (default 10000)
+                            PROBE_TIMEOUT_MS     a probe unanswered this long failed (default 5000)
+                            PROBE_FAILURE_THRESHOLD   failed probes in a row -> inactive (default 2)
+                            PROBE_SUCCESS_THRESHOLD   answered probes in a row -> active (default 2)
+                            PROBE_REFRESH_MS     how often the destination list is fetched (default 30000)
+                            PROBE_REPLY_CODES    answers that count as alive: any, or e.g. 2xx,404 (default any)
+                            GATEWAY_ID           this gateway's name in the worker's logs (default: host name)
 `;
 
 function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -196,6 +208,30 @@ function checkWorkerUrl(raw: string, allowInsecure: boolean): void {
   );
 }
 
+
+/** The probe settings from the environment; undefined when PROBE=off. */
+function loadProbeSettings(env: NodeJS.ProcessEnv): ProbeSettings | undefined {
+  const on = (env.PROBE ?? "on").trim().toLowerCase();
+  if (on === "off") return undefined;
+  if (on !== "on") throw new GatewayConfigError("PROBE must be on or off");
+  const d = DEFAULT_PROBE_SETTINGS;
+  const intervalMs = intOpt("PROBE_INTERVAL_MS", env.PROBE_INTERVAL_MS, d.intervalMs, 100, 3_600_000);
+  const timeoutMs = intOpt("PROBE_TIMEOUT_MS", env.PROBE_TIMEOUT_MS, d.timeoutMs, 50, 3_600_000);
+  if (timeoutMs > intervalMs) throw new GatewayConfigError("PROBE_TIMEOUT_MS must not exceed PROBE_INTERVAL_MS");
+  const codesRaw = env.PROBE_REPLY_CODES;
+  const replyCodes = codesRaw === undefined || codesRaw === "" ? d.replyCodes : parseReplyCodes(codesRaw);
+  if (replyCodes === undefined) throw new GatewayConfigError("PROBE_REPLY_CODES must be any, or codes and classes like 200,2xx,404");
+  return {
+    intervalMs,
+    timeoutMs,
+    failureThreshold: intOpt("PROBE_FAILURE_THRESHOLD", env.PROBE_FAILURE_THRESHOLD, d.failureThreshold, 1, 100),
+    successThreshold: intOpt("PROBE_SUCCESS_THRESHOLD", env.PROBE_SUCCESS_THRESHOLD, d.successThreshold, 1, 100),
+    refreshMs: intOpt("PROBE_REFRESH_MS", env.PROBE_REFRESH_MS, d.refreshMs, 100, 3_600_000),
+    replyCodes,
+    gatewayId: (env.GATEWAY_ID ?? "").trim() || hostname(),
+  };
+}
+
 /** Parses flags and environment; throws GatewayConfigError with the variable's name. */
 export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEnv): GatewayConfig {
   const { values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
@@ -229,5 +265,6 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
     flood: loadFloodConfig(env, values),
+    probe: loadProbeSettings(env),
   };
 }

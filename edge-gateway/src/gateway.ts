@@ -8,7 +8,9 @@ import { DEFAULT_FLOOD_CONFIG, IngressGuard } from "./ingress/ingress-guard";
 import { createLogger, type FlushableLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
 import { observeWorker } from "./observability/worker-health";
+import { Prober } from "./probe/prober";
 import { ProxyCore } from "./proxy/proxy-core";
+import { RealClock } from "./transaction/clock";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
 import { createWorkerClient } from "./worker-client/worker-client";
 
@@ -20,6 +22,8 @@ export interface Gateway {
   readonly ingress: IngressGuard;
   /** Address of the metrics endpoint, when enabled. */
   readonly metricsUrl: string | undefined;
+  /** The dispatcher prober, when probing is configured and the worker client offers it. */
+  readonly prober: Prober | undefined;
   close(): Promise<void>;
 }
 
@@ -29,19 +33,20 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
   const ownLog: FlushableLogger | undefined = logger ? undefined : createLogger(config.logLevel);
   const log: Logger = logger ?? ownLog!;
   const metrics = new Metrics();
-  const observed = observeWorker(
-    createWorkerClient({
-      url: config.workerUrl,
-      secret: config.gatewaySecret,
-      timeoutMs: config.workerTimeoutMs,
-      connections: config.workerConnections,
-    }),
-    metrics,
-  );
+  const rawWorker = createWorkerClient({
+    url: config.workerUrl,
+    secret: config.gatewaySecret,
+    timeoutMs: config.workerTimeoutMs,
+    connections: config.workerConnections,
+  });
+  const observed = observeWorker(rawWorker, metrics);
   let core: ProxyCore | undefined;
   let guard: IngressGuard | undefined;
-  // The flood limit runs before the parser: a blocked source costs a Map lookup per datagram, nothing more.
+  let prober: Prober | undefined;
+  // Responses to the prober's OPTIONS are its own (matched by their random branch): taken first. Then the
+  // flood limit, before the parser: a blocked source costs a Map lookup per datagram, nothing more.
   const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
+    if (prober?.intercept(bytes, source, listener)) return;
     if (guard?.admit(source, listener)) core?.onDatagram(bytes, source, listener);
   };
   const onError = (err: Error) => log.warn("udp socket error", { error: err.message });
@@ -82,6 +87,20 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     screen: (req, source, listener) => ingress.screen(req, source, listener),
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
+  const { probeTargets, reportDestinationStates } = rawWorker;
+  if (config.probe && probeTargets && reportDestinationStates) {
+    prober = new Prober({
+      listener: pbx,
+      worker: { probeTargets, reportDestinationStates },
+      settings: config.probe,
+      clock: new RealClock(),
+      log,
+      metrics,
+      t1: config.t1,
+      t2: config.t2,
+    });
+    prober.start();
+  }
 
   let http: Server | undefined;
   let metricsUrl: string | undefined;
@@ -122,7 +141,9 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     metrics,
     ingress,
     metricsUrl,
+    prober,
     async close() {
+      prober?.close();
       core?.close();
       await phones.close();
       if (pbx !== phones) await pbx.close();

@@ -4,6 +4,16 @@
  * proxy turns into 503 + Retry-After, without blocking other transactions.
  */
 import { Pool } from "undici";
+import {
+  DESTINATION_STATE_PATH,
+  parseDestinationStateAnswer,
+  parseProbeTargetsAnswer,
+  PROBE_TARGETS_PATH,
+  type DestinationStateAnswer,
+  type DestinationStateReport,
+  type ProbeTargetsAnswer,
+  type ProbeTargetsRequest,
+} from "../../../contract/destinations";
 import { importHmacKey, signRequest } from "../../../contract/signing";
 import {
   parseRequestDecision,
@@ -33,6 +43,12 @@ export interface WorkerClientOptions {
 export interface WorkerClient {
   request(ev: RequestEventInput): Promise<WorkerAnswer<RequestDecision>>;
   response(ev: ResponseEventInput): Promise<WorkerAnswer<ResponseDecision>>;
+  /**
+   * Destination probing (contract/destinations.ts): the destinations to probe, and the prober's reports.
+   * Optional: a client without them runs a gateway that does not probe.
+   */
+  probeTargets?(req: ProbeTargetsRequest): Promise<WorkerAnswer<ProbeTargetsAnswer>>;
+  reportDestinationStates?(report: DestinationStateReport): Promise<WorkerAnswer<DestinationStateAnswer>>;
   close(): Promise<void>;
 }
 
@@ -80,6 +96,8 @@ export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
   return {
     request: (ev) => call(REQUEST_EVENT_PATH, ev, parseRequestDecision),
     response: (ev) => call(RESPONSE_EVENT_PATH, ev, parseResponseDecision),
+    probeTargets: (req) => call(PROBE_TARGETS_PATH, req, parseProbeTargetsAnswer),
+    reportDestinationStates: (report) => call(DESTINATION_STATE_PATH, report, parseDestinationStateAnswer),
     close: () => pool.close(),
   };
 }

@@ -15,6 +15,7 @@ import type { Env } from "../config/env";
 import { decideRegister } from "../registrar/register-request";
 import { decideRegisterResponse } from "../registrar/register-response";
 import { isRegisterContext, type RegisterContext } from "../registrar/register-context";
+import { mountProbeRoutes } from "../destinations/probe-routes";
 import { decideRoute } from "../routing/route-request";
 import { getServices, type Services } from "../services";
 import { getTenantDirectory } from "../tenants/tenant-directory";
@@ -52,6 +53,7 @@ async function decideRequest(ev: RequestEvent, s: Services, now: number): Promis
 export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
   const app = new Hono<{ Bindings: Env } & GatewayVars>();
   app.use("*", gatewayAuth);
+  mountProbeRoutes(app);
 
   app.post("/request", async (c) => {
     const ev = validated(() => parseRequestEvent(parseJson(c.get("rawBody"))));

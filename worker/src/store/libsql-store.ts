@@ -14,6 +14,7 @@ import {
   type Binding,
   type BindingFilter,
   type Destination,
+  type DestinationRecord,
   type NewTenant,
   type SavePlan,
   type SaveResult,
@@ -353,6 +354,50 @@ export function createLibsqlStore(db: Db): Store {
             (SELECT rowid FROM ${locationTombstone} WHERE expires < ${now} ORDER BY expires LIMIT ${limit})`),
         ]);
         return rows.length;
+      }),
+
+    listDestinationRecords: () =>
+      run("listDestinationRecords", async () => {
+        const [domains, dests] = await db.batch([
+          db.select({ domain: domain.domain, setid: domain.setid }).from(domain).orderBy(asc(domain.domain)),
+          db.select().from(dispatcher).orderBy(asc(dispatcher.setid), asc(dispatcher.id)),
+        ]);
+        const bySet = new Map<number, string[]>();
+        for (const d of domains) bySet.set(d.setid, [...(bySet.get(d.setid) ?? []), d.domain]);
+        return dests.map(
+          (r): DestinationRecord => ({
+            id: r.id,
+            setid: r.setid,
+            uri: r.destination,
+            state: r.state,
+            probeMode: r.probeMode,
+            weight: r.weight,
+            priority: r.priority,
+            domains: bySet.get(r.setid) ?? [],
+          }),
+        );
+      }),
+
+    updateDestinationStates: (ids, to, from) =>
+      run("updateDestinationStates", async () => {
+        if (ids.length === 0 || from.length === 0) return [];
+        const rows = await db
+          .update(dispatcher)
+          .set({ state: to })
+          .where(and(inArray(dispatcher.id, [...ids]), inArray(dispatcher.state, [...from])))
+          .returning({ id: dispatcher.id });
+        return rows.map((r) => r.id);
+      }),
+
+    updateDestinationProbeMode: (ids, probeMode) =>
+      run("updateDestinationProbeMode", async () => {
+        if (ids.length === 0) return [];
+        const rows = await db
+          .update(dispatcher)
+          .set({ probeMode })
+          .where(inArray(dispatcher.id, [...ids]))
+          .returning({ id: dispatcher.id });
+        return rows.map((r) => r.id);
       }),
 
     ping: () =>

@@ -114,6 +114,23 @@ export interface BindingFilter {
   readonly limit: number;
 }
 
+/**
+ * One dispatcher row with the tenant domains of its set, as destination probing and the destination admin
+ * routes read it. `state` is the stored OpenSIPS code (see destinations/destination-state.ts).
+ */
+export interface DestinationRecord {
+  readonly id: number;
+  readonly setid: number;
+  readonly uri: string;
+  readonly state: number;
+  /** 0: not probed; anything else: probed by the gateways. */
+  readonly probeMode: number;
+  readonly weight: number;
+  readonly priority: number;
+  /** Domains whose set this is (usually one). */
+  readonly domains: readonly string[];
+}
+
 /** Everything the worker reads and writes. */
 export interface Store extends LegacyBindingOps {
   /** All tenants with their destinations, in one round trip (cached by the caller). */
@@ -144,6 +161,15 @@ export interface Store extends LegacyBindingOps {
    * same round trip (also at most `limit`).
    */
   sweepExpired(now: number, limit: number): Promise<number>;
+  /** Every dispatcher row with its set's domains, by set then id (destination probing and admin). */
+  listDestinationRecords(): Promise<DestinationRecord[]>;
+  /**
+   * Sets `state` to `to` on the rows of `ids` whose state is one of `from` (a guarded transition: a probe's
+   * report never overwrites an operator's state); returns the ids it changed.
+   */
+  updateDestinationStates(ids: readonly number[], to: number, from: readonly number[]): Promise<number[]>;
+  /** Sets `probe_mode` on the rows of `ids`; returns the ids it changed. */
+  updateDestinationProbeMode(ids: readonly number[], probeMode: number): Promise<number[]>;
   /** A trivial query, for health checks. */
   ping(): Promise<void>;
 }

@@ -1,8 +1,10 @@
 /**
- * Chooses a tenant's destination for a request: active destinations only, the highest priority group first,
- * then a weighted choice keyed by a stable hash (the AoR for REGISTER), so an AoR's refreshes keep going to
- * the same Asterisk while the set is unchanged.
+ * Chooses a tenant's destination for a request: active destinations only (never one a probe found
+ * inactive, never one an operator disabled), the highest priority group first, then a weighted choice
+ * keyed by a stable hash (the AoR for REGISTER), so an AoR's refreshes keep going to the same Asterisk
+ * while the set of active destinations is unchanged, and move to another one when it fails over.
  */
+import { STATE_ACTIVE } from "../destinations/destination-state";
 import type { Destination, Tenant } from "../store/store";
 import { parseDestination, type DestinationAddress } from "./destination-uri";
 
@@ -21,22 +23,49 @@ export interface SelectedDestination {
   readonly address: DestinationAddress;
 }
 
-/** The destination for `key` among the tenant's usable destinations; undefined when none is usable. */
-export function selectDestination(tenant: Tenant, key: string): SelectedDestination | undefined {
+/** The tenant's destinations a request may go to: active, weight above 0, a usable sip: URI. */
+export function usableDestinations(tenant: Tenant): SelectedDestination[] {
   const usable: SelectedDestination[] = [];
   for (const d of tenant.destinations) {
-    if (d.state !== 0 || d.weight <= 0) continue;
+    if (d.state !== STATE_ACTIVE || d.weight <= 0) continue;
     const address = parseDestination(d.uri);
     if (address) usable.push({ destination: d, address });
   }
-  if (usable.length === 0) return undefined;
-  const top = Math.max(...usable.map((u) => u.destination.priority));
-  const group = usable.filter((u) => u.destination.priority === top);
-  const total = group.reduce((sum, u) => sum + u.destination.weight, 0);
-  let point = stableHash(key) % total;
-  for (const u of group) {
-    if (point < u.destination.weight) return u;
-    point -= u.destination.weight;
+  return usable;
+}
+
+/** The destination for `key` among the tenant's usable destinations; undefined when none is usable. */
+export function selectDestination(tenant: Tenant, key: string): SelectedDestination | undefined {
+  return orderedDestinations(tenant, key)[0];
+}
+
+/**
+ * Every usable destination in the order a request for `key` should try them: the selected one first, then
+ * the rest of its priority group (in configuration order after it), then the lower priority groups. The
+ * tail is what a retry within the transaction would use once the proxy core fails over (not wired yet).
+ */
+export function orderedDestinations(tenant: Tenant, key: string): SelectedDestination[] {
+  const usable = usableDestinations(tenant);
+  if (usable.length === 0) return [];
+  const priorities = [...new Set(usable.map((u) => u.destination.priority))].sort((a, b) => b - a);
+  const out: SelectedDestination[] = [];
+  for (const [i, p] of priorities.entries()) {
+    const group = usable.filter((u) => u.destination.priority === p);
+    if (i > 0) {
+      out.push(...group);
+      continue;
+    }
+    const total = group.reduce((sum, u) => sum + u.destination.weight, 0);
+    let point = stableHash(key) % total;
+    let at = group.length - 1;
+    for (const [j, u] of group.entries()) {
+      if (point < u.destination.weight) {
+        at = j;
+        break;
+      }
+      point -= u.destination.weight;
+    }
+    out.push(...group.slice(at), ...group.slice(0, at));
   }
-  return group[group.length - 1];
+  return out;
 }
