@@ -1,0 +1,54 @@
+/**
+ * The decisions, once, for both runtimes: an initial request -> a request decision; a final response the
+ * decision asked to see -> a response decision. The Workers runtime calls these behind its signed HTTP
+ * endpoints (gateway/gateway-routes.ts); the Node runtime (node-runtime/) calls them in the gateway's own
+ * process. Nothing here knows HTTP, signatures or the runtime: what differs is passed in.
+ */
+import type {
+  RequestDecisionInput,
+  RequestEvent,
+  ResponseDecisionInput,
+  ResponseEvent,
+} from "../../../contract/v1";
+import type { Config } from "../config/env";
+import { decideRegister } from "../registrar/register-request";
+import { decideRegisterResponse } from "../registrar/register-response";
+import { isRegisterContext, type RegisterContext } from "../registrar/register-context";
+import { decideRoute } from "../routing/route-request";
+import type { Store } from "../store/store";
+import { getTenantDirectory } from "../tenants/tenant-directory";
+import type { ContextCodec } from "./contexts";
+
+/** What the decisions need from their runtime. */
+export interface DecisionServices {
+  readonly config: Pick<Config, "tenantCacheTtlMs" | "anyDomainLookup" | "defaultExpires">;
+  readonly store: Store;
+  readonly contexts: ContextCodec;
+  readonly log: (obj: Record<string, unknown>) => void;
+}
+
+/** The response event's context is forged, stale, or of a kind no decision issued. */
+export class InvalidContextError extends Error {
+  override readonly name = "InvalidContextError";
+  constructor() {
+    super("context is invalid, expired or of an unknown kind");
+  }
+}
+
+/** An initial request: REGISTER to the registrar decision, anything else to routing. `now` is Unix ms. */
+export async function decideRequest(ev: RequestEvent, s: DecisionServices, now: number): Promise<RequestDecisionInput> {
+  const tenants = await getTenantDirectory(s.store, now, s.config.tenantCacheTtlMs);
+  if (ev.method === "REGISTER") {
+    return decideRegister(ev, { tenants, seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });
+  }
+  return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log });
+}
+
+/** A final response the request decision asked to see. Throws InvalidContextError for a bad context. */
+export async function decideResponse(ev: ResponseEvent, s: DecisionServices, now: number): Promise<ResponseDecisionInput> {
+  const ctx = await s.contexts.open(ev.context, now);
+  if (isRegisterContext(ctx)) {
+    return decideRegisterResponse(ev, ctx, { store: s.store, now, defaultExpires: s.config.defaultExpires, log: s.log });
+  }
+  throw new InvalidContextError();
+}
