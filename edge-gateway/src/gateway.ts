@@ -9,7 +9,7 @@ import { Metrics } from "./observability/metrics";
 import { observeWorker } from "./observability/worker-health";
 import { ProxyCore } from "./proxy/proxy-core";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
-import { createWorkerClient } from "./worker-client/worker-client";
+import { createWorkerClient, type WorkerClient } from "./worker-client/worker-client";
 
 export interface Gateway {
   readonly phones: UdpListener;
@@ -20,17 +20,28 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * Where the decisions come from: by default the worker over HTTP at `config.workerUrl` (EDGE_RUNTIME=workers);
+ * the Node runtime passes its in-process client (node-runtime/), the same seam.
+ */
+export interface DecisionSource {
+  readonly client: WorkerClient;
+  /** For the start-up log line. */
+  readonly label: string;
+}
+
 /** Starts a gateway. */
-export async function startGateway(config: GatewayConfig, logger?: Logger): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, logger?: Logger, decisions?: DecisionSource): Promise<Gateway> {
   const log = logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
   const observed = observeWorker(
-    createWorkerClient({
-      url: config.workerUrl,
-      secret: config.gatewaySecret,
-      timeoutMs: config.workerTimeoutMs,
-      connections: config.workerConnections,
-    }),
+    decisions?.client ??
+      createWorkerClient({
+        url: config.workerUrl,
+        secret: config.gatewaySecret,
+        timeoutMs: config.workerTimeoutMs,
+        connections: config.workerConnections,
+      }),
     metrics,
   );
   const worker = observed.client;
@@ -87,7 +98,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
   log.info("gateway listening", {
     phones: `${phones.local.ip}:${phones.local.port}`,
     pbx: `${pbx.local.ip}:${pbx.local.port}`,
-    worker: config.workerUrl,
+    worker: decisions?.label ?? config.workerUrl,
     metrics: metricsUrl,
   });
 
