@@ -24,6 +24,7 @@ import { sweepExpired, type SweepResult } from "../worker/src/cron/sweep-expired
 import { hmacContexts, inProcessContexts } from "../worker/src/decisions/contexts";
 import { provideServices } from "../worker/src/services";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
+import { createTenantDirectoryCache } from "../worker/src/tenants/tenant-directory";
 import type { Store } from "../worker/src/store/store";
 import { createInProcessClient, type InProcessClient } from "./in-process-client";
 import { startThreadStore } from "./thread-store";
@@ -113,10 +114,15 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     const { store } = opened;
 
     // The HTTP app (admin API, and /v1 for gateways that call over HTTP): contexts sealed, they travel.
+    // One tenant cache for both (admin changes through the app invalidate it at once).
+    const tenantCache = createTenantDirectoryCache();
     const gatewayKey = importHmacKey(config.gatewaySecret);
-    provideServices(options.env, { config, store, gatewayKey, contexts: hmacContexts(gatewayKey), log });
+    provideServices(options.env, { config, store, gatewayKey, contexts: hmacContexts(gatewayKey), tenantCache, log });
     // The in-process decisions: contexts never leave this process.
-    const client = createInProcessClient({ config, store, contexts: inProcessContexts(), log }, { timeoutMs: options.decisionTimeoutMs });
+    const client = createInProcessClient(
+      { config, store, contexts: inProcessContexts(), tenantCache, log },
+      { timeoutMs: options.decisionTimeoutMs },
+    );
     cleanups.push(() => client.close());
 
     let adminUrl: string | undefined;

@@ -13,6 +13,7 @@ import { hmacContexts } from "./decisions/contexts";
 import type { DecisionServices } from "./decisions/decide";
 import { createLibsqlStore } from "./store/libsql-store";
 import type { Store } from "./store/store";
+import { createTenantDirectoryCache } from "./tenants/tenant-directory";
 
 export interface Services extends DecisionServices {
   readonly config: Config;
@@ -45,7 +46,7 @@ export function getSharedServices(env: Env): SharedServices {
   if (!shared) {
     const config = getConfig(env);
     const gatewayKey = importHmacKey(config.gatewaySecret);
-    shared = { config, gatewayKey, contexts: hmacContexts(gatewayKey), log: jsonLog };
+    shared = { config, gatewayKey, contexts: hmacContexts(gatewayKey), tenantCache: createTenantDirectoryCache(), log: jsonLog };
     byEnv.set(env, shared);
   }
   return shared;

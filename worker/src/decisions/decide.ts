@@ -16,7 +16,7 @@ import { decideRegisterResponse } from "../registrar/register-response";
 import { isRegisterContext, type RegisterContext } from "../registrar/register-context";
 import { decideRoute } from "../routing/route-request";
 import type { Store } from "../store/store";
-import { getTenantDirectory } from "../tenants/tenant-directory";
+import type { TenantDirectoryCache } from "../tenants/tenant-directory";
 import type { ContextCodec } from "./contexts";
 
 /** What the decisions need from their runtime. */
@@ -24,6 +24,8 @@ export interface DecisionServices {
   readonly config: Pick<Config, "tenantCacheTtlMs" | "anyDomainLookup" | "defaultExpires">;
   readonly store: Store;
   readonly contexts: ContextCodec;
+  /** This runtime's tenant configuration cache (two runtimes in one process never share one). */
+  readonly tenantCache: TenantDirectoryCache;
   readonly log: (obj: Record<string, unknown>) => void;
 }
 
@@ -37,7 +39,7 @@ export class InvalidContextError extends Error {
 
 /** An initial request: REGISTER to the registrar decision, anything else to routing. `now` is Unix ms. */
 export async function decideRequest(ev: RequestEvent, s: DecisionServices, now: number): Promise<RequestDecisionInput> {
-  const tenants = await getTenantDirectory(s.store, now, s.config.tenantCacheTtlMs);
+  const tenants = await s.tenantCache.get(s.store, now, s.config.tenantCacheTtlMs);
   if (ev.method === "REGISTER") {
     return decideRegister(ev, { tenants, seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });
   }
