@@ -80,8 +80,9 @@ describe("the in-process client", () => {
     const token = d.decision.targets[0]?.contacts?.[0]?.uriParams["erb"];
     expect(token).toMatch(/^[0-9a-f]{20}$/);
     // The context stays in this process: plain JSON, no MAC to compute or check.
-    expect(() => JSON.parse(d.decision.context) as unknown).not.toThrow();
-    const r = await rt.client.response(ok200(d.decision.context, [`sip:100@127.0.0.1:5060;erb=${token}`]));
+    const context = d.decision.context;
+    expect(() => JSON.parse(context) as unknown).not.toThrow();
+    const r = await rt.client.response(ok200(context, [`sip:100@127.0.0.1:5060;erb=${token}`]));
     expect(r).toMatchObject({ ok: true, decision: { action: "forward", headers: { add: [["Contact", "<sip:100@10.9.0.1:5070>;expires=120"]] } } });
     expect(rt.client.decisions()).toEqual({ request: before.request + 1, response: before.response + 1 });
     const res = await fetch(`${rt.adminUrl}/admin/v1/bindings?aor=100@nr.example`, { headers: { authorization: "Bearer unit-admin-token" } });
