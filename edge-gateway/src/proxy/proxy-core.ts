@@ -14,6 +14,7 @@ import { headerValue, headerValues } from "../../../sip/message";
 import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { parseMessage } from "../../../sip/parser";
 import { serializeMessage } from "../../../sip/serializer";
+import { parseSipUri } from "../../../sip/uri";
 import { parseVia, topVia, type Via } from "../../../sip/via";
 import type { Clock } from "../transaction/clock";
 import type { Destination } from "../transaction/transaction-context";
@@ -232,6 +233,12 @@ export class ProxyCore {
     return { request: { ...req, headers }, popped };
   }
 
+  /** True when a Request-URI names the gateway itself: one of its addresses, and no user part. */
+  private isSelf(uri: string): boolean {
+    const u = parseSipUri(uri);
+    return u !== undefined && u.user === undefined && this.local.isLocal(u.host, u.port ?? (u.scheme === "sips" ? 5061 : 5060));
+  }
+
   /** The Request-URI and next hop of an in-dialog request once our Route entries are gone. */
   private inDialogTarget(req: SipRequest): { uri: string; nextHop: TransportAddress | undefined } {
     const alias = consumeRequestUriAlias(req.uri);
@@ -312,6 +319,14 @@ export class ProxyCore {
     // the event could not say so (its contacts are a list or "*").
     if (req.method === "REGISTER" && hasMixedWildcard(req)) {
       this.reply(server, req, 400, "Invalid Wildcard Contact");
+      return;
+    }
+    // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
+    // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a phone's
+    // keep-alive to its outbound proxy, an Asterisk's qualify). The worker would answer 200 for both.
+    if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && this.isSelf(request.uri)) {
+      this.o.metrics.inc("edge_gateway_answered_locally_total", { method: "OPTIONS" });
+      this.reply(server, req, 200, "OK");
       return;
     }
     // An initial request: the worker decides.
