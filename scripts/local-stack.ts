@@ -1,7 +1,8 @@
 /**
  * The whole system on one machine, on the embedded default, in either runtime:
  *
- * - `workers` (default): the local store endpoint (libSQL file served over Hrana HTTP), migrations applied
+ * - `workers` (default): the local store endpoint (libSQL file served over Hrana HTTP, in a thread of its
+ *   own so that its synchronous engine never blocks the gateway's event loop), migrations applied
  *   through it, the worker bundled as `wrangler deploy` bundles it and run in Miniflare (the Workers
  *   runtime), and the gateway calling it over HTTP;
  * - `node`: the gateway with the decisions in its own process (node-runtime/), the libSQL file owned by a
@@ -21,7 +22,8 @@ import { startGateway, type Gateway } from "../edge-gateway/src/gateway";
 import type { GatewayConfig } from "../edge-gateway/src/config";
 import { createLogger, type Logger } from "../edge-gateway/src/observability/logger";
 import { applyMigrations } from "../migrations/apply";
-import { startStoreServer, type StoreServer } from "../store-server/src/server";
+import type { StoreServer } from "../store-server/src/server";
+import { startStoreServerThread } from "./store-server-thread";
 import { startNodeRuntime, type EdgeRuntime } from "../node-runtime/runtime";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -178,7 +180,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     mkdirSync(dirname(options.dbFile), { recursive: true });
-    const store: StoreServer = await startStoreServer({
+    // Its own thread: the engine is synchronous, and the gateway's event loop must not wait on it.
+    const store: StoreServer = await startStoreServerThread({
       file: options.dbFile,
       host: "127.0.0.1",
       port: options.storePort ?? 0,
