@@ -80,9 +80,12 @@ function counted(store: Store): { store: Store; calls: () => number } {
 }
 
 /** Opens the store: a `file:` database in its own thread; any other libSQL URL directly (network I/O is async). */
-async function openStore(config: Config): Promise<{ store: Store; calls: () => number; close: () => Promise<void> }> {
+async function openStore(
+  config: Config,
+  opTimeoutMs: number,
+): Promise<{ store: Store; calls: () => number; close: () => Promise<void> }> {
   if (config.libsqlUrl.startsWith("file:")) {
-    const ts = await startThreadStore({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
+    const ts = await startThreadStore({ url: config.libsqlUrl, authToken: config.libsqlAuthToken, opTimeoutMs });
     return { store: ts, calls: () => ts.calls(), close: () => ts.close() };
   }
   const client = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
@@ -109,7 +112,8 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     if (options.migrate ?? config.libsqlUrl.startsWith("file:")) {
       await applyMigrations({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
     }
-    const opened = await openStore(config);
+    // A store call queued longer than a decision may take is refused unrun (its decision has timed out).
+    const opened = await openStore(config, options.decisionTimeoutMs);
     cleanups.push(opened.close);
     const { store } = opened;
 

@@ -6,12 +6,19 @@ export type StoreOp = Exclude<keyof Store, never>;
 export interface StoreThreadData {
   readonly url: string;
   readonly authToken: string | undefined;
+  /**
+   * How long a call may wait in the thread's queue before it is refused unrun (its caller, a decision bounded
+   * by WORKER_TIMEOUT_MS, has given up by then). Undefined: no bound.
+   */
+  readonly opTimeoutMs?: number | undefined;
 }
 
 export interface StoreCall {
   readonly id: number;
   readonly op: StoreOp;
   readonly args: readonly unknown[];
+  /** Unix ms after which the thread refuses the call instead of running it; undefined: no deadline. */
+  readonly deadline?: number | undefined;
 }
 
 export type StoreReply =

@@ -50,12 +50,18 @@ open().then(
         port.postMessage(errorReply(msg.id, msg.op, new Error(`no store operation ${msg.op}`)));
         return;
       }
-      queue = queue.then(() =>
-        (fn as (...args: unknown[]) => Promise<unknown>)(...msg.args).then(
+      queue = queue.then(() => {
+        // Load shedding: a call whose caller has given up is not run. Under a flood of writes the queue then
+        // drains at once instead of running work nobody waits for while newer calls time out behind it.
+        if (msg.deadline !== undefined && Date.now() > msg.deadline) {
+          port.postMessage(errorReply(msg.id, msg.op, new Error("expired in the store queue (the caller gave up)")));
+          return;
+        }
+        return (fn as (...args: unknown[]) => Promise<unknown>)(...msg.args).then(
           (value) => port.postMessage({ id: msg.id, ok: true, value } satisfies StoreReply),
           (err: unknown) => port.postMessage(errorReply(msg.id, msg.op, err)),
-        ),
-      );
+        );
+      });
     });
     port.postMessage({ ready: true } satisfies StoreReady);
   },

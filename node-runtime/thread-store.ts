@@ -76,10 +76,11 @@ export async function startThreadStore(data: StoreThreadData): Promise<ThreadSto
     const { worker, ready } = current;
     const id = nextId++;
     count++;
+    const deadline = data.opTimeoutMs === undefined ? undefined : Date.now() + data.opTimeoutMs;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       ready.then(
-        () => worker.postMessage({ id, op, args } satisfies StoreCall),
+        () => worker.postMessage({ id, op, args, deadline } satisfies StoreCall),
         (err: unknown) => {
           pending.delete(id);
           reject(err instanceof StoreError ? err : new StoreError(op, err));

@@ -8,7 +8,7 @@ import type { RequestEventInput, ResponseEventInput } from "../../../contract/v1
 import { importHmacKey, signRequest } from "../../../contract/signing";
 import { startNodeRuntime, type NodeRuntime } from "../../../node-runtime/runtime";
 import { startThreadStore } from "../../../node-runtime/thread-store";
-import { StoreConflictError } from "../../../worker/src/store/store";
+import { StoreConflictError, StoreError } from "../../../worker/src/store/store";
 
 const SECRET = "unit-node-runtime-secret-0123";
 let dir: string;
@@ -123,6 +123,23 @@ describe("the store thread", () => {
       const err = await ts.createTenant({ domain: "nr.example", destinations: [] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreConflictError);
       expect(ts.calls()).toBe(1);
+    } finally {
+      await ts.close();
+    }
+  });
+
+  it("refuses, unrun, calls that waited in its queue longer than their callers wait (load shedding)", async () => {
+    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, authToken: undefined, opTimeoutMs: 1 });
+    try {
+      // A burst far longer than 1 ms of work: the head runs, the tail expires in the queue.
+      const results = await Promise.allSettled(Array.from({ length: 400 }, () => ts.lookup("100", "nr.example", 0)));
+      const refused = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason as unknown);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((e) => e instanceof StoreError && /expired in the store queue/.test(e.message))).toBe(true);
+      // The thread is still serving (a call on an empty queue; retried, since 1 ms is short on a busy machine).
+      let served = false;
+      for (let i = 0; i < 50 && !served; i++) served = await ts.ping().then(() => true, () => false);
+      expect(served).toBe(true);
     } finally {
       await ts.close();
     }
