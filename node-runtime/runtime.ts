@@ -19,7 +19,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { importHmacKey } from "../contract/signing";
 import { applyMigrations } from "../migrations/apply";
 import { createApp } from "../worker/src/app";
-import { getConfig, type Config, type Env } from "../worker/src/config/env";
+import { ConfigError, getConfig, type Config, type Env } from "../worker/src/config/env";
 import { sweepExpired, type SweepResult } from "../worker/src/cron/sweep-expired";
 import { hmacContexts, inProcessContexts } from "../worker/src/decisions/contexts";
 import { provideServices } from "../worker/src/services";
@@ -55,6 +55,9 @@ export interface NodeRuntime {
   runSweep(): Promise<SweepResult>;
   close(): Promise<void>;
 }
+
+/** A bad decision setting (the worker's variables), named; startNodeRuntime throws it before starting anything. */
+export { ConfigError as NodeRuntimeConfigError };
 
 /** The EDGE_RUNTIME variable: "workers" (default) or "node". */
 export type EdgeRuntime = "workers" | "node";

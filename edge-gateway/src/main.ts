@@ -1,9 +1,8 @@
 // The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). Stops cleanly on SIGINT/SIGTERM.
 // EDGE_RUNTIME=node (or --runtime node) runs the decisions in this process (node-runtime/) instead of
 // calling the worker over HTTP.
-import { startNodeRuntime } from "../../node-runtime/runtime";
+import { NodeRuntimeConfigError, startNodeRuntime } from "../../node-runtime/runtime";
 import { envFromProcess } from "../../node-runtime/env";
-import { ConfigError } from "../../worker/src/config/env";
 import { GatewayConfigError, loadEdgeRuntime, loadGatewayConfig, loadNodeRuntimeSettings, USAGE } from "./config";
 import { startGateway, type DecisionSource } from "./gateway";
 import { createLogger } from "./observability/logger";
@@ -42,7 +41,7 @@ async function main(): Promise<void> {
         log: ({ msg, ...fields }) => log.info(String(msg), fields),
       });
     } catch (err) {
-      if (err instanceof ConfigError) {
+      if (err instanceof NodeRuntimeConfigError) {
         process.stderr.write(`edge-gateway: ${err.message}\n`);
         process.exitCode = 2;
         return;
