@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
@@ -6,6 +7,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     storeUrl: string;
     storeToken: string;
+    /** Folder of the worker-node project's database files. */
+    nodeStoreDir: string;
   }
 }
 
@@ -13,8 +16,11 @@ declare module "vitest" {
 export const TEST_GATEWAY_SECRET = "worker-test-gateway-secret-0123";
 export const TEST_ADMIN_TOKEN = "worker-test-admin-token";
 
-// Three projects: plain Node unit tests, the worker under the Workers runtime (miniflare), and
-// end-to-end tests over real UDP with sipp and Kamailio.
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+// Four projects: plain Node unit tests; the worker suite twice, under the Workers runtime (miniflare) and
+// under the Node runtime (the same files, "cloudflare:workers" and "cloudflare:test" resolved to a Node
+// shim over the same Hono app and embedded libSQL); end-to-end tests over real UDP with sipp and Kamailio.
 export default defineConfig({
   test: {
     projects: [
@@ -45,6 +51,24 @@ export default defineConfig({
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           globalSetup: ["test/worker/global-setup.ts"],
+          // A file's first request starts its workerd isolate (1-2 s alone); beside the other projects on a
+          // busy 2-core machine it exceeded the 5 s default.
+          testTimeout: 15_000,
+        },
+      },
+      {
+        resolve: {
+          alias: [
+            { find: "cloudflare:workers", replacement: here("./test/worker-node/cloudflare-workers.ts") },
+            { find: "cloudflare:test", replacement: here("./test/worker-node/cloudflare-test.ts") },
+            { find: /^\.\/store-client$/, replacement: here("./test/worker-node/store-client.ts") },
+          ],
+        },
+        test: {
+          name: "worker-node",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/worker-node/global-setup.ts"],
+          environment: "node",
         },
       },
       {

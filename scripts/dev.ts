@@ -1,6 +1,7 @@
-// `npm start`: the whole system locally on the embedded default (libSQL file, worker in Miniflare, gateway),
-// with two demo tenants. Ctrl-C stops everything cleanly.
-import { loadFloodConfig, parseHostPortArg } from "../edge-gateway/src/config";
+// `npm start`: the whole system locally on the embedded default, with two demo tenants. Ctrl-C stops
+// everything cleanly. EDGE_RUNTIME=workers (default): libSQL file behind the store endpoint, the worker in
+// Miniflare, the gateway. EDGE_RUNTIME=node: the gateway with the decisions in process on the libSQL file.
+import { loadEdgeRuntime, loadFloodConfig, parseHostPortArg } from "../edge-gateway/src/config";
 import { DEFAULT_PROBE_SETTINGS } from "../edge-gateway/src/probe/probe-settings";
 import { startLocalStack } from "./local-stack";
 
@@ -23,8 +24,11 @@ async function seed(workerUrl: string, token: string): Promise<void> {
 async function main(): Promise<void> {
   const sip = parseHostPortArg("SIP_LISTEN", process.env.SIP_LISTEN ?? "127.0.0.1:5060", 5060);
   const pbx = process.env.SIP_LISTEN_PBX ? parseHostPortArg("SIP_LISTEN_PBX", process.env.SIP_LISTEN_PBX, 5060) : undefined;
+  const runtime = loadEdgeRuntime([], process.env);
+  const dbFile = process.env.LIBSQL_FILE ?? ".data/dev.db";
   const stack = await startLocalStack({
-    dbFile: process.env.LIBSQL_FILE ?? ".data/dev.db",
+    runtime,
+    dbFile,
     sipListen: sip,
     sipListenPbx: pbx,
     workerPort: Number(process.env.WORKER_PORT ?? 8787),
@@ -38,14 +42,20 @@ async function main(): Promise<void> {
   });
   await seed(stack.workerUrl, stack.adminToken);
   const sweep = setInterval(() => void stack.runScheduled().catch(() => undefined), 60_000);
+  const store =
+    runtime === "node"
+      ? `  store           ${stack.storeUrl}   (embedded, in the gateway's store thread)`
+      : `  store           ${stack.storeUrl}   (libSQL file ${dbFile})`;
   console.log(
     [
       "",
-      "edge-registrar is running (Ctrl-C to stop)",
+      `edge-registrar is running, ${runtime} runtime (Ctrl-C to stop)`,
       `  SIP (phones)    udp:${stack.gateway.phones.local.ip}:${stack.gateway.phones.local.port}`,
       ...(pbx ? [`  SIP (Asterisk)  udp:${stack.gateway.pbx.local.ip}:${stack.gateway.pbx.local.port}`] : []),
-      `  worker          ${stack.workerUrl}   (admin token: ${stack.adminToken})`,
-      `  store           ${stack.storeUrl}   (libSQL file ${process.env.LIBSQL_FILE ?? ".data/dev.db"})`,
+      runtime === "node"
+        ? `  admin API       ${stack.workerUrl}   (admin token: ${stack.adminToken}; decisions in the gateway's process)`
+        : `  worker          ${stack.workerUrl}   (admin token: ${stack.adminToken})`,
+      store,
       `  metrics         ${stack.gateway.metricsUrl ?? "off"}/metrics`,
       `  demo tenants    ${DEMO_TENANTS.map((t) => `${t.domain} -> ${t.destinations.join(",")}`).join("; ")}`,
       "  try             ./bin/edgectl.js tenant list ; ./bin/edgectl.js location list ; ./bin/edgectl.js destination list",

@@ -1,8 +1,14 @@
 /**
- * The whole system on one machine, on the embedded default: the local store endpoint (libSQL file served
- * over Hrana HTTP), migrations applied through it, the worker bundled as `wrangler deploy` bundles it and
- * run in Miniflare (the Workers runtime), and the gateway. Used by `npm start` and by the end-to-end tests,
- * so both exercise the production code paths.
+ * The whole system on one machine, on the embedded default, in either runtime:
+ *
+ * - `workers` (default): the local store endpoint (libSQL file served over Hrana HTTP, in a thread of its
+ *   own so that its synchronous engine never blocks the gateway's event loop), migrations applied
+ *   through it, the worker bundled as `wrangler deploy` bundles it and run in Miniflare (the Workers
+ *   runtime), and the gateway calling it over HTTP;
+ * - `node`: the gateway with the decisions in its own process (node-runtime/), the libSQL file owned by a
+ *   store thread, the admin API (and the signed /v1 endpoints) served by the same process.
+ *
+ * Used by `npm start` and by the end-to-end tests, so both exercise the production code paths.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
@@ -17,13 +23,17 @@ import type { GatewayConfig } from "../edge-gateway/src/config";
 import type { FloodConfig } from "../edge-gateway/src/ingress/ingress-guard";
 import { createLogger, type Logger } from "../edge-gateway/src/observability/logger";
 import { applyMigrations } from "../migrations/apply";
-import { startStoreServer, type StoreServer } from "../store-server/src/server";
+import type { StoreServer } from "../store-server/src/server";
+import { startStoreServerThread } from "./store-server-thread";
+import { startNodeRuntime, type EdgeRuntime } from "../node-runtime/runtime";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BUNDLE_DIR = join(ROOT, "dist", "worker");
 const BUNDLE = join(BUNDLE_DIR, "index.js");
 
 export interface LocalStackOptions {
+  /** Where the decisions run (EDGE_RUNTIME); default "workers". */
+  readonly runtime?: EdgeRuntime;
   /** libSQL database file. */
   readonly dbFile: string;
   /** Phones' SIP socket. */
@@ -55,11 +65,12 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
+  readonly runtime: EdgeRuntime;
   readonly storeUrl: string;
   readonly workerUrl: string;
   readonly gateway: Gateway;
   readonly adminToken: string;
-  /** Round trips the worker (and migrator) made to the store so far. */
+  /** Round trips the worker (and migrator) made to the store so far (node runtime: store operations). */
   storeRoundTrips(): number;
   /** Runs the worker's cron handler once (the expiry sweep). */
   runScheduled(): Promise<void>;
@@ -99,8 +110,76 @@ function pipeLines(sink: (line: string) => void): (stdout: Readable, stderr: Rea
   };
 }
 
-/** Starts store, worker and gateway; stops what it started if a later step fails. */
+function gatewayConfig(options: LocalStackOptions, workerUrl: string, gatewaySecret: string): GatewayConfig {
+  return {
+    listen: { ...options.sipListen, advertisedHost: undefined },
+    listenPbx: options.sipListenPbx ? { ...options.sipListenPbx, advertisedHost: undefined } : undefined,
+    workerUrl,
+    gatewaySecret,
+    workerTimeoutMs: options.workerTimeoutMs ?? 2000,
+    workerConnections: 16,
+    retryAfterS: 5,
+    metricsListen: options.metricsPort === undefined ? undefined : { ip: "127.0.0.1", port: options.metricsPort },
+    logLevel: options.logLevel ?? "info",
+    t1: options.timers?.t1 ?? 500,
+    t2: options.timers?.t2 ?? 4000,
+    t4: options.timers?.t4 ?? 5000,
+    timerC: options.timers?.timerC ?? 181_000,
+    ...(options.flood ? { flood: options.flood } : {}),
+    probe: options.probe,
+  };
+}
+
+/** The node runtime: one process, the libSQL file in a store thread, the admin API on `workerPort`. */
+async function startNodeStack(options: LocalStackOptions, log: Logger): Promise<LocalStack> {
+  const gatewaySecret = options.gatewaySecret ?? "dev-gateway-secret-0123456789";
+  const adminToken = options.adminToken ?? "dev-admin-token";
+  mkdirSync(dirname(options.dbFile), { recursive: true });
+  const storeUrl = `file:${options.dbFile}`;
+  const workerLog = options.workerLog ?? ((line: string) => process.stdout.write(line + "\n"));
+  const node = await startNodeRuntime({
+    env: {
+      LIBSQL_URL: storeUrl,
+      GATEWAY_SECRET: gatewaySecret,
+      ADMIN_TOKEN: adminToken,
+      TENANT_CACHE_TTL_MS: "1000",
+      ...options.workerVars,
+    },
+    adminListen: { ip: "127.0.0.1", port: options.workerPort ?? 0 },
+    decisionTimeoutMs: options.workerTimeoutMs ?? 2000,
+    sweepIntervalMs: 0,
+    log: (obj) => workerLog(JSON.stringify({ t: new Date().toISOString(), ...obj })),
+  });
+  const workerUrl = node.adminUrl!;
+  try {
+    const gateway = await startGateway(gatewayConfig(options, workerUrl, gatewaySecret), log, {
+      client: node.client,
+      label: `in-process (store ${storeUrl})`,
+    });
+    return {
+      runtime: "node",
+      storeUrl,
+      workerUrl,
+      gateway,
+      adminToken,
+      storeRoundTrips: () => node.storeCalls(),
+      async runScheduled() {
+        await node.runSweep();
+      },
+      async close() {
+        await gateway.close().catch(() => undefined);
+        await node.close();
+      },
+    };
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+}
+
+/** Starts store, worker and gateway (or the node runtime); stops what it started if a later step fails. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  if (options.runtime === "node") return startNodeStack(options, options.logger ?? createLogger(options.logLevel ?? "info"));
   const gatewaySecret = options.gatewaySecret ?? "dev-gateway-secret-0123456789";
   const adminToken = options.adminToken ?? "dev-admin-token";
   const storeToken = options.storeToken ?? "dev-store-token";
@@ -108,7 +187,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     mkdirSync(dirname(options.dbFile), { recursive: true });
-    const store: StoreServer = await startStoreServer({
+    // Its own thread: the engine is synchronous, and the gateway's event loop must not wait on it.
+    const store: StoreServer = await startStoreServerThread({
       file: options.dbFile,
       host: "127.0.0.1",
       port: options.storePort ?? 0,
@@ -139,29 +219,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => mf.dispose());
     const workerUrl = (await mf.ready).toString().replace(/\/$/, "");
 
-    const gateway = await startGateway(
-      {
-        listen: { ...options.sipListen, advertisedHost: undefined },
-        listenPbx: options.sipListenPbx ? { ...options.sipListenPbx, advertisedHost: undefined } : undefined,
-        workerUrl,
-        gatewaySecret,
-        workerTimeoutMs: options.workerTimeoutMs ?? 2000,
-        workerConnections: 16,
-        retryAfterS: 5,
-        metricsListen: options.metricsPort === undefined ? undefined : { ip: "127.0.0.1", port: options.metricsPort },
-        logLevel: options.logLevel ?? "info",
-        t1: options.timers?.t1 ?? 500,
-        t2: options.timers?.t2 ?? 4000,
-        t4: options.timers?.t4 ?? 5000,
-        timerC: options.timers?.timerC ?? 181_000,
-        ...(options.flood ? { flood: options.flood } : {}),
-        probe: options.probe,
-      },
-      log,
-    );
+    const gateway = await startGateway(gatewayConfig(options, workerUrl, gatewaySecret), log);
     cleanups.push(() => gateway.close());
 
     return {
+      runtime: "workers",
       storeUrl: store.url,
       workerUrl,
       gateway,

@@ -98,11 +98,43 @@ const OPTIONS = {
   "flood-block-s": { type: "string" },
   "flood-exempt": { type: "string" },
   "ua-deny": { type: "string" },
+  runtime: { type: "string" },
 } as const;
+
+/** Which runtime makes the decisions: the worker over HTTP (default) or the same code in this process. */
+export type EdgeRuntimeName = "workers" | "node";
+
+/** The Node runtime's own settings (EDGE_RUNTIME=node); its decision settings are the worker's variables. */
+export interface NodeRuntimeSettings {
+  /** Admin API address (ADMIN_LISTEN, default 127.0.0.1:8787: where edgectl looks); undefined: "off". */
+  readonly adminListen: { readonly ip: string; readonly port: number } | undefined;
+  /** Expiry sweep period (SWEEP_INTERVAL_S, default 60). */
+  readonly sweepIntervalMs: number;
+}
+
+/** EDGE_RUNTIME, validated: "workers" (also when unset) or "node". */
+export function loadEdgeRuntime(argv: readonly string[], env: NodeJS.ProcessEnv): EdgeRuntimeName {
+  const i = argv.indexOf("--runtime");
+  const raw = (i >= 0 ? argv[i + 1] : undefined) ?? env.EDGE_RUNTIME ?? "workers";
+  if (raw === "" || raw === "workers") return "workers";
+  if (raw === "node") return "node";
+  throw new GatewayConfigError(`EDGE_RUNTIME must be "workers" or "node", got ${JSON.stringify(raw)}`);
+}
+
+/** The Node runtime's settings from the environment. */
+export function loadNodeRuntimeSettings(env: NodeJS.ProcessEnv): NodeRuntimeSettings {
+  const adminRaw = env.ADMIN_LISTEN ?? "127.0.0.1:8787";
+  return {
+    adminListen: adminRaw === "off" ? undefined : parseHostPortArg("ADMIN_LISTEN", adminRaw, 8787),
+    sweepIntervalMs: intOpt("SWEEP_INTERVAL_S", env.SWEEP_INTERVAL_S, 60, 1, 86_400) * 1000,
+  };
+}
 
 /** Usage text for --help. */
 export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
 
+  --runtime workers|node    EDGE_RUNTIME         where decisions run: the worker over HTTP (default), or
+                                                 this process on embedded libSQL (see below)
   --listen ip:port          SIP_LISTEN           socket for phones (default 127.0.0.1:5060)
   --listen-pbx ip:port      SIP_LISTEN_PBX       socket for the Asterisk boxes (default: the same socket)
   --advertise host          SIP_ADVERTISE        address written in Via/Record-Route on the phones' side
@@ -140,6 +172,16 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             PROBE_REFRESH_MS     how often the destination list is fetched (default 30000)
                             PROBE_REPLY_CODES    answers that count as alive: any, or e.g. 2xx,404 (default any)
                             GATEWAY_ID           this gateway's name in the worker's logs (default: host name)
+
+EDGE_RUNTIME=node (WORKER_URL and WORKER_CONNECTIONS unused; WORKER_TIMEOUT_MS bounds one decision):
+                            LIBSQL_URL           store (default file:.data/edge-registrar.db, migrated at start;
+                                                 http(s)://, libsql:// for a store shared by several gateways)
+                            LIBSQL_AUTH_TOKEN    its token
+                            ADMIN_TOKEN          admin API bearer token (required, 8+ characters)
+                            ADMIN_LISTEN         admin API (default 127.0.0.1:8787, "off" disables)
+                            SWEEP_INTERVAL_S     expiry sweep period (default 60)
+                            DEFAULT_EXPIRES TENANT_CACHE_TTL_MS ANY_DOMAIN_LOOKUP SWEEP_BATCH SWEEP_MAX_BATCHES
+                                                 as for the worker (docs/deploy.md)
 `;
 
 function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {

@@ -12,7 +12,7 @@ import { Prober } from "./probe/prober";
 import { ProxyCore } from "./proxy/proxy-core";
 import { RealClock } from "./transaction/clock";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
-import { createWorkerClient } from "./worker-client/worker-client";
+import { createWorkerClient, type WorkerClient } from "./worker-client/worker-client";
 
 export interface Gateway {
   readonly phones: UdpListener;
@@ -27,18 +27,30 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * Where the decisions come from: by default the worker over HTTP at `config.workerUrl` (EDGE_RUNTIME=workers);
+ * the Node runtime passes its in-process client (node-runtime/), the same seam.
+ */
+export interface DecisionSource {
+  readonly client: WorkerClient;
+  /** For the start-up log line. */
+  readonly label: string;
+}
+
 /** Starts a gateway. */
-export async function startGateway(config: GatewayConfig, logger?: Logger): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, logger?: Logger, decisions?: DecisionSource): Promise<Gateway> {
   // A logger made here is flushed on close; a caller's logger is the caller's.
   const ownLog: FlushableLogger | undefined = logger ? undefined : createLogger(config.logLevel);
   const log: Logger = logger ?? ownLog!;
   const metrics = new Metrics();
-  const rawWorker = createWorkerClient({
-    url: config.workerUrl,
-    secret: config.gatewaySecret,
-    timeoutMs: config.workerTimeoutMs,
-    connections: config.workerConnections,
-  });
+  const rawWorker =
+    decisions?.client ??
+    createWorkerClient({
+      url: config.workerUrl,
+      secret: config.gatewaySecret,
+      timeoutMs: config.workerTimeoutMs,
+      connections: config.workerConnections,
+    });
   const observed = observeWorker(rawWorker, metrics);
   let core: ProxyCore | undefined;
   let guard: IngressGuard | undefined;
@@ -131,7 +143,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
   log.info("gateway listening", {
     phones: `${phones.local.ip}:${phones.local.port}`,
     pbx: `${pbx.local.ip}:${pbx.local.port}`,
-    worker: config.workerUrl,
+    worker: decisions?.label ?? config.workerUrl,
     metrics: metricsUrl,
   });
 

@@ -1,6 +1,11 @@
 // The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). Stops cleanly on SIGINT/SIGTERM.
-import { GatewayConfigError, loadGatewayConfig, USAGE } from "./config";
-import { startGateway } from "./gateway";
+// EDGE_RUNTIME=node (or --runtime node) runs the decisions in this process (node-runtime/) instead of
+// calling the worker over HTTP.
+import { NodeRuntimeConfigError, startNodeRuntime } from "../../node-runtime/runtime";
+import { envFromProcess } from "../../node-runtime/env";
+import { GatewayConfigError, loadEdgeRuntime, loadGatewayConfig, loadNodeRuntimeSettings, USAGE } from "./config";
+import { startGateway, type DecisionSource } from "./gateway";
+import { createLogger } from "./observability/logger";
 
 async function main(): Promise<void> {
   if (process.argv.includes("--help")) {
@@ -8,8 +13,12 @@ async function main(): Promise<void> {
     return;
   }
   let config;
+  let runtime;
+  let nodeSettings;
   try {
     config = loadGatewayConfig(process.argv.slice(2), process.env);
+    runtime = loadEdgeRuntime(process.argv.slice(2), process.env);
+    nodeSettings = runtime === "node" ? loadNodeRuntimeSettings(process.env) : undefined;
   } catch (err) {
     if (err instanceof GatewayConfigError || (err instanceof Error && "code" in err)) {
       process.stderr.write(`edge-gateway: ${err.message}\n`);
@@ -18,12 +27,44 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = await startGateway(config);
+  const log = createLogger(config.logLevel);
+  let decisions: DecisionSource | undefined;
+  let closeRuntime = (): Promise<void> => Promise.resolve();
+  if (nodeSettings) {
+    let node;
+    try {
+      node = await startNodeRuntime({
+        env: envFromProcess(process.env),
+        adminListen: nodeSettings.adminListen,
+        decisionTimeoutMs: config.workerTimeoutMs,
+        sweepIntervalMs: nodeSettings.sweepIntervalMs,
+        log: ({ msg, ...fields }) => log.info(String(msg), fields),
+      });
+    } catch (err) {
+      if (err instanceof NodeRuntimeConfigError) {
+        process.stderr.write(`edge-gateway: ${err.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      throw err;
+    }
+    decisions = { client: node.client, label: `in-process (store ${redact(node.config.libsqlUrl)}, admin ${node.adminUrl ?? "off"})` };
+    closeRuntime = () => node.close();
+  }
+  const gateway = await startGateway(config, log, decisions);
   const stop = () => {
-    void gateway.close().then(() => process.exit(0));
+    void gateway
+      .close()
+      .then(closeRuntime)
+      .then(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+/** A store URL for logs: without credentials in it. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@").replace(/([?&]authToken=)[^&]*/i, "$1***");
 }
 
 void main();

@@ -1,9 +1,11 @@
-// The system under test for end-to-end files: the local stack (store endpoint, worker in Miniflare,
-// gateway) on a given loopback address, with tenants created through the admin API.
+// The system under test for end-to-end files: the local stack on a given loopback address, in either
+// runtime (workers: store endpoint, worker in Miniflare, gateway; node: the gateway with the decisions in
+// process over embedded libSQL), with tenants created through the admin API.
 import { join } from "node:path";
+import type { EdgeRuntime } from "../../node-runtime/runtime";
 import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../scripts/local-stack";
 import type { GatewayConfig } from "../../edge-gateway/src/config";
-import { startGateway, type Gateway } from "../../edge-gateway/src/gateway";
+import { startGateway, type DecisionSource, type Gateway } from "../../edge-gateway/src/gateway";
 import { createLogger } from "../../edge-gateway/src/observability/logger";
 
 export interface TestStack extends LocalStack {
@@ -26,7 +28,13 @@ export interface StackBinding {
   userAgent: string;
 }
 
-/** Starts a stack whose gateway listens on `sipIp:sipPort`; files pass their own address block. */
+/** Both runtimes, for `describe.each(RUNTIMES)`: the same end-to-end cases must hold in each. */
+export const RUNTIMES: readonly EdgeRuntime[] = ["workers", "node"];
+
+/**
+ * Starts a stack whose gateway listens on `sipIp:sipPort`; files pass their own address block. Each runtime
+ * gets its own database file in `workDir`, so a file may run its cases in both, one after the other.
+ */
 export async function startTestStack(
   workDir: string,
   sip: { ip: string; port: number },
@@ -34,7 +42,7 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const logLines: string[] = [];
   const stack = await startLocalStack({
-    dbFile: join(workDir, "store.db"),
+    dbFile: join(workDir, `store-${extra.runtime ?? "workers"}.db`),
     sipListen: sip,
     logger: createLogger(process.env.E2E_LOG_LEVEL === "debug" ? "debug" : "info", (l) => logLines.push(l)),
     workerVars: { TENANT_CACHE_TTL_MS: "0" },
@@ -70,12 +78,14 @@ export async function startTestStack(
 
 /**
  * A second, stand-alone gateway on `listen` in front of `workerUrl` (the local stack's secret), quiet, with
- * RFC timer defaults; `overrides` set what the test is about (a short worker timeout, a metrics port ...).
+ * RFC timer defaults; `overrides` set what the test is about (a short worker timeout, a metrics port ...);
+ * `decisions` replaces the HTTP worker client (a node runtime's in-process client).
  */
 export function startExtraGateway(
   listen: { ip: string; port: number },
   workerUrl: string,
   overrides: Partial<GatewayConfig> = {},
+  decisions?: DecisionSource,
 ): Promise<Gateway> {
   return startGateway(
     {
@@ -95,5 +105,6 @@ export function startExtraGateway(
       ...overrides,
     },
     createLogger("error", () => undefined),
+    decisions,
   );
 }

@@ -1,7 +1,7 @@
 // Who counts as a tenant's Asterisk (socket role, port matching), the any-domain lookup, and the admin
 // API's guards (ambiguous sources, unusual domains, bounded bodies, bulk deletes, generic 401s), under the
 // Workers runtime against the real store.
-import { createClient } from "@libsql/client/web";
+import { createClient } from "./store-client";
 import { env as workerEnv } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { describe, expect, it } from "vitest";

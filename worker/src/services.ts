@@ -1,18 +1,24 @@
 /**
- * Per-isolate services built from the bindings once: config, the store client, the signing key, a JSON
- * logger. Handlers take them from here instead of re-reading env.
+ * Per-isolate services built from the bindings once: config, the store client, the signing key, how
+ * contexts are sealed, a JSON logger. Handlers take them from here instead of re-reading env.
+ *
+ * A runtime that builds its own services (the Node runtime: an embedded store behind a thread, in-process
+ * contexts) registers them for its env object with `provideServices`; the Hono app then uses them as they are.
  */
 import { createClient } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { importHmacKey, type HmacKey } from "../../contract/signing";
 import { getConfig, type Config, type Env } from "./config/env";
+import { hmacContexts } from "./decisions/contexts";
+import type { DecisionServices } from "./decisions/decide";
 import { createLibsqlStore } from "./store/libsql-store";
 import type { Store } from "./store/store";
+import { createTenantDirectoryCache } from "./tenants/tenant-directory";
 
-export interface Services {
+export interface Services extends DecisionServices {
   readonly config: Config;
   readonly store: Store;
-  /** HMAC key for gateway request signatures and sealed contexts. */
+  /** HMAC key for gateway request signatures (and, in the Workers runtime, sealed contexts). */
   readonly gatewayKey: Promise<HmacKey>;
   readonly log: (obj: Record<string, unknown>) => void;
 }
@@ -22,16 +28,35 @@ export function jsonLog(obj: Record<string, unknown>): void {
   console.log(JSON.stringify({ t: new Date().toISOString(), ...obj }));
 }
 
-/** What does not touch the store: config, signing key, logger. */
+/** What does not touch the store: config, signing key, contexts, logger. */
 export type SharedServices = Omit<Services, "store">;
 const byEnv = new WeakMap<Env, SharedServices>();
+const provided = new WeakMap<Env, Services>();
+
+/**
+ * The store a runtime provided, carried by the env object itself (an own enumerable symbol property): a
+ * copy of the env with other bindings (`{ ...env, X: "y" }`, as Hono's `app.request(url, init, env)` takes
+ * it) keeps the runtime's store, as long as it names the same LIBSQL_URL, and gets its config from its own
+ * bindings.
+ */
+const RUNTIME_STORE = Symbol.for("edge-registrar.runtime-store");
+type EnvWithStore = Env & { [RUNTIME_STORE]?: { readonly url: string; readonly store: Store } };
+
+/** Registers ready-made services for an env object (a runtime that owns its store and contexts). */
+export function provideServices(env: Env, services: Services): void {
+  provided.set(env, services);
+  (env as EnvWithStore)[RUNTIME_STORE] = { url: env.LIBSQL_URL, store: services.store };
+}
 
 /** Config, key and logger for these bindings, built once per env (what the auth checks need). */
 export function getSharedServices(env: Env): SharedServices {
+  const own = provided.get(env);
+  if (own) return own;
   let shared = byEnv.get(env);
   if (!shared) {
     const config = getConfig(env);
-    shared = { config, gatewayKey: importHmacKey(config.gatewaySecret), log: jsonLog };
+    const gatewayKey = importHmacKey(config.gatewaySecret);
+    shared = { config, gatewayKey, contexts: hmacContexts(gatewayKey, config.registerContextMaxAgeS * 1000), tenantCache: createTenantDirectoryCache(), log: jsonLog };
     byEnv.set(env, shared);
   }
   return shared;
@@ -46,7 +71,11 @@ export function getSharedServices(env: Env): SharedServices {
  * unable to answer after many cancelled requests: test/e2e/resilience.test.ts fails with it.)
  */
 export function getServices(env: Env): Services {
+  const own = provided.get(env);
+  if (own) return own;
   const shared = getSharedServices(env);
+  const runtime = (env as EnvWithStore)[RUNTIME_STORE];
+  if (runtime && runtime.url === env.LIBSQL_URL) return { ...shared, store: runtime.store };
   const client = createClient({ url: shared.config.libsqlUrl, authToken: shared.config.libsqlAuthToken });
   return { ...shared, store: createLibsqlStore(drizzle(client)) };
 }

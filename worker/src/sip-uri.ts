@@ -36,11 +36,28 @@ export interface WorkerUri {
   readonly params: Readonly<Record<string, string | null>>;
 }
 
+/**
+ * Recently parsed URIs. One decision reads the same few URIs several times (Request-URI, To, From, each
+ * Contact: for the tenant, the user, the token, `received`); the grammar runs once per text. Bounded in
+ * entries and in the length of what is kept; frozen, since callers share the values.
+ */
+const recent = new Map<string, WorkerUri | null>();
+const MAX_RECENT = 2048;
+const MAX_CACHED_LENGTH = 512;
+
 /** Parses a sip:/sips: URI; undefined when it is not one. */
 export function parseUri(s: string): WorkerUri | undefined {
+  const hit = recent.get(s);
+  if (hit !== undefined) return hit ?? undefined;
   const u = parseSipUri(s.trim());
-  if (!u) return undefined;
-  return { scheme: u.scheme, user: u.user, host: normalizeHost(u.host), port: u.port, params: u.params };
+  const out = u
+    ? Object.freeze({ scheme: u.scheme, user: u.user, host: normalizeHost(u.host), port: u.port, params: Object.freeze({ ...u.params }) })
+    : undefined;
+  if (s.length <= MAX_CACHED_LENGTH) {
+    if (recent.size >= MAX_RECENT) recent.clear();
+    recent.set(s, out ?? null);
+  }
+  return out;
 }
 
 /** `sip:ip:port`, brackets around IPv6, as OpenSIPS writes `received`. */

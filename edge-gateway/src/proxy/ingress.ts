@@ -13,6 +13,7 @@ import { parseMessage } from "../../../sip/parser";
 import type { Via } from "../../../sip/via";
 import type { Listener, TransportAddress } from "../transport/transport";
 import type { ProxyEnv } from "./env";
+import { parseSipUri } from "../../../sip/uri";
 import { hasMixedWildcard } from "./event-builder";
 import { popOwnRoutes, routeInDialog, type InDialogRoute } from "./in-dialog";
 import { createResponse } from "./local-response";
@@ -99,9 +100,22 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     // RFC 3261 10.2.2: "*" is a Contact of its own; mixed with other Contacts the REGISTER is malformed, and
     // the event could not say so (its contacts are a list or "*").
     if (req.method === "REGISTER" && hasMixedWildcard(req)) return reply(400, "Invalid Wildcard Contact", "wildcard");
-    admitted = { kind: "decide", request: popOwnRoutes(env.local, req).request };
+    const request = popOwnRoutes(env.local, req).request;
+    // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
+    // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a phone's
+    // keep-alive to its outbound proxy, an Asterisk's qualify).
+    if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && isSelf(env, request.uri)) {
+      return reply(200, "OK", "options_local");
+    }
+    admitted = { kind: "decide", request };
   }
   const over = env.overload.refusal(!inDialog);
   if (over) return reply(503, "Service Unavailable", `overload_${over}`, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
   return admitted;
+}
+
+/** True when a Request-URI names the gateway itself: one of its addresses, and no user part. */
+function isSelf(env: ProxyEnv, uri: string): boolean {
+  const u = parseSipUri(uri);
+  return u !== undefined && u.user === undefined && env.local.isLocal(u.host, u.port ?? (u.scheme === "sips" ? 5061 : 5060));
 }

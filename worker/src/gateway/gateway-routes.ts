@@ -1,26 +1,16 @@
 /**
- * The gateway's two endpoints: `/v1/request` (an initial request -> a decision) and `/v1/response`
- * (a final response the worker asked to see -> a decision). Thin: validate, call a decision, answer JSON.
+ * The gateway's two endpoints in the Workers runtime: `/v1/request` (an initial request -> a decision) and
+ * `/v1/response` (a final response the worker asked to see -> a decision). Thin: authenticate, validate,
+ * call the decision (decisions/decide.ts, shared with the Node runtime), answer JSON.
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import {
-  ContractError,
-  parseRequestEvent,
-  parseResponseEvent,
-  type RequestDecisionInput,
-  type RequestEvent,
-} from "../../../contract/v1";
+import { ContractError, parseRequestEvent, parseResponseEvent } from "../../../contract/v1";
 import type { Env } from "../config/env";
-import { decideRegister } from "../registrar/register-request";
-import { decideRegisterResponse } from "../registrar/register-response";
-import { isRegisterContext, type RegisterContext } from "../registrar/register-context";
+import { decideRequest, decideResponse, InvalidContextError } from "../decisions/decide";
 import { mountProbeRoutes } from "../destinations/probe-routes";
-import { decideRoute } from "../routing/route-request";
-import { getServices, type Services } from "../services";
-import { getTenantDirectory } from "../tenants/tenant-directory";
+import { getServices } from "../services";
 import { gatewayAuth, type GatewayVars } from "./gateway-auth";
-import { openContext, sealContext } from "./context-seal";
 
 function parseJson(raw: string): unknown {
   try {
@@ -39,16 +29,6 @@ function validated<T>(fn: () => T): T {
   }
 }
 
-async function decideRequest(ev: RequestEvent, s: Services, now: number): Promise<RequestDecisionInput> {
-  const tenants = await getTenantDirectory(s.store, now, s.config.tenantCacheTtlMs);
-  const key = await s.gatewayKey;
-  if (ev.method === "REGISTER") {
-    const { minExpires, maxExpires } = s.config;
-    return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, seal: (ctx: RegisterContext) => sealContext(key, ctx, now) });
-  }
-  return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log });
-}
-
 /** Routes under `/v1`, behind the gateway signature check. */
 export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
   const app = new Hono<{ Bindings: Env } & GatewayVars>();
@@ -57,28 +37,17 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
 
   app.post("/request", async (c) => {
     const ev = validated(() => parseRequestEvent(parseJson(c.get("rawBody"))));
-    const s = getServices(c.env);
-    return c.json(await decideRequest(ev, s, Date.now()));
+    return c.json(await decideRequest(ev, getServices(c.env), Date.now()));
   });
 
   app.post("/response", async (c) => {
     const ev = validated(() => parseResponseEvent(parseJson(c.get("rawBody"))));
-    const s = getServices(c.env);
-    const now = Date.now();
-    // A REGISTER context lives as long as the REGISTER's transaction (config: REGISTER_CONTEXT_MAX_AGE_S).
-    const ctx = await openContext(await s.gatewayKey, ev.context, now, s.config.registerContextMaxAgeS * 1000);
-    if (isRegisterContext(ctx)) {
-      return c.json(
-        await decideRegisterResponse(ev, ctx, {
-          store: s.store,
-          now,
-          defaultExpires: s.config.defaultExpires,
-          limits: s.config,
-          log: s.log,
-        }),
-      );
+    try {
+      return c.json(await decideResponse(ev, getServices(c.env), Date.now()));
+    } catch (err) {
+      if (err instanceof InvalidContextError) throw new HTTPException(400, { message: err.message });
+      throw err;
     }
-    throw new HTTPException(400, { message: "context is invalid, expired or of an unknown kind" });
   });
 
   return app;

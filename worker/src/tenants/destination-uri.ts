@@ -10,8 +10,25 @@ export interface DestinationAddress {
   readonly transport: "udp";
 }
 
-/** Parses a destination; undefined unless it is a sip: URI with an IP host over UDP. */
+/**
+ * Parsed destinations by URI text. Every request compares its source with every destination of every tenant
+ * and selects a destination by parsing URIs: the same few strings, parsed once per isolate (or process)
+ * instead of once per request. Bounded: past the bound the memo starts over.
+ */
+const parsed = new Map<string, DestinationAddress | null>();
+const MAX_PARSED = 10_000;
+
+/** Parses a destination; undefined unless it is a sip: URI with an IP host over UDP. Memoised. */
 export function parseDestination(uri: string): DestinationAddress | undefined {
+  const hit = parsed.get(uri);
+  if (hit !== undefined) return hit ?? undefined;
+  const address = parseDestinationUncached(uri);
+  if (parsed.size >= MAX_PARSED) parsed.clear();
+  parsed.set(uri, address ? Object.freeze(address) : null);
+  return address;
+}
+
+function parseDestinationUncached(uri: string): DestinationAddress | undefined {
   const u = parseUri(uri);
   if (!u || u.scheme !== "sip" || !isIpAddress(u.host)) return undefined;
   const transport = u.params["transport"];

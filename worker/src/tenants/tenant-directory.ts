@@ -33,24 +33,37 @@ export function buildTenantDirectory(tenants: readonly Tenant[]): TenantDirector
 
 interface CacheEntry {
   readonly at: number;
+  readonly generation: number;
   readonly directory: TenantDirectory;
 }
 
-let cached: CacheEntry | undefined;
-
-/**
- * The cached directory, reloaded from the store when older than `ttlMs` (0 = always reload). Only a loaded
- * directory is cached, never a pending load: a load belongs to the request that started it, and workerd may
- * cancel that request; another request must not wait on it.
- */
-export async function getTenantDirectory(store: Store, now: number, ttlMs: number): Promise<TenantDirectory> {
-  if (cached && ttlMs > 0 && now - cached.at < ttlMs) return cached.directory;
-  const directory = buildTenantDirectory(await store.loadTenants());
-  if (!cached || cached.at <= now) cached = { at: now, directory };
-  return directory;
+/** A directory cache: one per runtime instance (per env in the Workers runtime, per Node runtime). */
+export interface TenantDirectoryCache {
+  /**
+   * The cached directory, reloaded from the store when older than `ttlMs` (0 = always reload) or after an
+   * invalidation. Only a loaded directory is cached, never a pending load: a load belongs to the request
+   * that started it, and workerd may cancel that request; another request must not wait on it.
+   */
+  get(store: Store, now: number, ttlMs: number): Promise<TenantDirectory>;
 }
 
-/** Drops the cached directory (after an admin change in this isolate). */
+/** Bumped by every admin change in this isolate or process: every cache reloads on its next use. */
+let generation = 0;
+
+export function createTenantDirectoryCache(): TenantDirectoryCache {
+  let cached: CacheEntry | undefined;
+  return {
+    async get(store, now, ttlMs) {
+      if (cached && ttlMs > 0 && now - cached.at < ttlMs && cached.generation === generation) return cached.directory;
+      const seen = generation;
+      const directory = buildTenantDirectory(await store.loadTenants());
+      if (!cached || cached.at <= now) cached = { at: now, generation: seen, directory };
+      return directory;
+    },
+  };
+}
+
+/** Drops every cached directory (after an admin change in this isolate or process). */
 export function invalidateTenantDirectory(): void {
-  cached = undefined;
+  generation++;
 }

@@ -1,0 +1,164 @@
+// The Node runtime's own parts: the in-process WorkerClient (decisions without HTTP, contexts that never
+// leave the process), the store thread (the Store interface over a worker_thread), the runtime's failures.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RequestEventInput, ResponseEventInput } from "../../../contract/v1";
+import { importHmacKey, signRequest } from "../../../contract/signing";
+import { startNodeRuntime, type NodeRuntime } from "../../../node-runtime/runtime";
+import { startThreadStore } from "../../../node-runtime/thread-store";
+import { StoreConflictError, StoreError } from "../../../worker/src/store/store";
+
+const SECRET = "unit-node-runtime-secret-0123";
+let dir: string;
+let rt: NodeRuntime;
+
+function register(user: string, contact: string, cseq = 1): RequestEventInput {
+  return {
+    kind: "request",
+    transactionId: "z9hG4bKunit",
+    method: "REGISTER",
+    requestUri: "sip:nr.example",
+    headers: [],
+    source: { ip: "192.0.2.9", port: 5070 },
+    local: { ip: "127.0.0.1", port: 5060 },
+    receivedAt: Date.now(),
+    parsed: {
+      callId: `c-${user}`,
+      cseq: { seq: cseq, method: "REGISTER" },
+      from: { uri: `sip:${user}@nr.example`, params: { tag: "t" } },
+      to: { uri: `sip:${user}@nr.example`, params: {} },
+      contacts: [{ uri: contact, params: {} }],
+    },
+  };
+}
+
+function ok200(context: string, upstream: string[]): ResponseEventInput {
+  return {
+    kind: "response",
+    transactionId: "z9hG4bKunit",
+    status: 200,
+    reason: "OK",
+    headers: [],
+    source: { ip: "127.0.0.11", port: 5080 },
+    local: { ip: "127.0.0.1", port: 5060 },
+    receivedAt: Date.now(),
+    contacts: upstream.map((uri) => ({ uri, params: { expires: "120" } })),
+    context,
+  };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "edge-node-runtime-"));
+  rt = await startNodeRuntime({
+    env: { LIBSQL_URL: `file:${join(dir, "store.db")}`, GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token", TENANT_CACHE_TTL_MS: "0" },
+    adminListen: { ip: "127.0.0.1", port: 0 },
+    decisionTimeoutMs: 2000,
+    sweepIntervalMs: 0,
+    log: () => undefined,
+  });
+  const res = await fetch(`${rt.adminUrl}/admin/v1/tenants`, {
+    method: "POST",
+    headers: { authorization: "Bearer unit-admin-token", "content-type": "application/json" },
+    body: JSON.stringify({ domain: "nr.example", destinations: ["sip:127.0.0.11:5080"] }),
+  });
+  expect(res.status).toBe(201);
+});
+
+afterAll(async () => {
+  await rt?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the in-process client", () => {
+  it("decides a REGISTER and saves on its 2xx without HTTP: the binding is visible through the admin API", async () => {
+    const before = rt.client.decisions();
+    const d = await rt.client.request(register("100", "sip:100@10.9.0.1:5070"));
+    if (!d.ok || d.decision.action !== "relay") throw new Error(`expected a relay, got ${JSON.stringify(d)}`);
+    expect(d.decision.wantResponse).toBe("2xx");
+    const token = d.decision.targets[0]?.contacts?.[0]?.uriParams["erb"];
+    expect(token).toMatch(/^[0-9a-f]{20}$/);
+    // The context stays in this process: plain JSON, no MAC to compute or check.
+    const context = d.decision.context;
+    expect(() => JSON.parse(context) as unknown).not.toThrow();
+    const r = await rt.client.response(ok200(context, [`sip:100@127.0.0.1:5060;erb=${token}`]));
+    expect(r).toMatchObject({ ok: true, decision: { action: "forward", headers: { add: [["Contact", "<sip:100@10.9.0.1:5070>;expires=120"]] } } });
+    expect(rt.client.decisions()).toEqual({ request: before.request + 1, response: before.response + 1 });
+    const res = await fetch(`${rt.adminUrl}/admin/v1/bindings?aor=100@nr.example`, { headers: { authorization: "Bearer unit-admin-token" } });
+    const { bindings } = (await res.json()) as { bindings: { contact: string; received: string }[] };
+    expect(bindings.map((b) => [b.contact, b.received])).toEqual([["sip:100@10.9.0.1:5070", "sip:192.0.2.9:5070"]]);
+  });
+
+  it("answers a stale or malformed context as a rejected call, never a throw, and saves nothing", async () => {
+    const stale = JSON.stringify({ iat: Date.now() - 301_000, v: { kind: "register" } });
+    expect(await rt.client.response(ok200(stale, []))).toMatchObject({ ok: false, reason: "rejected" });
+    expect(await rt.client.response(ok200("not json", []))).toMatchObject({ ok: false, reason: "rejected" });
+  });
+
+  it("an in-process context (no MAC) is refused by the runtime's signed HTTP endpoint", async () => {
+    const inProcess = await rt.client.request(register("101", "sip:101@10.9.0.2:5070"));
+    if (!inProcess.ok || inProcess.decision.action !== "relay") throw new Error("expected a relay");
+    // The HTTP app of the same runtime seals with the gateway key: the in-process context is refused there.
+    const body = JSON.stringify(ok200(inProcess.decision.context, []));
+    const headers = await signRequest(await importHmacKey(SECRET), "/v1/response", body, Date.now());
+    const res = await fetch(`${rt.adminUrl}/v1/response`, { method: "POST", body, headers: { ...headers, "content-type": "application/json" } });
+    expect(res.status).toBe(400);
+  });
+
+  it("a malformed event is a rejected call", async () => {
+    const bad = { ...register("102", "sip:102@10.9.0.3:5070"), source: { ip: "", port: 0 } };
+    expect(await rt.client.request(bad)).toMatchObject({ ok: false, reason: "rejected" });
+  });
+});
+
+describe("the store thread", () => {
+  it("runs the expiry sweep", async () => {
+    await expect(rt.runSweep()).resolves.toMatchObject({ more: false });
+  });
+
+  it("carries StoreConflictError across the thread as the same class", async () => {
+    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, authToken: undefined });
+    try {
+      const err = await ts.createTenant({ domain: "nr.example", destinations: [] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreConflictError);
+      expect(ts.calls()).toBe(1);
+    } finally {
+      await ts.close();
+    }
+  });
+
+  it("refuses, unrun, calls that waited in its queue longer than their callers wait (load shedding)", async () => {
+    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, authToken: undefined, opTimeoutMs: 1 });
+    try {
+      // A burst far longer than 1 ms of work: the head runs, the tail expires in the queue.
+      const results = await Promise.allSettled(Array.from({ length: 400 }, () => ts.lookup("100", "nr.example", 0)));
+      const refused = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason as unknown);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((e) => e instanceof StoreError && /expired in the store queue/.test(e.message))).toBe(true);
+      // The thread is still serving (a call on an empty queue; retried, since 1 ms is short on a busy machine).
+      let served = false;
+      for (let i = 0; i < 50 && !served; i++) served = await ts.ping().then(() => true, () => false);
+      expect(served).toBe(true);
+    } finally {
+      await ts.close();
+    }
+  });
+
+  it("a store that cannot be reached makes decisions fail as unavailable, within the bound", async () => {
+    const down = await startNodeRuntime({
+      env: { LIBSQL_URL: "http://127.0.0.1:9", GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token" },
+      adminListen: undefined,
+      decisionTimeoutMs: 1000,
+      sweepIntervalMs: 0,
+      log: () => undefined,
+    });
+    try {
+      const started = Date.now();
+      expect(await down.client.request(register("103", "sip:103@10.9.0.4:5070"))).toMatchObject({ ok: false, reason: "unavailable" });
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      await down.close();
+    }
+  });
+});
