@@ -2,6 +2,7 @@
  * Builds the worker events from SIP messages: the raw headers in order plus the conveniences computed once
  * here (AoR parts, contacts with params, Expires, Call-ID, CSeq ...), so the worker never parses SIP text.
  */
+import { encodeEventBody } from "../../../contract/v1";
 import type { NameAddr, RequestEventInput, ResponseEventInput } from "../../../contract/v1";
 import { parseCSeq } from "../../../sip/cseq";
 import { parseExpires } from "../../../sip/expires";
@@ -61,7 +62,7 @@ export function requestEvent(
     method: req.method,
     requestUri: req.uri,
     headers: headersOf(req),
-    body: req.body,
+    ...encodeEventBody(req.body),
     source,
     local,
     receivedAt,
@@ -97,7 +98,7 @@ export function responseEvent(
     status: res.status,
     reason: res.reason,
     headers: headersOf(res),
-    body: res.body,
+    ...encodeEventBody(res.body),
     source,
     local,
     receivedAt,

@@ -10,9 +10,10 @@ import type { Metrics } from "../observability/metrics";
 import { parseCSeq } from "../../../sip/cseq";
 import { normalizeHost } from "../../../sip/host";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
-import { headerValue, headerValues } from "../../../sip/message";
+import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
 import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { parseMessage } from "../../../sip/parser";
+import type { ParseLimits } from "../../../sip/parser";
 import { serializeMessage } from "../../../sip/serializer";
 import { parseVia, topVia, type Via } from "../../../sip/via";
 import type { Clock } from "../transaction/clock";
@@ -51,6 +52,8 @@ export interface ProxyCoreOptions {
   readonly retryAfterS?: number;
   /** Extra host names that mean "this gateway" in Route / Request-URI. */
   readonly aliases?: readonly string[];
+  /** Size limits of the SIP grammar for every datagram received (DEFAULT_PARSE_LIMITS when unset). */
+  readonly parseLimits?: ParseLimits;
 }
 
 /** Methods that create a dialog: their Contacts get the NAT alias. */
@@ -142,7 +145,7 @@ export class ProxyCore {
   // ---- receiving -------------------------------------------------------------------------------------
 
   private receive(bytes: Uint8Array, source: TransportAddress, listener: Listener): void {
-    const parsed = parseMessage(bytes);
+    const parsed = parseMessage(bytes, this.o.parseLimits);
     if (!parsed.ok) {
       if (parsed.keepalive) return;
       this.o.metrics.inc("edge_gateway_bad_messages_total", { status: parsed.error.status });
@@ -150,7 +153,7 @@ export class ProxyCore {
       const p = parsed.partial;
       if (parsed.error.replyable && p && p.method !== "ACK") {
         // RFC 3581 section 4: the reply carries the stamped Via (received, rport), as any other response does.
-        const req = stampTopVia({ kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: "" }, source);
+        const req = stampTopVia({ kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: EMPTY_BODY }, source);
         const replyTo = responseDestination(topVia(req), source);
         this.transmit(createResponse(req, parsed.error.status, parsed.error.reason), this.out(replyTo, listener));
       }
