@@ -5,6 +5,8 @@
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { LogLevel } from "./observability/logger";
+import { DEFAULT_PARSE_LIMITS, MAX_UDP_PAYLOAD } from "../../sip/parser";
+import type { ParseLimits } from "../../sip/parser";
 
 export interface ListenAddress {
   readonly ip: string;
@@ -30,6 +32,8 @@ export interface GatewayConfig {
   readonly t2: number;
   readonly t4: number;
   readonly timerC: number;
+  /** Size limits every received datagram is parsed under (sip/parser.ts ParseLimits); unset: the defaults. */
+  readonly parseLimits?: ParseLimits | undefined;
 }
 
 export class GatewayConfigError extends Error {
@@ -79,6 +83,10 @@ const OPTIONS = {
   "worker-timeout-ms": { type: "string" },
   "metrics-listen": { type: "string" },
   "log-level": { type: "string" },
+  "max-message-bytes": { type: "string" },
+  "max-header-bytes": { type: "string" },
+  "max-headers": { type: "string" },
+  "max-list-values": { type: "string" },
 } as const;
 
 /** Usage text for --help. */
@@ -96,6 +104,10 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
   --metrics-listen ip:port  METRICS_LISTEN       /metrics and /health (default 127.0.0.1:9060, "off" disables)
   --log-level level         LOG_LEVEL            debug | info | warn | error (default info)
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
+  --max-message-bytes n     SIP_MAX_MESSAGE_BYTES  largest datagram parsed, larger: 513 (default 16384, 512..65507)
+  --max-header-bytes n      SIP_MAX_HEADER_BYTES   longest header field or start line, longer: 400/414 (default 8192)
+  --max-headers n           SIP_MAX_HEADERS        most header fields, more: 400 (default 128, 16..4096)
+  --max-list-values n       SIP_MAX_LIST_VALUES    most Via/Route/Record-Route/Contact/Path values, more: 400 (default 64)
 `;
 
 /** Parses flags and environment; throws GatewayConfigError with the variable's name. */
@@ -132,5 +144,22 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     t2: intOpt("SIP_T2_MS", env.SIP_T2_MS, 4000, 100, 60_000),
     t4: intOpt("SIP_T4_MS", env.SIP_T4_MS, 5000, 100, 60_000),
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
+    parseLimits: parseLimits(values, env),
+  };
+}
+
+/** The grammar's limits from flags and environment, each bounded so that none can switch a check off. */
+function parseLimits(values: { readonly [k: string]: string | boolean | undefined }, env: NodeJS.ProcessEnv): ParseLimits {
+  const flag = (name: string): string | undefined => {
+    const v = values[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const d = DEFAULT_PARSE_LIMITS;
+  const maxMessageBytes = intOpt("SIP_MAX_MESSAGE_BYTES", flag("max-message-bytes") ?? env.SIP_MAX_MESSAGE_BYTES, d.maxMessageBytes, 512, MAX_UDP_PAYLOAD);
+  return {
+    maxMessageBytes,
+    maxHeaderLineBytes: intOpt("SIP_MAX_HEADER_BYTES", flag("max-header-bytes") ?? env.SIP_MAX_HEADER_BYTES, Math.min(d.maxHeaderLineBytes, maxMessageBytes), 128, maxMessageBytes),
+    maxHeaders: intOpt("SIP_MAX_HEADERS", flag("max-headers") ?? env.SIP_MAX_HEADERS, d.maxHeaders, 16, 4096),
+    maxListValues: intOpt("SIP_MAX_LIST_VALUES", flag("max-list-values") ?? env.SIP_MAX_LIST_VALUES, d.maxListValues, 4, 1024),
   };
 }

@@ -56,6 +56,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     log,
     metrics,
     retryAfterS: config.retryAfterS,
+    parseLimits: config.parseLimits,
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
 

@@ -53,7 +53,7 @@ export interface ProxyCoreOptions {
   /** Extra host names that mean "this gateway" in Route / Request-URI. */
   readonly aliases?: readonly string[];
   /** Size limits of the SIP grammar for every datagram received (DEFAULT_PARSE_LIMITS when unset). */
-  readonly parseLimits?: ParseLimits;
+  readonly parseLimits?: ParseLimits | undefined;
 }
 
 /** Methods that create a dialog: their Contacts get the NAT alias. */

@@ -56,6 +56,22 @@ describe("serializeMessage", () => {
     expect(out).toContain("Content-Length: 4\r\n");
   });
 
+  it("writes a binary body byte for byte and counts it in bytes (ff 00 80 41: 4, not 8 after a UTF-8 round trip)", () => {
+    const body = Uint8Array.from([0xff, 0x00, 0x80, 0x41]);
+    const out = serializeMessage({ ...request, headers: [], body });
+    expect(decoder.decode(out)).toContain("Content-Length: 4\r\n\r\n");
+    expect(Array.from(out.subarray(out.length - 4))).toEqual([0xff, 0x00, 0x80, 0x41]);
+    const again = expectMessage(parseMessage(out));
+    expect(again.body).toEqual(body);
+    expect(serializeMessage(again)).toEqual(out);
+  });
+
+  it("keeps every byte value 0-255 through parse and serialise", () => {
+    const body = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const out = serializeMessage({ ...request, body });
+    expect(expectMessage(parseMessage(out)).body).toEqual(body);
+  });
+
   it("writes repeated headers as separate lines", () => {
     const res: SipResponse = {
       kind: "response",
