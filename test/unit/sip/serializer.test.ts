@@ -58,7 +58,7 @@ describe("serializeMessage", () => {
 
   it("writes a binary body byte for byte and counts it in bytes (ff 00 80 41: 4, not 8 after a UTF-8 round trip)", () => {
     const body = Uint8Array.from([0xff, 0x00, 0x80, 0x41]);
-    const out = serializeMessage({ ...request, headers: [], body });
+    const out = serializeMessage({ ...expectMessage(parseMessage(fixture("register-valid.sip"))), body });
     expect(decoder.decode(out)).toContain("Content-Length: 4\r\n\r\n");
     expect(Array.from(out.subarray(out.length - 4))).toEqual([0xff, 0x00, 0x80, 0x41]);
     const again = expectMessage(parseMessage(out));
@@ -68,7 +68,7 @@ describe("serializeMessage", () => {
 
   it("keeps every byte value 0-255 through parse and serialise", () => {
     const body = Uint8Array.from({ length: 256 }, (_, i) => i);
-    const out = serializeMessage({ ...request, body });
+    const out = serializeMessage({ ...expectMessage(parseMessage(fixture("register-valid.sip"))), body });
     expect(expectMessage(parseMessage(out)).body).toEqual(body);
   });
 
