@@ -48,9 +48,10 @@ export function encodeEventBody(bytes: Uint8Array): { body: string; bodyEncoding
 }
 
 /** The body bytes an event carries (the inverse of encodeEventBody). Throws on base64 that is not. */
-export function decodeEventBody(event: { readonly body: string; readonly bodyEncoding?: BodyEncoding }): Uint8Array {
-  if (event.bodyEncoding !== "base64") return new TextEncoder().encode(event.body);
-  const binary = atob(event.body);
+export function decodeEventBody(event: { readonly body?: string | undefined; readonly bodyEncoding?: BodyEncoding | undefined }): Uint8Array {
+  const body = event.body ?? "";
+  if (event.bodyEncoding !== "base64") return new TextEncoder().encode(body);
+  const binary = atob(body);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;

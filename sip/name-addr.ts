@@ -126,9 +126,11 @@ export function parseNameAddr(value: string): NameAddr | undefined {
       const params = parseHeaderParams(value, open);
       return params === undefined ? undefined : { uri, params };
     }
-    const words = value.slice(i, open).split(/[ \t]+/).filter((w) => w.length > 0);
-    if (!words.every(isDisplayNameWord)) return undefined;
-    if (words.length > 0) displayName = words.join(" ");
+    if (open > i) {
+      const words = value.slice(i, open).split(/[ \t]+/).filter((w) => w.length > 0);
+      if (!words.every(isDisplayNameWord)) return undefined;
+      if (words.length > 0) displayName = words.join(" ");
+    }
   }
   const close = value.indexOf(">", open + 1);
   if (close === -1) return undefined;

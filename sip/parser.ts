@@ -59,7 +59,7 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = {
 export const MAX_UDP_PAYLOAD = 65_507;
 
 /** Headers whose comma-separated values the proxy walks one by one: their count is capped. */
-const LIST_HEADERS: ReadonlySet<string> = new Set(["Via", "Route", "Record-Route", "Contact", "Path"]);
+const LIST_HEADERS: readonly string[] = ["Via", "Route", "Record-Route", "Contact", "Path"];
 
 /** What is known of a request that failed a check but can still be answered. */
 export interface PartialRequest {
@@ -112,8 +112,19 @@ function fail(status: SipParseStatus, reason: string): Failure {
   return { status, reason };
 }
 
+/** True when `line` starts with "SIP/" in any case (a Status-Line), without allocating. */
+function startsWithSipSlash(line: string): boolean {
+  return (
+    line.length > 3 &&
+    (line.charCodeAt(0) | 0x20) === 0x73 &&
+    (line.charCodeAt(1) | 0x20) === 0x69 &&
+    (line.charCodeAt(2) | 0x20) === 0x70 &&
+    line.charCodeAt(3) === 0x2f
+  );
+}
+
 function isSip20(version: string): boolean {
-  return version.length === 7 && version.toUpperCase() === "SIP/2.0";
+  return version === "SIP/2.0" || (version.length === 7 && version.toUpperCase() === "SIP/2.0");
 }
 
 /** Parses the start line; undefined when it is neither a request nor a response line at all. */
@@ -125,7 +136,7 @@ function parseStartLine(line: string, maxLength: number): StartLine | undefined 
     if (!isToken(method) || !line.endsWith(" SIP/2.0")) return undefined;
     return { kind: "request", method, uri: "", problem: fail(414, "Request-URI Too Long") };
   }
-  if (line.length > 3 && line.slice(0, 4).toUpperCase() === "SIP/") {
+  if (startsWithSipSlash(line)) {
     const m = STATUS_LINE.exec(line);
     if (m === null) return undefined;
     const [, version = "", code = "", reason = ""] = m;
@@ -183,6 +194,21 @@ function trimWsp(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
+/** `s` from `from` on, without blanks at either end, in one slice. */
+function trimmedFrom(s: string, from: number): string {
+  let b = s.length;
+  while (from < b && isWsp(s.charCodeAt(from))) from++;
+  while (b > from && isWsp(s.charCodeAt(b - 1))) b--;
+  return s.slice(from, b);
+}
+
+/** How many times `ch` occurs in `s`. */
+function countOf(s: string, ch: string): number {
+  let n = 0;
+  for (let i = s.indexOf(ch); i !== -1; i = s.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
 interface HeaderBlock {
   readonly headers: SipHeader[];
   readonly problem?: Failure;
@@ -193,7 +219,7 @@ interface HeaderBlock {
  * folded field is gathered in a list and joined once, so a field of many short continuation lines costs
  * its length, not its length times its line count.
  */
-function parseHeaderLines(lines: readonly string[], limits: ParseLimits): HeaderBlock {
+function parseHeaderLines(lines: readonly string[], limits: ParseLimits, strayCr: boolean): HeaderBlock {
   const headers: SipHeader[] = [];
   let problem: Failure | undefined;
   for (let k = 1; k < lines.length; k++) {
@@ -205,8 +231,10 @@ function parseHeaderLines(lines: readonly string[], limits: ParseLimits): Header
       continue;
     }
     const colon = line.indexOf(":");
-    const name = colon === -1 ? "" : trimWsp(line.slice(0, colon));
-    if (colon === -1 || !isToken(name) || line.includes("\r")) {
+    let nameEnd = colon;
+    while (nameEnd > 0 && isWsp(line.charCodeAt(nameEnd - 1))) nameEnd--;
+    const name = colon === -1 ? "" : line.slice(0, nameEnd);
+    if (colon === -1 || !isToken(name) || (strayCr && line.includes("\r"))) {
       problem ??= fail(400, "Bad header line");
       while (isWsp((lines[k + 1] ?? "").charCodeAt(0))) k++;
       continue;
@@ -221,7 +249,7 @@ function parseHeaderLines(lines: readonly string[], limits: ParseLimits): Header
       length += raw.length;
       if (length > limits.maxHeaderLineBytes) continue; // refused below; keep skipping its lines
       const cont = trimWsp(raw);
-      if (cont.includes("\r")) problem ??= fail(400, "Bad header line");
+      if (strayCr && cont.includes("\r")) problem ??= fail(400, "Bad header line");
       else if (cont.length > 0) (parts ??= [trimWsp(line.slice(colon + 1))]).push(cont);
     }
     if (length > limits.maxHeaderLineBytes) {
@@ -232,7 +260,7 @@ function parseHeaderLines(lines: readonly string[], limits: ParseLimits): Header
       problem ??= fail(400, "Too many headers");
       break;
     }
-    const value = parts === undefined ? trimWsp(line.slice(colon + 1)) : parts.filter((p) => p.length > 0).join(" ");
+    const value = parts === undefined ? trimmedFrom(line, colon + 1) : parts.filter((p) => p.length > 0).join(" ");
     headers.push({ name: canonicalHeaderName(name), value });
   }
   return problem === undefined ? { headers } : { headers, problem };
@@ -251,13 +279,15 @@ interface Singles {
 
 /** A failure when a list header holds more values than `max` over all its lines. */
 function checkListCounts(headers: readonly SipHeader[], max: number): Failure | undefined {
-  const counts = new Map<string, number>();
+  const counts = [0, 0, 0, 0, 0];
   for (const h of headers) {
-    if (!LIST_HEADERS.has(h.name)) continue;
-    const before = counts.get(h.name) ?? 0;
-    const total = before + countListValues(h.value, max - before);
+    const slot = LIST_HEADERS.indexOf(h.name);
+    if (slot === -1) continue;
+    const before = counts[slot] ?? 0;
+    // A line without a comma holds one value (or none): no need to walk it.
+    const total = before + (h.value.includes(",") ? countListValues(h.value, max - before) : 1);
     if (total > max) return fail(400, `Too many ${h.name} values`);
-    counts.set(h.name, total);
+    counts[slot] = total;
   }
   return undefined;
 }
@@ -388,32 +418,49 @@ function parse(bytes: Uint8Array, limits: ParseLimits): ParseResult {
   let headEnd = limit;
   let bodyStart = limit;
   let blankLine = false;
-  for (let pos = start; pos < limit; ) {
-    const lf = bytes.indexOf(LF, pos);
-    if (lf === -1 || lf >= limit) break;
-    if (lf === pos || (lf === pos + 1 && bytes[pos] === CR)) {
-      headEnd = pos;
-      bodyStart = lf + 1;
+  for (let pos = bytes.indexOf(LF, start); pos !== -1 && pos < limit; pos = bytes.indexOf(LF, pos + 1)) {
+    // A line feed followed by an empty line: LF LF, or LF CR LF.
+    const next = bytes[pos + 1];
+    if (next === LF && pos + 1 < limit) {
+      headEnd = pos + 1;
+      bodyStart = pos + 2;
       blankLine = true;
       break;
     }
-    pos = lf + 1;
+    if (next === CR && bytes[pos + 2] === LF && pos + 2 < limit) {
+      headEnd = pos + 1;
+      bodyStart = pos + 3;
+      blankLine = true;
+      break;
+    }
   }
   if (tooLarge && !blankLine) return errorResult(fail(513, "Message Too Large"));
 
-  const head = decoder.decode(bytes.subarray(start, headEnd));
+  // The head without its last line end; lines split at LF, a CR before it dropped.
+  let headStop = headEnd;
+  if (blankLine) {
+    headStop--; // the LF that ends the last header line
+    if (headStop > start && bytes[headStop - 1] === CR) headStop--;
+  }
+  const head = decoder.decode(bytes.subarray(start, headStop));
   const lines = head.split("\n");
+  let stripped = 0;
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k] ?? "";
-    if (l.charCodeAt(l.length - 1) === CR) lines[k] = l.slice(0, -1);
+    if (l.charCodeAt(l.length - 1) === CR) {
+      lines[k] = l.slice(0, -1);
+      stripped++;
+    }
   }
+  // Any CR left is inside a line (RFC 3261 7: a bare CR is no line end); lines are checked one by one only then.
+  const strayCr = countOf(head, "\r") > stripped;
   const firstLine = lines[0] ?? "";
-  const startLine = firstLine.includes("\r") ? undefined : parseStartLine(firstLine, limits.maxHeaderLineBytes);
+  const startLine = strayCr && firstLine.includes("\r") ? undefined : parseStartLine(firstLine, limits.maxHeaderLineBytes);
   if (startLine === undefined) {
-    return errorResult(fail(400, firstLine.slice(0, 4).toUpperCase() === "SIP/" ? "Bad Status-Line" : "Bad Request-Line"));
+    return errorResult(fail(400, startsWithSipSlash(firstLine) ? "Bad Status-Line" : "Bad Request-Line"));
   }
 
-  const block = parseHeaderLines(lines, limits);
+  const block = parseHeaderLines(lines, limits, strayCr);
   const { headers } = block;
   if (tooLarge) return errorResult(fail(513, "Message Too Large"), startLine, headers);
   if (startLine.problem) return errorResult(startLine.problem, startLine, headers);
@@ -451,14 +498,26 @@ function parse(bytes: Uint8Array, limits: ParseLimits): ParseResult {
   return { ok: true, message };
 }
 
+/** Complete limits for `limits`, memoised per object: the gateway passes the same one for every datagram. */
+const completed = new WeakMap<Partial<ParseLimits>, ParseLimits>();
+function complete(limits: Partial<ParseLimits>): ParseLimits {
+  if (limits === DEFAULT_PARSE_LIMITS) return DEFAULT_PARSE_LIMITS;
+  let full = completed.get(limits);
+  if (full === undefined) {
+    full = { ...DEFAULT_PARSE_LIMITS, ...limits };
+    completed.set(limits, full);
+  }
+  return full;
+}
+
 /**
  * Parses one datagram under `limits` (DEFAULT_PARSE_LIMITS for any left out). Keep-alives (only
  * CR/LF/whitespace) give `{ ok: false, keepalive: true }`; a failure carries a SipParseError (status,
  * reason, replyable) and, for an answerable request, `partial`.
  */
-export function parseMessage(bytes: Uint8Array, limits: Partial<ParseLimits> = {}): ParseResult {
+export function parseMessage(bytes: Uint8Array, limits: Partial<ParseLimits> = DEFAULT_PARSE_LIMITS): ParseResult {
   try {
-    return parse(bytes, limits === DEFAULT_PARSE_LIMITS ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...limits });
+    return parse(bytes, complete(limits));
   } catch {
     // Not expected: the checks above are total. Kept so a defect can never take the gateway down.
     return { ok: false, keepalive: false, error: new SipParseError(400, "Unparseable message") };

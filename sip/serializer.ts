@@ -49,12 +49,19 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
   }
   if (!wroteLength) out += contentLength;
   out += "\r\n";
+  if (msg.body.length === 0) return encoder.encode(out);
+  // One buffer for head and body; the head is written in place when it is ASCII (it nearly always is).
+  const bytes = new Uint8Array(out.length + msg.body.length);
+  const { read, written } = encoder.encodeInto(out, bytes);
+  if (read === out.length && written === out.length) {
+    bytes.set(msg.body, written);
+    return bytes;
+  }
   const head = encoder.encode(out);
-  if (msg.body.length === 0) return head;
-  const bytes = new Uint8Array(head.length + msg.body.length);
-  bytes.set(head, 0);
-  bytes.set(msg.body, head.length);
-  return bytes;
+  const wide = new Uint8Array(head.length + msg.body.length);
+  wide.set(head, 0);
+  wide.set(msg.body, head.length);
+  return wide;
 }
 
 function sameName(h: SipHeader, canonical: string): boolean {

@@ -58,16 +58,13 @@ function fromParams(protocol: string, transport: string, host: string, port: num
     rport = parsePort(rportRaw);
     if (rport === undefined) return undefined;
   }
-  return {
-    protocol,
-    transport,
-    host,
-    ...(port !== undefined && { port }),
-    params,
-    ...(branch !== undefined && { branch }),
-    ...(received !== undefined && { received }),
-    ...(rport !== undefined && { rport }),
-  };
+  // Built by assignment, not by spreading conditional objects: this runs for every datagram.
+  const via: { -readonly [K in keyof Via]: Via[K] } = { protocol, transport, host, params };
+  if (port !== undefined) via.port = port;
+  if (branch !== undefined) via.branch = branch;
+  if (received !== undefined) via.received = received;
+  if (rport !== undefined) via.rport = rport;
+  return via;
 }
 
 /**
@@ -81,22 +78,29 @@ function sentByText(s: string, from: number, to: number): string {
   let out = "";
   let i = from;
   while (i < to) {
-    const c = s.charCodeAt(i);
-    if (!isWsp(c)) {
-      out += s[i];
-      i++;
-      continue;
-    }
+    // A run of non-blank characters is copied as one slice.
     let j = i;
-    while (j < to && isWsp(s.charCodeAt(j))) j++;
-    // Blanks before a colon, or after one, vanish; elsewhere they are kept (and make the host invalid).
-    if (s.charCodeAt(j) !== 0x3a && out.charCodeAt(out.length - 1) !== 0x3a) out += s.slice(i, j);
-    i = j;
+    while (j < to && !isWsp(s.charCodeAt(j))) j++;
+    out += s.slice(i, j);
+    if (j === to) break;
+    // A run of blanks: dropped next to a colon, else kept (and the host check then refuses it).
+    let k = j;
+    while (k < to && isWsp(s.charCodeAt(k))) k++;
+    if (s.charCodeAt(k) !== 0x3a && s.charCodeAt(j - 1) !== 0x3a) out += s.slice(j, k);
+    i = k;
   }
   return out;
 }
 
 function parseOneVia(s: string): Via | undefined {
+  // Fast path for the spelling nearly every Via uses: "SIP/2.0/" then the transport.
+  if (s.startsWith("SIP/2.0/")) {
+    const [transport, next] = readToken(s, 8);
+    if (isToken(transport) && isWsp(s.charCodeAt(next))) {
+      const upper = transport.toUpperCase();
+      return parseViaRest(s, next, `SIP/2.0/${upper}`, upper);
+    }
+  }
   const parts: string[] = [];
   let i = 0;
   for (let k = 0; k < 3; k++) {
@@ -111,13 +115,17 @@ function parseOneVia(s: string): Via | undefined {
     i = next;
   }
   if (!isWsp(s.charCodeAt(i))) return undefined; // LWS before sent-by
+  return parseViaRest(s, i, parts.join("/"), parts[2] ?? "");
+}
+
+/** The sent-by and parameters of a Via, from `i` (the LWS after sent-protocol). */
+function parseViaRest(s: string, i: number, protocol: string, transport: string): Via | undefined {
   const semi = s.indexOf(";", i);
   const hp = parseHostPort(sentByText(s, i, semi === -1 ? s.length : semi));
   if (hp === undefined) return undefined;
   const params = semi === -1 ? newParams() : parseHeaderParams(s, semi);
   if (params === undefined) return undefined;
-  const transport = parts[2] ?? "";
-  return fromParams(parts.join("/"), transport, hp.host, hp.port, params);
+  return fromParams(protocol, transport, hp.host, hp.port, params);
 }
 
 /**
