@@ -28,6 +28,8 @@ const stats = await runFuzz({ count, seed, maxSeconds, onProgress: (s) => consol
 console.log(line(stats));
 console.log(`worker events ${stats.workerEvents.toLocaleString("en")}, datagrams sent ${stats.sent.toLocaleString("en")}`);
 console.log(`RSS MB: start ${stats.rssMb[0]}, middle ${stats.rssMb[1]}, end ${stats.rssMb[2]}`);
+console.log(`heap in use MB (after GC): start ${stats.heapMb[0]}, middle ${stats.heapMb[1]}, end ${stats.heapMb[2]}`);
+console.log(`client transactions left after every timer ran out: ${stats.clientTransactionsLeft}`);
 for (const f of stats.failures) console.log(`failure: ${f}`);
 const bad = stats.thrown + stats.internalErrors + stats.unhandledRejections + stats.invalidEvents;
 if (bad > 0) process.exitCode = 1;

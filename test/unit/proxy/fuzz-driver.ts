@@ -225,6 +225,10 @@ export interface FuzzStats {
   readonly sent: number;
   /** RSS in MB at the start, the middle and the end (after a GC when exposed). */
   readonly rssMb: readonly [number, number, number];
+  /** V8 heap in use, MB, at the same points (after a GC when exposed): what the run holds on to. */
+  readonly heapMb: readonly [number, number, number];
+  /** Client transactions still in the transaction layer at the end (after every timer has run out). */
+  readonly clientTransactionsLeft: number;
   /** Synchronous time inside onDatagram per datagram, microseconds. */
   readonly meanUs: number;
   readonly p99Us: number;
@@ -236,9 +240,10 @@ export interface FuzzStats {
   readonly slowest: string;
 }
 
-function rssMb(): number {
+function memoryMb(): [rss: number, heap: number] {
   (globalThis as { gc?: () => void }).gc?.();
-  return Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
+  const m = process.memoryUsage();
+  return [Math.round((m.rss / 1048576) * 10) / 10, Math.round((m.heapUsed / 1048576) * 10) / 10];
 }
 
 export interface FuzzOptions {
@@ -291,7 +296,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzStats> {
   let thrown = 0;
   let errorLogs = 0;
   let sent = 0;
-  const rss: [number, number, number] = [rssMb(), 0, 0];
+  const [rss0, heap0] = memoryMb();
+  const rss: [number, number, number] = [rss0, 0, 0];
+  const heap: [number, number, number] = [heap0, 0, 0];
+  const mark = (k: 1 | 2): void => {
+    [rss[k], heap[k]] = memoryMb();
+  };
+  let clientsLeft = 0;
   let done = 0;
   const started = performance.now();
   const sources = [PHONE_A, PHONE_B, ASTERISK];
@@ -313,6 +324,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzStats> {
       workerEvents,
       sent,
       rssMb: [rss[0], rss[1], rss[2]],
+      heapMb: [heap[0], heap[1], heap[2]],
+      clientTransactionsLeft: clientsLeft,
       meanUs: done === 0 ? 0 : sum / done,
       p99Us: sorted[Math.min(done - 1, Math.floor(done * 0.99))] ?? 0,
       maxUs: max,
@@ -369,19 +382,23 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzStats> {
         h.worker.responses.length = 0;
       }
       if ((i & 1023) === 1023) h.clock.advance(20_000); // transactions time out and go away
-      if (i === Math.floor(count / 2)) rss[1] = rssMb();
+      if (i === Math.floor(count / 2)) mark(1);
       done = i + 1;
       if (done % 100_000 === 0) {
         onProgress?.(snapshot(done));
         if ((performance.now() - started) / 1000 > maxSeconds) break;
       }
     }
-    if (rss[1] === 0) rss[1] = rssMb();
+    if (rss[1] === 0) mark(1);
     await flush();
     sent += h.take().length;
-    h.clock.advance(600_000);
+    for (let k = 0; k < 20; k++) {
+      h.clock.advance(60_000);
+      await flush();
+    }
+    clientsLeft = (h.core as unknown as { layer: { clients: Map<unknown, unknown> } }).layer.clients.size;
     h.core.close();
-    rss[2] = rssMb();
+    mark(2);
     return snapshot(done);
   } finally {
     process.off("unhandledRejection", onUnhandled);
