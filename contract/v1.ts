@@ -33,6 +33,38 @@ export type SocketRole = z.infer<typeof socketRoleSchema>;
 export const headerSchema = z.tuple([z.string().min(1), z.string()]);
 export type Header = z.infer<typeof headerSchema>;
 
+/**
+ * How `body` carries the message body: `"utf8"`, the text itself (the body was valid UTF-8, as SDP and
+ * most SIP bodies are), or `"base64"` (RFC 4648 section 4) for any other bytes, so binary bodies survive JSON
+ * byte for byte. Absent means `"utf8"`.
+ */
+export const bodyEncodingSchema = z.enum(["utf8", "base64"]).default("utf8");
+export type BodyEncoding = z.infer<typeof bodyEncodingSchema>;
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The `body` / `bodyEncoding` fields of an event for these body bytes. */
+export function encodeEventBody(bytes: Uint8Array): { body: string; bodyEncoding: BodyEncoding } {
+  if (bytes.length === 0) return { body: "", bodyEncoding: "utf8" };
+  try {
+    return { body: strictUtf8.decode(bytes), bodyEncoding: "utf8" };
+  } catch {
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return { body: btoa(binary), bodyEncoding: "base64" };
+  }
+}
+
+/** The body bytes an event carries (the inverse of encodeEventBody). Throws on base64 that is not. */
+export function decodeEventBody(event: { readonly body?: string | undefined; readonly bodyEncoding?: BodyEncoding | undefined }): Uint8Array {
+  const body = event.body ?? "";
+  if (event.bodyEncoding !== "base64") return new TextEncoder().encode(body);
+  const binary = atob(body);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
 /** A name-addr or addr-spec parsed once by the gateway (RFC 3261 section 20.10). */
 export const nameAddrSchema = z.object({
   uri: z.string(),
@@ -69,7 +101,9 @@ export const requestEventSchema = z.object({
   method: z.string().min(1),
   requestUri: z.string().min(1),
   headers: z.array(headerSchema),
+  /** The body: text, or base64 when `bodyEncoding` says so. */
   body: z.string().default(""),
+  bodyEncoding: bodyEncodingSchema,
   source: addressSchema,
   /** The gateway socket it arrived on. */
   local: addressSchema,
@@ -88,7 +122,9 @@ export const responseEventSchema = z.object({
   status: z.number().int().min(100).max(699),
   reason: z.string(),
   headers: z.array(headerSchema),
+  /** The body: text, or base64 when `bodyEncoding` says so. */
   body: z.string().default(""),
+  bodyEncoding: bodyEncodingSchema,
   source: addressSchema,
   local: addressSchema,
   receivedAt: z.number(),

@@ -3,8 +3,11 @@
  * that is safe to put on the wire (fixed text, never bytes from the offending message).
  */
 
-/** Statuses a parse failure maps to: 400 Bad Request, 413/513 too large, 505 Version Not Supported. */
-export type SipParseStatus = 400 | 413 | 505 | 513;
+/**
+ * Statuses a parse failure maps to: 400 Bad Request, 414 Request-URI Too Long, 416 Unsupported URI Scheme,
+ * 505 Version Not Supported, 513 Message Too Large.
+ */
+export type SipParseStatus = 400 | 414 | 416 | 505 | 513;
 
 /** Options for {@link SipParseError}. */
 export interface SipParseErrorOptions {

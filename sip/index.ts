@@ -4,12 +4,12 @@
  */
 
 export type { SipHeader, SipMessage, SipRequest, SipResponse } from "./message";
-export { headerValue, headerValues } from "./message";
+export { bodyText, EMPTY_BODY, headerValue, headerValues, textBody } from "./message";
 export { canonicalHeaderName } from "./header-names";
 export { SipParseError } from "./errors";
 export type { SipParseErrorOptions, SipParseStatus } from "./errors";
-export { parseMessage } from "./parser";
-export type { ParseOptions, ParseResult, PartialRequest } from "./parser";
+export { DEFAULT_PARSE_LIMITS, MAX_UDP_PAYLOAD, parseMessage } from "./parser";
+export type { ParseLimits, ParseResult, PartialRequest } from "./parser";
 export {
   appendHeader,
   prependHeader,
@@ -27,7 +27,7 @@ export { formatNameAddr, parseContactHeader, parseNameAddr, splitHeaderList } fr
 export type { NameAddr } from "./name-addr";
 export type { Params } from "./params";
 export { unquote } from "./params";
-export { formatVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams } from "./via";
+export { formatVia, parseTopVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams } from "./via";
 export type { Via } from "./via";
 export { formatCSeq, MAX_CSEQ, parseCSeq } from "./cseq";
 export type { CSeq } from "./cseq";

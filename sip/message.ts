@@ -15,8 +15,8 @@ export interface SipRequest {
   readonly method: string;
   readonly uri: string;
   readonly headers: readonly SipHeader[];
-  /** Body decoded as UTF-8; Content-Length is recomputed in bytes when serialising. */
-  readonly body: string;
+  /** Body bytes as received (never decoded); Content-Length is their count when serialising. */
+  readonly body: Uint8Array;
 }
 
 export interface SipResponse {
@@ -24,10 +24,26 @@ export interface SipResponse {
   readonly status: number;
   readonly reason: string;
   readonly headers: readonly SipHeader[];
-  readonly body: string;
+  readonly body: Uint8Array;
 }
 
 export type SipMessage = SipRequest | SipResponse;
+
+/** The empty body, shared (frozen by convention: never write into a message body). */
+export const EMPTY_BODY: Uint8Array = new Uint8Array(0);
+
+const utf8 = new TextEncoder();
+const utf8Text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+/** A body from text, encoded as UTF-8 (for bodies the gateway writes itself, and for tests). */
+export function textBody(text: string): Uint8Array {
+  return text.length === 0 ? EMPTY_BODY : utf8.encode(text);
+}
+
+/** A body as text, invalid UTF-8 replaced by U+FFFD (for logs and tests; never re-encode it for the wire). */
+export function bodyText(body: Uint8Array): string {
+  return body.length === 0 ? "" : utf8Text.decode(body);
+}
 
 /** Canonical-name comparison is case-insensitive (RFC 3261 section 7.3.1). */
 function same(a: string, b: string): boolean {

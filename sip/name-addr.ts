@@ -57,6 +57,34 @@ export function splitHeaderList(value: string): string[] {
   }
 }
 
+/**
+ * The number of non-empty elements of a comma-separated header value, counting no further than `max + 1`
+ * (the caller only needs to know whether a cap is exceeded). One pass, like splitHeaderList.
+ */
+export function countListValues(value: string, max: number): number {
+  let count = 0;
+  let start = 0;
+  for (;;) {
+    const comma = listSeparatorIndex(value, start);
+    const end = comma ?? value.length;
+    for (let i = start; i < end; i++) {
+      const c = value.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09) {
+        count++;
+        break;
+      }
+    }
+    if (comma === undefined || count > max) return count;
+    start = comma + 1;
+  }
+}
+
+/** The first element of a comma-separated header value, trimmed (the top Via of a Via line). */
+export function firstListValue(value: string): string {
+  const comma = listSeparatorIndex(value);
+  return (comma === undefined ? value : value.slice(0, comma)).trim();
+}
+
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"]+$/;
 
 function isDisplayNameWord(w: string): boolean {
@@ -98,9 +126,11 @@ export function parseNameAddr(value: string): NameAddr | undefined {
       const params = parseHeaderParams(value, open);
       return params === undefined ? undefined : { uri, params };
     }
-    const words = value.slice(i, open).split(/[ \t]+/).filter((w) => w.length > 0);
-    if (!words.every(isDisplayNameWord)) return undefined;
-    if (words.length > 0) displayName = words.join(" ");
+    if (open > i) {
+      const words = value.slice(i, open).split(/[ \t]+/).filter((w) => w.length > 0);
+      if (!words.every(isDisplayNameWord)) return undefined;
+      if (words.length > 0) displayName = words.join(" ");
+    }
   }
   const close = value.indexOf(">", open + 1);
   if (close === -1) return undefined;

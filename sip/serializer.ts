@@ -14,24 +14,6 @@ function hasLineBreak(s: string): boolean {
   return s.includes("\r") || s.includes("\n");
 }
 
-/** Bytes of `s` in UTF-8 (lone surrogates count as the 3-byte replacement character, as TextEncoder writes). */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
-        i++;
-      } else n += 2;
-    } else n += 2;
-  }
-  return n;
-}
-
 function startLine(msg: SipMessage): string {
   if (msg.kind === "request") {
     if (!isToken(msg.method)) throw new RangeError("method is not a token");
@@ -45,13 +27,14 @@ function startLine(msg: SipMessage): string {
 
 /**
  * Writes a message: start line, one line per header entry in order under its canonical name,
- * Content-Length recomputed in bytes (in place of the first one, or last), an empty line, the body.
+ * Content-Length recomputed as the body's byte count (in place of the first one, or last), an empty line,
+ * then the body bytes as they are (RFC 3261 7.4: the body is octets; 20.14: Content-Length counts them).
  * Throws RangeError for what cannot be put on the wire: a non-token method or header name, a line break
  * inside a value (header injection), a status outside 100-699.
  */
 export function serializeMessage(msg: SipMessage): Uint8Array {
   let out = startLine(msg);
-  const contentLength = `Content-Length: ${utf8Length(msg.body)}\r\n`;
+  const contentLength = `Content-Length: ${msg.body.length}\r\n`;
   let wroteLength = false;
   for (const h of msg.headers) {
     const name = canonicalHeaderName(h.name);
@@ -66,8 +49,19 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
   }
   if (!wroteLength) out += contentLength;
   out += "\r\n";
-  out += msg.body;
-  return encoder.encode(out);
+  if (msg.body.length === 0) return encoder.encode(out);
+  // One buffer for head and body; the head is written in place when it is ASCII (it nearly always is).
+  const bytes = new Uint8Array(out.length + msg.body.length);
+  const { read, written } = encoder.encodeInto(out, bytes);
+  if (read === out.length && written === out.length) {
+    bytes.set(msg.body, written);
+    return bytes;
+  }
+  const head = encoder.encode(out);
+  const wide = new Uint8Array(head.length + msg.body.length);
+  wide.set(head, 0);
+  wide.set(msg.body, head.length);
+  return wide;
 }
 
 function sameName(h: SipHeader, canonical: string): boolean {

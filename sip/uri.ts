@@ -79,7 +79,7 @@ export function parseSipUri(s: string): SipUri | undefined {
       if (!isUriParamChars(name, false) || !hasValidEscapes(name)) return undefined;
       if (value !== null && (!isUriParamChars(value, false) || !hasValidEscapes(value))) return undefined;
       const key = name.toLowerCase();
-      if (!(key in params)) params[key] = value;
+      if (!Object.prototype.hasOwnProperty.call(params, key)) params[key] = value;
     }
   }
 
@@ -97,15 +97,11 @@ export function parseSipUri(s: string): SipUri | undefined {
     headers = h;
   }
 
-  return {
-    scheme,
-    ...(user !== undefined && { user }),
-    ...(password !== undefined && { password }),
-    host: hostPort.host,
-    ...(hostPort.port !== undefined && { port: hostPort.port }),
-    params,
-    headers,
-  };
+  const uri: { -readonly [K in keyof SipUri]: SipUri[K] } = { scheme, host: hostPort.host, params, headers };
+  if (user !== undefined) uri.user = user;
+  if (password !== undefined) uri.password = password;
+  if (hostPort.port !== undefined) uri.port = hostPort.port;
+  return uri;
 }
 
 const encoder = new TextEncoder();

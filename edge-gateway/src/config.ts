@@ -9,6 +9,8 @@ import { DEFAULT_FLOOD_CONFIG, DEFAULT_UA_DENY, type FloodConfig } from "./ingre
 import { AddressList } from "./ingress/ip-address";
 import type { LogLevel } from "./observability/logger";
 import { DEFAULT_PROBE_SETTINGS, parseReplyCodes, type ProbeSettings } from "./probe/probe-settings";
+import { DEFAULT_PARSE_LIMITS, MAX_UDP_PAYLOAD } from "../../sip/parser";
+import type { ParseLimits } from "../../sip/parser";
 
 export interface ListenAddress {
   readonly ip: string;
@@ -42,6 +44,8 @@ export interface GatewayConfig {
   readonly flood?: FloodConfig;
   /** Dispatcher probing (OPTIONS to the tenants' destinations); undefined: the gateway does not probe. */
   readonly probe?: ProbeSettings | undefined;
+  /** Size limits every received datagram is parsed under (sip/parser.ts ParseLimits); unset: the defaults. */
+  readonly parseLimits?: ParseLimits | undefined;
 }
 
 export class GatewayConfigError extends Error {
@@ -99,6 +103,10 @@ const OPTIONS = {
   "flood-exempt": { type: "string" },
   "ua-deny": { type: "string" },
   runtime: { type: "string" },
+  "max-message-bytes": { type: "string" },
+  "max-header-bytes": { type: "string" },
+  "max-headers": { type: "string" },
+  "max-list-values": { type: "string" },
 } as const;
 
 /** Which runtime makes the decisions: the worker over HTTP (default) or the same code in this process. */
@@ -182,6 +190,10 @@ EDGE_RUNTIME=node (WORKER_URL and WORKER_CONNECTIONS unused; WORKER_TIMEOUT_MS b
                             SWEEP_INTERVAL_S     expiry sweep period (default 60)
                             DEFAULT_EXPIRES TENANT_CACHE_TTL_MS ANY_DOMAIN_LOOKUP SWEEP_BATCH SWEEP_MAX_BATCHES
                                                  as for the worker (docs/deploy.md)
+  --max-message-bytes n     SIP_MAX_MESSAGE_BYTES  largest datagram parsed, larger: 513 (default 16384, 512..65507)
+  --max-header-bytes n      SIP_MAX_HEADER_BYTES   longest header field or start line, longer: 400/414 (default 8192)
+  --max-headers n           SIP_MAX_HEADERS        most header fields, more: 400 (default 128, 16..4096)
+  --max-list-values n       SIP_MAX_LIST_VALUES    most Via/Route/Record-Route/Contact/Path values, more: 400 (default 64)
 `;
 
 function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -308,5 +320,22 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
     flood: loadFloodConfig(env, values),
     probe: loadProbeSettings(env),
+    parseLimits: parseLimits(values, env),
+  };
+}
+
+/** The grammar's limits from flags and environment, each bounded so that none can switch a check off. */
+function parseLimits(values: { readonly [k: string]: string | boolean | undefined }, env: NodeJS.ProcessEnv): ParseLimits {
+  const flag = (name: string): string | undefined => {
+    const v = values[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const d = DEFAULT_PARSE_LIMITS;
+  const maxMessageBytes = intOpt("SIP_MAX_MESSAGE_BYTES", flag("max-message-bytes") ?? env.SIP_MAX_MESSAGE_BYTES, d.maxMessageBytes, 512, MAX_UDP_PAYLOAD);
+  return {
+    maxMessageBytes,
+    maxHeaderLineBytes: intOpt("SIP_MAX_HEADER_BYTES", flag("max-header-bytes") ?? env.SIP_MAX_HEADER_BYTES, Math.min(d.maxHeaderLineBytes, maxMessageBytes), 128, maxMessageBytes),
+    maxHeaders: intOpt("SIP_MAX_HEADERS", flag("max-headers") ?? env.SIP_MAX_HEADERS, d.maxHeaders, 16, 4096),
+    maxListValues: intOpt("SIP_MAX_LIST_VALUES", flag("max-list-values") ?? env.SIP_MAX_LIST_VALUES, d.maxListValues, 4, 1024),
   };
 }

@@ -97,6 +97,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
       ...(config.maxPendingDecisions !== undefined ? { maxPendingDecisions: config.maxPendingDecisions } : {}),
     },
     screen: (req, source, listener) => ingress.screen(req, source, listener),
+    parseLimits: config.parseLimits,
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
   const { probeTargets, reportDestinationStates } = rawWorker;

@@ -19,7 +19,7 @@
 import { randomBytes } from "node:crypto";
 import type { DestinationStateAnswer, DestinationStateReport, ProbeTarget, ProbeTargetsAnswer, ProbeTargetsRequest } from "../../../contract/destinations";
 import { normalizeHost } from "../../../sip/host";
-import { headerValue } from "../../../sip/message";
+import { EMPTY_BODY, headerValue } from "../../../sip/message";
 import { parseMessage } from "../../../sip/parser";
 import { serializeMessage } from "../../../sip/serializer";
 import { topVia } from "../../../sip/via";
@@ -257,7 +257,7 @@ export class Prober {
         { name: "Accept", value: "application/sdp" },
         { name: "User-Agent", value: "edge-registrar probe" },
       ],
-      body: "",
+      body: EMPTY_BODY,
     });
     const probe: Probe = { branch, bytes, interval: this.deps.t1, retransmit: undefined, timeout: undefined };
     t.probe = probe;

@@ -5,7 +5,7 @@
  */
 import { parseCSeq } from "../../../sip/cseq";
 import type { SipHeader, SipRequest } from "../../../sip/message";
-import { headerValue } from "../../../sip/message";
+import { EMPTY_BODY, headerValue } from "../../../sip/message";
 import { firstViaElement } from "../transaction/via-line";
 
 /** Builds the CANCEL of `invite` (the request as the gateway sent it on that branch). */
@@ -37,5 +37,5 @@ export function buildCancel(invite: SipRequest, reason?: string): SipRequest {
   // RFC 3326: say why, e.g. another branch answered.
   if (reason) headers.push({ name: "Reason", value: reason });
   if (headerValue(invite, "CSeq") === undefined) headers.push({ name: "CSeq", value: "1 CANCEL" });
-  return { kind: "request", method: "CANCEL", uri: invite.uri, headers, body: "" };
+  return { kind: "request", method: "CANCEL", uri: invite.uri, headers, body: EMPTY_BODY };
 }

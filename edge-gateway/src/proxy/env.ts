@@ -7,6 +7,7 @@
  */
 import type { RelayTarget } from "../../../contract/v1";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
+import type { ParseLimits } from "../../../sip/parser";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { Clock } from "../transaction/clock";
@@ -45,6 +46,8 @@ export interface ProxyCoreOptions {
    * User-Agent deny list, say, lives outside the core.
    */
   readonly screen?: (req: SipRequest, source: TransportAddress, listener: Listener) => boolean;
+  /** Size limits of the SIP grammar for every datagram received (DEFAULT_PARSE_LIMITS when unset). */
+  readonly parseLimits?: ParseLimits | undefined;
   /** Randomness of the Retry-After jitter (tests). */
   readonly random?: () => number;
 }

@@ -2,6 +2,7 @@
  * Builds the worker events from SIP messages: the raw headers in order plus the conveniences computed once
  * here (AoR parts, contacts with params, Expires, Call-ID, CSeq ...), so the worker never parses SIP text.
  */
+import { encodeEventBody } from "../../../contract/v1";
 import type { NameAddr, RequestEventInput, ResponseEventInput, SocketRole } from "../../../contract/v1";
 import { parseCSeq } from "../../../sip/cseq";
 import { MAX_EXPIRES, parseExpires } from "../../../sip/expires";
@@ -64,7 +65,7 @@ export function requestEvent(
     method: req.method,
     requestUri: req.uri,
     headers: headersOf(req),
-    body: req.body,
+    ...encodeEventBody(req.body),
     source,
     local,
     localRole,
@@ -101,7 +102,7 @@ export function responseEvent(
     status: res.status,
     reason: res.reason,
     headers: headersOf(res),
-    body: res.body,
+    ...encodeEventBody(res.body),
     source,
     local,
     receivedAt,

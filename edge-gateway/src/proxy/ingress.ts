@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { parseMaxForwards } from "../../../sip/max-forwards";
 import type { SipHeader, SipMessage, SipRequest } from "../../../sip/message";
-import { headerValue, headerValues } from "../../../sip/message";
+import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
 import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { parseMessage } from "../../../sip/parser";
 import type { Via } from "../../../sip/via";
@@ -21,14 +21,14 @@ import { isLooped, responseDestination, stampVia } from "./via-routing";
 
 /** Parses a datagram; answers a replyable bad request (RFC 3581: to the stamped Via). */
 export function parseDatagram(env: ProxyEnv, bytes: Uint8Array, source: TransportAddress, listener: Listener): SipMessage | undefined {
-  const parsed = parseMessage(bytes);
+  const parsed = parseMessage(bytes, env.o.parseLimits);
   if (parsed.ok) return parsed.message;
   if (parsed.keepalive) return undefined;
   env.o.metrics.inc("edge_gateway_bad_messages_total", { status: parsed.error.status });
   env.o.log.info("bad message", { source, status: parsed.error.status, reason: parsed.error.reason });
   const p = parsed.partial;
   if (parsed.error.replyable && p && p.method !== "ACK") {
-    const { request, via } = stampVia({ kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: "" }, source);
+    const { request, via } = stampVia({ kind: "request", method: p.method, uri: p.uri, headers: p.headers, body: EMPTY_BODY }, source);
     replyStateless(env, request, via, source, listener, parsed.error.status, parsed.error.reason, [], "bad_message");
   }
   return undefined;

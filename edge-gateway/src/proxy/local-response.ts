@@ -3,6 +3,7 @@
  * from the request, a To tag added to anything but 100, extra headers from the decision.
  */
 import { randomBytes } from "node:crypto";
+import { EMPTY_BODY } from "../../../sip/message";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 import { parseNameAddr } from "../../../sip/name-addr";
 
@@ -33,5 +34,5 @@ export function createResponse(
   // RFC 3261 8.2.6.1: a 100 Trying copies the Timestamp header.
   if (status === 100) for (const h of req.headers) if (h.name.toLowerCase() === "timestamp") headers.push(h);
   headers.push({ name: "Server", value: "edge-registrar" }, ...extra);
-  return { kind: "response", status, reason, headers, body: "" };
+  return { kind: "response", status, reason, headers, body: EMPTY_BODY };
 }

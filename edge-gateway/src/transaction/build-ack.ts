@@ -1,4 +1,4 @@
-import { headerValue, headerValues } from "../../../sip/message";
+import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 import { firstViaElement } from "./via-line";
 
@@ -31,5 +31,5 @@ export function buildAck(invite: SipRequest, response: SipResponse): SipRequest 
   // present in the original request, but the method parameter MUST be equal to "ACK"."
   const cseqNumber = headerValue(invite, "CSeq")?.trim().split(/\s+/)[0];
   if (cseqNumber !== undefined && cseqNumber !== "") headers.push({ name: "CSeq", value: `${cseqNumber} ACK` });
-  return { kind: "request", method: "ACK", uri: invite.uri, headers, body: "" };
+  return { kind: "request", method: "ACK", uri: invite.uri, headers, body: EMPTY_BODY };
 }

@@ -1,4 +1,4 @@
-import { headerValue, headerValues } from "../../../sip/message";
+import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 
 /**
@@ -19,5 +19,5 @@ export function buildTrying(request: SipRequest): SipResponse {
     const value = headerValue(request, name);
     if (value !== undefined) headers.push({ name, value });
   }
-  return { kind: "response", status: 100, reason: "Trying", headers, body: "" };
+  return { kind: "response", status: 100, reason: "Trying", headers, body: EMPTY_BODY };
 }

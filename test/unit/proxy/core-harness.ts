@@ -13,6 +13,7 @@ import type { Logger } from "../../../edge-gateway/src/observability/logger";
 import { Metrics } from "../../../edge-gateway/src/observability/metrics";
 import { DialogProof } from "../../../edge-gateway/src/proxy/dialog-proof";
 import { ProxyCore, type ProxyCoreOptions } from "../../../edge-gateway/src/proxy/proxy-core";
+import { textBody } from "../../../sip/message";
 import type { SipMessage, SipRequest, SipResponse } from "../../../sip/message";
 import { serializeMessage } from "../../../sip/serializer";
 import { ManualClock } from "../../../edge-gateway/src/transaction/clock";
@@ -68,9 +69,9 @@ function readBack(bytes: Uint8Array): SipMessage {
   const [start = "", ...lines] = head.split("\r\n");
   const headers = lines.map((l) => ({ name: l.slice(0, l.indexOf(":")), value: l.slice(l.indexOf(":") + 1).trim() }));
   const status = /^SIP\/2\.0 (\d{3}) (.*)$/.exec(start);
-  if (status) return { kind: "response", status: Number(status[1]), reason: status[2] ?? "", headers, body };
+  if (status) return { kind: "response", status: Number(status[1]), reason: status[2] ?? "", headers, body: textBody(body) };
   const [method = "", uri = ""] = start.split(" ");
-  return { kind: "request", method, uri, headers, body };
+  return { kind: "request", method, uri, headers, body: textBody(body) };
 }
 
 type Answer<T> = WorkerAnswer<T> | Promise<WorkerAnswer<T>>;

@@ -49,3 +49,31 @@ describe("loadGatewayConfig: overload bounds", () => {
     }
   });
 });
+
+describe("loadGatewayConfig: the SIP grammar's size limits", () => {
+  it("defaults to the grammar's defaults: 16 KiB datagrams, 8 KiB headers, 128 headers, 64 list values", () => {
+    expect(loadGatewayConfig([], SECRET).parseLimits).toEqual({ maxMessageBytes: 16_384, maxHeaderLineBytes: 8_192, maxHeaders: 128, maxListValues: 64 });
+  });
+
+  it("reads flags over the environment", () => {
+    const c = loadGatewayConfig(["--max-message-bytes", "4000", "--max-list-values", "8"], {
+      ...SECRET,
+      SIP_MAX_MESSAGE_BYTES: "9000",
+      SIP_MAX_HEADER_BYTES: "2000",
+      SIP_MAX_HEADERS: "40",
+    });
+    expect(c.parseLimits).toEqual({ maxMessageBytes: 4000, maxHeaderLineBytes: 2000, maxHeaders: 40, maxListValues: 8 });
+  });
+
+  it("refuses limits that would switch a check off or exceed a UDP datagram", () => {
+    for (const [name, value] of [
+      ["SIP_MAX_MESSAGE_BYTES", "65508"],
+      ["SIP_MAX_MESSAGE_BYTES", "0"],
+      ["SIP_MAX_HEADER_BYTES", "20000"],
+      ["SIP_MAX_HEADERS", "-1"],
+      ["SIP_MAX_LIST_VALUES", "many"],
+    ] as const) {
+      expect(() => loadGatewayConfig([], { ...SECRET, [name]: value }), `${name}=${value}`).toThrow(name);
+    }
+  });
+});

@@ -29,7 +29,7 @@ describe("createResponse (RFC 3261 8.2.6)", () => {
     expect(value(res, "CSeq")).toBe("3 INVITE");
     expect(res.status).toBe(486);
     expect(res.reason).toBe("Busy Here");
-    expect(res.body).toBe("");
+    expect(res.body.length).toBe(0);
   });
 
   it("8.2.6.2: a To tag is added to a final response", () => {

@@ -87,7 +87,7 @@ function checkResult(result: ParseResult, input: Uint8Array): void {
   const { error, partial } = result;
   const consistent =
     error.reason !== "Unparseable message" && // the reason of an internal exception, caught
-    [400, 413, 505, 513].includes(error.status) &&
+    [400, 414, 416, 505, 513].includes(error.status) &&
     error.replyable === (partial !== undefined && partial.method !== "ACK");
   if (!consistent) expect.fail(`${error.status} ${error.reason} for ${JSON.stringify(new TextDecoder().decode(input))}`);
 }

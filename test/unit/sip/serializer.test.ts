@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import {
   appendHeader,
+  EMPTY_BODY,
   headerValues,
   parseMessage,
   prependHeader,
@@ -8,6 +9,7 @@ import {
   removeHeaders,
   replaceHeaders,
   serializeMessage,
+  textBody,
   withHeaders,
 } from "../../../sip/index";
 import type { SipRequest, SipResponse } from "../../../sip/index";
@@ -26,7 +28,7 @@ const request: SipRequest = {
     { name: "X-Custom", value: "kept" },
     { name: "Content-Length", value: "7" },
   ],
-  body: "héllo ☎",
+  body: textBody("héllo ☎"),
 };
 
 describe("serializeMessage", () => {
@@ -45,13 +47,29 @@ describe("serializeMessage", () => {
   });
 
   it("appends Content-Length when the message had none", () => {
-    const res: SipResponse = { kind: "response", status: 100, reason: "Trying", headers: [{ name: "Call-ID", value: "x" }], body: "" };
+    const res: SipResponse = { kind: "response", status: 100, reason: "Trying", headers: [{ name: "Call-ID", value: "x" }], body: EMPTY_BODY };
     expect(decoder.decode(serializeMessage(res))).toBe("SIP/2.0 100 Trying\r\nCall-ID: x\r\nContent-Length: 0\r\n\r\n");
   });
 
   it("counts surrogate pairs as four bytes", () => {
-    const out = decoder.decode(serializeMessage({ ...request, headers: [], body: "😀" }));
+    const out = decoder.decode(serializeMessage({ ...request, headers: [], body: textBody("😀") }));
     expect(out).toContain("Content-Length: 4\r\n");
+  });
+
+  it("writes a binary body byte for byte and counts it in bytes (ff 00 80 41: 4, not 8 after a UTF-8 round trip)", () => {
+    const body = Uint8Array.from([0xff, 0x00, 0x80, 0x41]);
+    const out = serializeMessage({ ...expectMessage(parseMessage(fixture("register-valid.sip"))), body });
+    expect(decoder.decode(out)).toContain("Content-Length: 4\r\n\r\n");
+    expect(Array.from(out.subarray(out.length - 4))).toEqual([0xff, 0x00, 0x80, 0x41]);
+    const again = expectMessage(parseMessage(out));
+    expect(again.body).toEqual(body);
+    expect(serializeMessage(again)).toEqual(out);
+  });
+
+  it("keeps every byte value 0-255 through parse and serialise", () => {
+    const body = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const out = serializeMessage({ ...expectMessage(parseMessage(fixture("register-valid.sip"))), body });
+    expect(expectMessage(parseMessage(out)).body).toEqual(body);
   });
 
   it("writes repeated headers as separate lines", () => {
@@ -63,7 +81,7 @@ describe("serializeMessage", () => {
         { name: "WWW-Authenticate", value: 'Digest realm="a", nonce="1", algorithm=SHA-256' },
         { name: "WWW-Authenticate", value: 'Digest realm="a", nonce="1", algorithm=MD5' },
       ],
-      body: "",
+      body: EMPTY_BODY,
     };
     const text = decoder.decode(serializeMessage(res));
     expect(text.match(/^WWW-Authenticate: /gm)).toHaveLength(2);
@@ -74,8 +92,8 @@ describe("serializeMessage", () => {
     ["a header name that is not a token", { ...request, headers: [{ name: "Bad Name", value: "x" }] }],
     ["a method that is not a token", { ...request, method: "IN VITE" }],
     ["whitespace in the Request-URI", { ...request, uri: "sip:a b" }],
-    ["a status outside 100-699", { kind: "response", status: 42, reason: "x", headers: [], body: "" } satisfies SipResponse],
-    ["a line break in the reason phrase", { kind: "response", status: 200, reason: "OK\r\nX: y", headers: [], body: "" } satisfies SipResponse],
+    ["a status outside 100-699", { kind: "response", status: 42, reason: "x", headers: [], body: EMPTY_BODY } satisfies SipResponse],
+    ["a line break in the reason phrase", { kind: "response", status: 200, reason: "OK\r\nX: y", headers: [], body: EMPTY_BODY } satisfies SipResponse],
   ])("throws RangeError for %s", (_name, msg) => {
     expect(() => serializeMessage(msg)).toThrow(RangeError);
   });
@@ -112,7 +130,7 @@ describe("header edits", () => {
       { name: "Contact", value: '"Doe, Jane" <sip:k@d.example>, <sip:l@d.example>' },
       { name: "Call-ID", value: "c1" },
     ],
-    body: "",
+    body: EMPTY_BODY,
   };
 
   it("prepends a Via above the existing ones (RFC 3261 16.6 step 8)", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { headerValue, headerValues } from "../../../sip/message";
+import { EMPTY_BODY, headerValue, headerValues, textBody } from "../../../sip/message";
 import type { SipRequest } from "../../../sip/message";
 import { InviteClientTransaction, TransactionStateError, buildAck } from "../../../edge-gateway/src/transaction";
 import type { TimerConfig } from "../../../edge-gateway/src/transaction";
@@ -97,7 +97,7 @@ describe("InviteClientTransaction (RFC 3261 17.1.1)", () => {
       routes: ["<sip:edge1.example;lr>", "<sip:edge2.example;lr>"],
       extra: [{ name: "Content-Type", value: "application/sdp" }],
     });
-    const { tx, tu, sent } = setup({}, { ...request, body: "v=0\r\n" });
+    const { tx, tu, sent } = setup({}, { ...request, body: textBody("v=0\r\n") });
     tx.start();
     const busy = makeResponse(request, 486, "callee-tag");
     expect(tx.receiveResponse(busy)).toBe("delivered");
@@ -117,7 +117,7 @@ describe("InviteClientTransaction (RFC 3261 17.1.1)", () => {
     expect(headerValues(ack, "Route")).toEqual(["<sip:edge1.example;lr>", "<sip:edge2.example;lr>"]);
     expect(headerValue(ack, "Max-Forwards")).toBe("69");
     expect(headerValue(ack, "Content-Type")).toBeUndefined();
-    expect(ack.body).toBe("");
+    expect(ack.body).toEqual(EMPTY_BODY);
     expect(tx.ack).toBe(ack);
   });
 
@@ -130,9 +130,9 @@ describe("InviteClientTransaction (RFC 3261 17.1.1)", () => {
         { name: "Via", value: 'SIP/2.0/UDP a.example;branch=z9hG4bK1;x="p,q" , SIP/2.0/UDP b.example;branch=z9hG4bK2' },
         { name: "CSeq", value: "7   INVITE" },
       ],
-      body: "",
+      body: EMPTY_BODY,
     };
-    const ack = buildAck(invite, { kind: "response", status: 404, reason: "Not Found", headers: [{ name: "To", value: "<sip:bob@example.com>;tag=t" }], body: "" });
+    const ack = buildAck(invite, { kind: "response", status: 404, reason: "Not Found", headers: [{ name: "To", value: "<sip:bob@example.com>;tag=t" }], body: EMPTY_BODY });
     expect(headerValues(ack, "Via")).toEqual(['SIP/2.0/UDP a.example;branch=z9hG4bK1;x="p,q"']);
     expect(headerValue(ack, "CSeq")).toBe("7 ACK");
     expect(headerValue(ack, "Max-Forwards")).toBe("70");

@@ -1,5 +1,5 @@
 // Tiny builders of SipRequest/SipResponse plain objects and a recording transport for transaction tests.
-import { headerValue, headerValues } from "../../../sip/message";
+import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
 import type { SipHeader, SipMessage, SipRequest, SipResponse } from "../../../sip/message";
 import { ManualClock, timerDurations } from "../../../edge-gateway/src/transaction";
 import type {
@@ -41,7 +41,7 @@ export function makeRequest(method: string, options: RequestOptions = {}): SipRe
     { name: "CSeq", value: `${options.cseq ?? 1} ${method}` },
     ...(options.extra ?? []),
   );
-  return { kind: "request", method, uri: "sip:bob@tenant-a.example", headers, body: "" };
+  return { kind: "request", method, uri: "sip:bob@tenant-a.example", headers, body: EMPTY_BODY };
 }
 
 /** A response to `request` per 8.2.6.2 (Via, From, Call-ID, CSeq copied), To tagged unless `toTag` is null. */
@@ -54,7 +54,7 @@ export function makeResponse(request: SipRequest, status: number, toTag: string 
     { name: "Call-ID", value: headerValue(request, "Call-ID") ?? "" },
     { name: "CSeq", value: headerValue(request, "CSeq") ?? "" },
   );
-  return { kind: "response", status, reason: `Status ${status}`, headers, body: "" };
+  return { kind: "response", status, reason: `Status ${status}`, headers, body: EMPTY_BODY };
 }
 
 /** The request key a caller would compute from the top Via of `request`. */
