@@ -12,8 +12,13 @@ import type { Store } from "./store/store";
 export interface Services {
   readonly config: Config;
   readonly store: Store;
-  /** HMAC key for gateway request signatures and sealed contexts. */
+  /** HMAC key for gateway request signatures and sealed contexts (the current secret: it seals). */
   readonly gatewayKey: Promise<HmacKey>;
+  /**
+   * Keys that verify gateway signatures and open sealed contexts: the current one first, then, during a
+   * rotation window, GATEWAY_SECRET_PREVIOUS's.
+   */
+  readonly gatewayKeys: Promise<readonly HmacKey[]>;
   readonly log: (obj: Record<string, unknown>) => void;
 }
 
@@ -31,7 +36,10 @@ export function getSharedServices(env: Env): SharedServices {
   let shared = byEnv.get(env);
   if (!shared) {
     const config = getConfig(env);
-    shared = { config, gatewayKey: importHmacKey(config.gatewaySecret), log: jsonLog };
+    const gatewayKey = importHmacKey(config.gatewaySecret);
+    const previous = config.gatewaySecretPrevious;
+    const gatewayKeys = previous === undefined ? gatewayKey.then((k) => [k]) : Promise.all([gatewayKey, importHmacKey(previous)]);
+    shared = { config, gatewayKey, gatewayKeys, log: jsonLog };
     byEnv.set(env, shared);
   }
   return shared;

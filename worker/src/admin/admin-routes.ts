@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { Env } from "../config/env";
+import { acceptedAdminTokens, type Env } from "../config/env";
 import { maskToMethods } from "../registrar/methods";
 import { getServices, getSharedServices } from "../services";
 import type { Binding } from "../store/store";
@@ -28,7 +28,11 @@ const adminAuth = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match?.[1]) throw new HTTPException(401, { message: "missing bearer token" });
-  if (!(await timingSafeEqual(match[1], config.adminToken))) throw new HTTPException(401, { message: "bad token" });
+  // ADMIN_TOKEN, or ADMIN_TOKEN_PREVIOUS during a rotation window (docs/operations.md). Each comparison is
+  // constant-time; every accepted token is compared, so the time does not say which one matched.
+  let ok = false;
+  for (const token of acceptedAdminTokens(config)) if (await timingSafeEqual(match[1], token)) ok = true;
+  if (!ok) throw new HTTPException(401, { message: "bad token" });
   await next();
 });
 

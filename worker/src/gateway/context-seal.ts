@@ -33,14 +33,24 @@ export async function sealContext(key: HmacKey, value: unknown, now: number): Pr
   return `${payload}.${b64url(mac)}`;
 }
 
-/** Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. */
-export async function openContext(key: HmacKey, sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
+/**
+ * Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. Several keys: during
+ * a secret rotation a context sealed with the previous secret (a transaction in flight) still opens.
+ */
+export async function openContext(keys: HmacKey | readonly HmacKey[], sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
   const dot = sealed.indexOf(".");
   if (dot <= 0) return undefined;
   const payload = sealed.slice(0, dot);
   const mac = unb64url(sealed.slice(dot + 1));
   if (!mac) return undefined;
-  const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(LABEL + payload));
+  const data = encoder.encode(LABEL + payload);
+  let ok = false;
+  for (const key of Array.isArray(keys) ? (keys as readonly HmacKey[]) : [keys as HmacKey]) {
+    if (await crypto.subtle.verify("HMAC", key, mac, data)) {
+      ok = true;
+      break;
+    }
+  }
   if (!ok) return undefined;
   const bytes = unb64url(payload);
   if (!bytes) return undefined;

@@ -27,11 +27,12 @@ export type GatewayVars = { Variables: { rawBody: string } };
 
 /** Verifies the signature and stores the raw body for the handler; 401 with a reason otherwise. */
 export const gatewayAuth = createMiddleware<{ Bindings: Env } & GatewayVars>(async (c, next) => {
-  const { config, gatewayKey } = getSharedServices(c.env);
+  const { config, gatewayKeys } = getSharedServices(c.env);
   const body = await c.req.text();
   const now = Date.now();
   const result = await verifyRequest(
-    await gatewayKey,
+    // The current secret, and the previous one during a rotation window (docs/operations.md).
+    await gatewayKeys,
     new URL(c.req.url).pathname,
     body,
     c.req.raw.headers,

@@ -61,11 +61,17 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
     return c.json(await decideRequest(ev, s, Date.now()));
   });
 
+  // The gateway's readiness probe (contract PING_PATH): signature accepted (the middleware) and store reached.
+  app.post("/ping", async (c) => {
+    await getServices(c.env).store.ping();
+    return c.json({ ok: true });
+  });
+
   app.post("/response", async (c) => {
     const ev = validated(() => parseResponseEvent(parseJson(c.get("rawBody"))));
     const s = getServices(c.env);
     const now = Date.now();
-    const ctx = await openContext(await s.gatewayKey, ev.context, now, CONTEXT_MAX_AGE_MS);
+    const ctx = await openContext(await s.gatewayKeys, ev.context, now, CONTEXT_MAX_AGE_MS);
     if (isRegisterContext(ctx)) {
       return c.json(
         await decideRegisterResponse(ev, ctx, {
