@@ -22,6 +22,11 @@ export interface GatewayConfig {
   readonly listenPbx: ListenAddress | undefined;
   readonly workerUrl: string;
   readonly gatewaySecret: string;
+  /**
+   * GATEWAY_SECRET_PREVIOUS during a rotation window: dialog proofs (Record-Route `dp`, alias `amac`) made
+   * with it are still accepted; the gateway signs and proves with GATEWAY_SECRET only.
+   */
+  readonly gatewaySecretPrevious?: string;
   readonly workerTimeoutMs: number;
   readonly workerConnections: number;
   readonly retryAfterS: number;
@@ -104,6 +109,7 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
   --advertise-pbx host      SIP_ADVERTISE_PBX    the same on the Asterisk side
   --worker-url url          WORKER_URL           worker base URL (default http://127.0.0.1:8787)
                             GATEWAY_SECRET       shared signing secret (required, 16+ characters)
+                            GATEWAY_SECRET_PREVIOUS  rotation window: dialog proofs made with it still accepted
   --worker-timeout-ms n     WORKER_TIMEOUT_MS    bound on one worker call (default 2000)
                             WORKER_CONNECTIONS   keep-alive connections (default 16)
                             RETRY_AFTER_S        Retry-After of the 503 when the worker fails (default 5)
@@ -173,6 +179,9 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
   const listenPbx = pbxRaw ? parseHostPortArg("SIP_LISTEN_PBX", pbxRaw, 5060) : undefined;
   const secret = env.GATEWAY_SECRET ?? "";
   if (secret.length < 16) throw new GatewayConfigError("GATEWAY_SECRET must be set, 16 characters or more");
+  const previousSecret = env.GATEWAY_SECRET_PREVIOUS || undefined;
+  if (previousSecret !== undefined && previousSecret.length < 16)
+    throw new GatewayConfigError("GATEWAY_SECRET_PREVIOUS must be 16 characters or more when set");
   const metricsRaw = values["metrics-listen"] ?? env.METRICS_LISTEN ?? "127.0.0.1:9060";
   const logLevel = (values["log-level"] ?? env.LOG_LEVEL ?? "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new GatewayConfigError("LOG_LEVEL must be debug, info, warn or error");
@@ -189,6 +198,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
       : undefined,
     workerUrl,
     gatewaySecret: secret,
+    ...(previousSecret !== undefined ? { gatewaySecretPrevious: previousSecret } : {}),
     workerTimeoutMs: intOpt("WORKER_TIMEOUT_MS", values["worker-timeout-ms"] ?? env.WORKER_TIMEOUT_MS, 2000, 50, 60_000),
     workerConnections: intOpt("WORKER_CONNECTIONS", env.WORKER_CONNECTIONS, 16, 1, 1024),
     retryAfterS: intOpt("RETRY_AFTER_S", env.RETRY_AFTER_S, 5, 1, 3600),

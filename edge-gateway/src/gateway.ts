@@ -74,6 +74,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     log,
     metrics,
     secret: config.gatewaySecret,
+    ...(config.gatewaySecretPrevious !== undefined ? { previousSecret: config.gatewaySecretPrevious } : {}),
     retryAfterS: config.retryAfterS,
     limits: {
       ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
