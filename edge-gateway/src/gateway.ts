@@ -1,9 +1,11 @@
 /**
  * Assembles a running gateway from a config: UDP listeners, the worker client, the proxy core, and the
- * local /metrics + /health HTTP endpoint. `close()` stops everything it started.
+ * local /metrics + /health + /ready HTTP endpoint. `drain()` is the graceful shutdown (lifecycle.ts),
+ * `close()` stops everything it started.
  */
 import { createServer, type Server } from "node:http";
-import type { GatewayConfig } from "./config";
+import { DEFAULT_SHUTDOWN_GRACE_MS, type GatewayConfig } from "./config";
+import { drain, type DrainResult, type Readiness, WorkerProbe } from "./lifecycle";
 import { DEFAULT_FLOOD_CONFIG, IngressGuard } from "./ingress/ingress-guard";
 import { createLogger, type FlushableLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
@@ -20,6 +22,14 @@ export interface Gateway {
   readonly ingress: IngressGuard;
   /** Address of the metrics endpoint, when enabled. */
   readonly metricsUrl: string | undefined;
+  /** What /ready says: sockets bound, worker reached once, not draining. */
+  readiness(): Readiness;
+  /**
+   * Graceful shutdown: new out-of-dialog requests get 503 + Retry-After from now on; waits until every
+   * transaction has its final response, at most `boundMs` (config.shutdownGraceMs), ends the rest with
+   * one, lingers 2*T1 for their ACKs. Call `close()` after it.
+   */
+  drain(boundMs?: number): Promise<DrainResult>;
   close(): Promise<void>;
 }
 
@@ -84,6 +94,17 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
 
+  const probe = new WorkerProbe({ url: config.workerUrl, secret: config.gatewaySecret, timeoutMs: config.workerTimeoutMs, log });
+  probe.start();
+  let draining = false;
+  let closed = false;
+  const readiness = (): Readiness => {
+    // A real worker call that succeeded counts as much as the probe.
+    if (!probe.reached && observed.health().lastOkAgoMs !== undefined) probe.markReached();
+    const sockets = !closed;
+    return { ready: sockets && probe.reached && !draining, sockets, worker: probe.reached, draining };
+  };
+
   let http: Server | undefined;
   let metricsUrl: string | undefined;
   if (config.metricsListen) {
@@ -97,6 +118,10 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
         res
           .writeHead(worker.status === "ok" ? 200 : 503, { "content-type": "application/json" })
           .end(JSON.stringify({ status: worker.status, worker }));
+      } else if (req.url === "/ready") {
+        // For a load balancer or an orchestrator: 503 before the worker was reached once, and while draining.
+        const r = readiness();
+        res.writeHead(r.ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: r.ready ? "ready" : "not_ready", ...r }));
       } else {
         res.writeHead(404).end();
       }
@@ -123,7 +148,14 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     metrics,
     ingress,
     metricsUrl,
+    readiness,
+    async drain(boundMs = config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) {
+      draining = true;
+      return drain(core!, boundMs, 2 * config.t1, log);
+    },
     async close() {
+      closed = true;
+      probe.stop();
       core?.close();
       await phones.close();
       if (pbx !== phones) await pbx.close();

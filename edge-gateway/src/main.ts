@@ -1,6 +1,8 @@
-// The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). Stops cleanly on SIGINT/SIGTERM.
+// The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). SIGTERM / SIGINT drain it
+// (lifecycle.ts: new requests 503, running transactions finish within SHUTDOWN_GRACE_MS), then it exits 0.
 import { GatewayConfigError, loadGatewayConfig, USAGE } from "./config";
 import { startGateway } from "./gateway";
+import { exitOnSignals } from "./lifecycle";
 
 async function main(): Promise<void> {
   if (process.argv.includes("--help")) {
@@ -19,11 +21,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const gateway = await startGateway(config);
-  const stop = () => {
-    void gateway.close().then(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  exitOnSignals(gateway);
 }
 
 void main();

@@ -49,3 +49,20 @@ describe("loadGatewayConfig: overload bounds", () => {
     }
   });
 });
+
+describe("loadGatewayConfig: operations (docs/operations.md)", () => {
+  it("SHUTDOWN_GRACE_MS defaults to 30000 (below the unit's TimeoutStopSec) and is validated", () => {
+    expect(loadGatewayConfig([], SECRET).shutdownGraceMs).toBe(30_000);
+    expect(loadGatewayConfig([], { ...SECRET, SHUTDOWN_GRACE_MS: "5000" }).shutdownGraceMs).toBe(5000);
+    for (const bad of ["-1", "1.5", "x", "600001"]) {
+      expect(() => loadGatewayConfig([], { ...SECRET, SHUTDOWN_GRACE_MS: bad }), bad).toThrow(/SHUTDOWN_GRACE_MS/);
+    }
+  });
+
+  it("GATEWAY_SECRET_PREVIOUS is optional, empty counts as unset, and it must be 16+ characters", () => {
+    expect(loadGatewayConfig([], SECRET).gatewaySecretPrevious).toBeUndefined();
+    expect(loadGatewayConfig([], { ...SECRET, GATEWAY_SECRET_PREVIOUS: "" }).gatewaySecretPrevious).toBeUndefined();
+    expect(loadGatewayConfig([], { ...SECRET, GATEWAY_SECRET_PREVIOUS: "fedcba9876543210" }).gatewaySecretPrevious).toBe("fedcba9876543210");
+    expect(() => loadGatewayConfig([], { ...SECRET, GATEWAY_SECRET_PREVIOUS: "short" })).toThrow(/GATEWAY_SECRET_PREVIOUS/);
+  });
+});
