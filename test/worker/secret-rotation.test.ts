@@ -46,7 +46,7 @@ describe("gateway secret rotation", () => {
   it("opens a context sealed with the previous secret during the window, and refuses it after", async () => {
     await createTenant("rotation.example", "sip:192.0.2.80:5060");
     // A REGISTER decided by a worker that still had only the old secret: its context is sealed with it.
-    const ev = registerEvent({ user: "301", domain: "rotation.example", contacts: ["sip:301@192.0.2.81:5070"], callId: "rotation-1" });
+    const ev = registerEvent({ user: "9371", domain: "rotation.example", contacts: ["sip:9371@192.0.2.81:5070"], callId: "rotation-1" });
     const decision = (await (await signed(before, OLD_SECRET, "/v1/request", ev)).json()) as AnyDecision;
     expect(decision.action).toBe("relay");
     const contact = decision.targets?.[0]?.contacts?.[0];
