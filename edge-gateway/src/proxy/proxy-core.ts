@@ -99,10 +99,10 @@ export class ProxyCore implements ProxyEnv {
     this.drainingNow = true;
   }
 
-  /** Response contexts with no final response upstream yet: what a drain waits for. */
+  /** Response contexts with no final response upstream yet (a 2xx being decided counts): what a drain waits for. */
   unansweredCount(): number {
     let n = 0;
-    for (const ctx of this.contexts.values()) if (ctx.open || ctx.state === "Choosing") n++;
+    for (const ctx of this.contexts.values()) if (ctx.open || ctx.state === "Choosing" || ctx.deciding2xx) n++;
     return n;
   }
 
@@ -110,12 +110,14 @@ export class ProxyCore implements ProxyEnv {
    * Graceful shutdown, at the drain's bound: every context still without a final response gets one now.
    * An INVITE's branches are CANCELled (9.1; RFC 3326 Reason), and the caller gets 503 + Retry-After, so
    * that it retries elsewhere (RFC 3263 4.3) or later (21.5.4); one whose caller already CANCELled gets the
-   * 487 it asked for. Returns how many were ended.
+   * 487 it asked for. Returns how many were ended. A context whose callee already answered 2xx, the 2xx
+   * being with the worker, is left alone: a 503 would go up before that 2xx (16.7 step 5 sends every 2xx),
+   * telling the caller the call failed and then that it succeeded.
    */
   endUnanswered(): number {
     let n = 0;
     for (const ctx of [...this.contexts.values()]) {
-      if (!ctx.open && ctx.state !== "Choosing") continue;
+      if ((!ctx.open && ctx.state !== "Choosing") || ctx.deciding2xx) continue;
       n++;
       if (ctx.request.method === "INVITE") cancelAll(this, ctx, 'SIP;cause=503;text="Proxy shutting down"', "other-branch");
       const res = ctx.cancelled

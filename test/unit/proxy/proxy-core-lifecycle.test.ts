@@ -1,10 +1,11 @@
 // The proxy core's part of operations: draining for a graceful shutdown, and the dialog proofs across a
 // secret rotation (docs/operations.md).
 import { describe, expect, it } from "vitest";
-import type { RequestDecisionInput } from "../../../contract/v1";
+import type { RequestDecisionInput, ResponseDecision } from "../../../contract/v1";
+import type { WorkerAnswer } from "../../../edge-gateway/src/worker-client/worker-client";
 import { DialogProof } from "../../../edge-gateway/src/proxy/dialog-proof";
 import type { SipRequest } from "../../../sip/message";
-import { ASTERISK, decide, deferred, flush, label, onlyRequest, onlyResponse, PHONE_A, requestsOf, setup, type Harness } from "./core-harness";
+import { ASTERISK, decide, deferred, flush, forward, label, onlyRequest, onlyResponse, PHONE_A, requestsOf, setup, type Harness } from "./core-harness";
 import { answer, request, value, values } from "./support";
 
 const CALL = "call-1@198.51.100.10";
@@ -117,6 +118,28 @@ describe("ProxyCore: draining (graceful shutdown)", () => {
     pending.resolve(decide(ONE));
     await flush();
     expect(h.take()).toEqual([]);
+  });
+});
+
+describe("ProxyCore: draining, a 2xx being decided", () => {
+  it("at the bound, an INVITE whose 2xx is with the worker gets no 503: the decided 2xx goes up alone", async () => {
+    const h = setup();
+    const pending = deferred<WorkerAnswer<ResponseDecision>>();
+    h.worker.onResponse = () => pending.promise;
+    h.worker.onRequest = () => decide({ ...ONE, wantResponse: "2xx", context: "ctx" });
+    h.fromPbx(pbxInvite());
+    await flush();
+    const inv = requestsOf(h.take(), "INVITE")[0]!.request;
+    h.core.startDraining();
+    h.fromPhone(answer(inv, 200, "OK", ["Contact: <sip:401@10.0.0.5:5060>"], "a-tag"), PHONE_A);
+    expect(h.take()).toEqual([]);
+    expect(h.core.unansweredCount()).toBe(1);
+    expect(h.core.endUnanswered()).toBe(0);
+    expect(h.take()).toEqual([]);
+    pending.resolve(forward());
+    await flush();
+    expect(h.take().map(label)).toEqual(["200 -> 198.51.100.10:5060"]);
+    expect(h.core.unansweredCount()).toBe(0);
   });
 });
 
