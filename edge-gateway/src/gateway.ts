@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from "node:http";
 import { DEFAULT_SHUTDOWN_GRACE_MS, type GatewayConfig } from "./config";
-import { drain, type DrainResult, type Readiness, WorkerProbe } from "./lifecycle";
+import { drain, type DrainResult, type Readiness, workerHttpPing, WorkerProbe } from "./lifecycle";
 import { DEFAULT_FLOOD_CONFIG, IngressGuard } from "./ingress/ingress-guard";
 import { createLogger, type FlushableLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
@@ -94,7 +94,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger): Prom
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
 
-  const probe = new WorkerProbe({ url: config.workerUrl, secret: config.gatewaySecret, timeoutMs: config.workerTimeoutMs, log });
+  const probe = new WorkerProbe({ ping: workerHttpPing(config.workerUrl, config.gatewaySecret, config.workerTimeoutMs), target: config.workerUrl, log });
   probe.start();
   let draining = false;
   let closed = false;

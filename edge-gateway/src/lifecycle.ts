@@ -22,28 +22,55 @@ export interface Readiness {
   readonly draining: boolean;
 }
 
+/** One readiness check of the decision side: undefined when it answered, else why not. */
+export type Ping = () => Promise<string | undefined>;
+
+/**
+ * The ping of the `workers` runtime: a signed `POST /v1/ping` (contract PING_PATH) to the worker, which
+ * checks the signature and runs `SELECT 1` on its store. A runtime that makes its decisions in process
+ * passes its own Ping (its store's) instead.
+ */
+export function workerHttpPing(url: string, secret: string, timeoutMs: number): Ping {
+  const key = importHmacKey(secret);
+  // An unusable secret is reported by the config check; here it only must not be an unhandled rejection.
+  key.catch(() => undefined);
+  const base = new URL(url);
+  const path = base.pathname.replace(/\/$/, "") + PING_PATH;
+  return async () => {
+    try {
+      const headers = await signRequest(await key, path, "{}", Date.now());
+      const res = await fetch(new URL(path, base.origin), {
+        method: "POST",
+        body: "{}",
+        headers: { ...headers, "content-type": "application/json" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body?.cancel();
+      // 401: the secrets differ; 503: the worker cannot reach its store.
+      return res.status === 200 ? undefined : `HTTP ${res.status}`;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  };
+}
+
 export interface WorkerProbeOptions {
-  readonly url: string;
-  readonly secret: string;
-  readonly timeoutMs: number;
+  readonly ping: Ping;
+  /** Where the decisions are made, for the logs. */
+  readonly target: string;
   /** First retry delay; doubled after each failure up to `maxIntervalMs`. */
   readonly intervalMs?: number;
   readonly maxIntervalMs?: number;
   readonly log: Logger;
 }
 
-/** Probes the worker until it first answers 200; `reached` is true from then on. */
+/** Pings until the first success; `reached` is true from then on. */
 export class WorkerProbe {
   private reachedAt: number | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
-  private readonly key: ReturnType<typeof importHmacKey>;
 
-  constructor(private readonly o: WorkerProbeOptions) {
-    this.key = importHmacKey(o.secret);
-    // An unusable secret is reported by the config check; here it only must not be an unhandled rejection.
-    this.key.catch(() => undefined);
-  }
+  constructor(private readonly o: WorkerProbeOptions) {}
 
   get reached(): boolean {
     return this.reachedAt !== undefined;
@@ -67,30 +94,14 @@ export class WorkerProbe {
 
   private async attempt(delay: number): Promise<void> {
     if (this.stopped) return;
-    const base = new URL(this.o.url);
-    const path = base.pathname.replace(/\/$/, "") + PING_PATH;
-    let failure: string | undefined;
-    try {
-      const headers = await signRequest(await this.key, path, "{}", Date.now());
-      const res = await fetch(new URL(path, base.origin), {
-        method: "POST",
-        body: "{}",
-        headers: { ...headers, "content-type": "application/json" },
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      await res.body?.cancel();
-      if (res.status === 200) {
-        this.o.log.info("worker reached", { url: this.o.url });
-        this.markReached();
-        return;
-      }
-      // 401: the secrets differ; 503: the worker cannot reach its store.
-      failure = `HTTP ${res.status}`;
-    } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
-    }
+    const failure = await this.o.ping();
     if (this.stopped) return;
-    this.o.log.warn("worker not reachable yet", { url: this.o.url, error: failure, retryInMs: delay });
+    if (failure === undefined) {
+      this.o.log.info("worker reached", { target: this.o.target });
+      this.markReached();
+      return;
+    }
+    this.o.log.warn("worker not reachable yet", { target: this.o.target, error: failure, retryInMs: delay });
     this.timer = setTimeout(() => void this.attempt(Math.min(delay * 2, this.o.maxIntervalMs ?? 10_000)), delay);
   }
 }

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { importHmacKey, verifyRequest } from "../../../contract/signing";
 import { PING_PATH } from "../../../contract/v1";
-import { drain, WorkerProbe, type Drainable } from "../../../edge-gateway/src/lifecycle";
+import { drain, type Drainable, workerHttpPing, WorkerProbe } from "../../../edge-gateway/src/lifecycle";
 import type { Logger } from "../../../edge-gateway/src/observability/logger";
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -75,7 +75,8 @@ describe("WorkerProbe", () => {
     });
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as { port: number }).port;
-    probe = new WorkerProbe({ url: `http://127.0.0.1:${port}/edge`, secret: SECRET, timeoutMs: 1000, intervalMs: 20, maxIntervalMs: 40, log: quiet });
+    const url = `http://127.0.0.1:${port}/edge`;
+    probe = new WorkerProbe({ ping: workerHttpPing(url, SECRET, 1000), target: url, intervalMs: 20, maxIntervalMs: 40, log: quiet });
     expect(probe.reached).toBe(false);
     probe.start();
     const deadline = Date.now() + 5000;
@@ -84,8 +85,15 @@ describe("WorkerProbe", () => {
     expect(seen).toEqual([503, 503, 200]);
   });
 
+  it("a wrong secret is a failure (401), retried, never ready", async () => {
+    server = createServer((_req, res) => res.writeHead(401).end("{}"));
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    expect(await workerHttpPing(`http://127.0.0.1:${port}`, "probe-test-secret-0123456789", 1000)()).toBe("HTTP 401");
+  });
+
   it("a successful real worker call counts: markReached stops the probing", () => {
-    probe = new WorkerProbe({ url: "http://127.0.0.1:9/", secret: "probe-test-secret-0123456789", timeoutMs: 100, log: quiet });
+    probe = new WorkerProbe({ ping: () => Promise.resolve("never asked"), target: "in process", log: quiet });
     probe.markReached();
     expect(probe.reached).toBe(true);
   });
