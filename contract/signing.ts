@@ -52,14 +52,18 @@ export async function signRequest(
   return { [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: toHex(sig) };
 }
 
-export type VerifyResult = { ok: true; nonce: string; timestamp: number } | { ok: false; reason: string };
+/** `keyIndex`: which of the keys given to verifyRequest made the signature (0: the first, the current one). */
+export type VerifyResult = { ok: true; nonce: string; timestamp: number; keyIndex: number } | { ok: false; reason: string };
 
 /**
  * Checks a signed request: all three headers present, timestamp within `windowSeconds` of `now`, and a
  * valid signature (constant-time, by Web Crypto's verify). Replay protection (nonce memory) is the caller's.
+ *
+ * Several keys: a secret rotation window (docs/operations.md). The signature is accepted when any of them
+ * made it; the current key comes first, so a rotated deployment costs one verification per request.
  */
 export async function verifyRequest(
-  key: HmacKey,
+  keys: HmacKey | readonly HmacKey[],
   path: string,
   body: string,
   headers: { get(name: string): string | null },
@@ -76,6 +80,10 @@ export async function verifyRequest(
   if (Math.abs(now / 1000 - ts) > windowSeconds) return { ok: false, reason: "timestamp outside the window" };
   const sig = fromHex(signature);
   if (!sig) return { ok: false, reason: "bad signature encoding" };
-  const valid = await crypto.subtle.verify("HMAC", key, sig, payload(timestamp, nonce, path, body));
-  return valid ? { ok: true, nonce, timestamp: ts } : { ok: false, reason: "bad signature" };
+  const data = payload(timestamp, nonce, path, body);
+  const list = Array.isArray(keys) ? (keys as readonly HmacKey[]) : [keys as HmacKey];
+  for (let i = 0; i < list.length; i++) {
+    if (await crypto.subtle.verify("HMAC", list[i]!, sig, data)) return { ok: true, nonce, timestamp: ts, keyIndex: i };
+  }
+  return { ok: false, reason: "bad signature" };
 }

@@ -12,6 +12,11 @@ import { z } from "zod";
 export const CONTRACT_VERSION = "v1" as const;
 export const REQUEST_EVENT_PATH = "/v1/request" as const;
 export const RESPONSE_EVENT_PATH = "/v1/response" as const;
+/**
+ * Readiness probe (signed, body `{}`): 200 `{"ok":true}` when the worker accepts the gateway's signature
+ * and reaches its store; the gateway's /ready waits for one success (docs/operations.md).
+ */
+export const PING_PATH = "/v1/ping" as const;
 
 /** A transport address: where a message came from, or which gateway socket it arrived on. */
 export const addressSchema = z.object({

@@ -22,7 +22,7 @@ import { createApp } from "../worker/src/app";
 import { ConfigError, getConfig, type Config, type Env } from "../worker/src/config/env";
 import { sweepExpired, type SweepResult } from "../worker/src/cron/sweep-expired";
 import { hmacContexts, inProcessContexts } from "../worker/src/decisions/contexts";
-import { provideServices } from "../worker/src/services";
+import { acceptedGatewayKeys, provideServices } from "../worker/src/services";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { createTenantDirectoryCache } from "../worker/src/tenants/tenant-directory";
 import type { Store } from "../worker/src/store/store";
@@ -53,6 +53,8 @@ export interface NodeRuntime {
   /** `http://ip:port` of the admin API, when served. */
   readonly adminUrl: string | undefined;
   runSweep(): Promise<SweepResult>;
+  /** The readiness check: undefined when the store answers, else why not (the gateway's /ready). */
+  ping(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -124,7 +126,9 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     // One tenant cache for both (admin changes through the app invalidate it at once).
     const tenantCache = createTenantDirectoryCache();
     const gatewayKey = importHmacKey(config.gatewaySecret);
-    provideServices(options.env, { config, store, gatewayKey, contexts: hmacContexts(gatewayKey, config.registerContextMaxAgeS * 1000), tenantCache, log });
+    const gatewayKeys = acceptedGatewayKeys(config, gatewayKey);
+    const contexts = hmacContexts(gatewayKey, gatewayKeys, config.registerContextMaxAgeS * 1000);
+    provideServices(options.env, { config, store, gatewayKey, gatewayKeys, contexts, tenantCache, log });
     // The in-process decisions: contexts never leave this process.
     const client = createInProcessClient(
       { config, store, contexts: inProcessContexts(config.registerContextMaxAgeS * 1000), tenantCache, log },
@@ -183,6 +187,11 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       storeCalls: opened.calls,
       adminUrl,
       runSweep,
+      ping: () =>
+        store.ping().then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        ),
       close: cleanup,
     };
   } catch (err) {

@@ -26,6 +26,11 @@ export interface GatewayConfig {
   readonly listenPbx: ListenAddress | undefined;
   readonly workerUrl: string;
   readonly gatewaySecret: string;
+  /**
+   * GATEWAY_SECRET_PREVIOUS during a rotation window: dialog proofs (Record-Route `dp`, alias `amac`) made
+   * with it are still accepted; the gateway signs and proves with GATEWAY_SECRET only.
+   */
+  readonly gatewaySecretPrevious?: string;
   readonly workerTimeoutMs: number;
   readonly workerConnections: number;
   readonly retryAfterS: number;
@@ -40,6 +45,11 @@ export interface GatewayConfig {
   readonly maxTransactions?: number;
   /** Overload control: worker calls in flight past which new requests get 503 (MAX_PENDING_DECISIONS; default 1000). */
   readonly maxPendingDecisions?: number;
+  /**
+   * Bound of the drain on SIGTERM (SHUTDOWN_GRACE_MS; default 30000): transactions still without a final
+   * response then are ended with one. Keep systemd's TimeoutStopSec above it.
+   */
+  readonly shutdownGraceMs?: number;
   /** Per-source flood limit and scanner screen; DEFAULT_FLOOD_CONFIG when absent. */
   readonly flood?: FloodConfig;
   /** Dispatcher probing (OPTIONS to the tenants' destinations); undefined: the gateway does not probe. */
@@ -47,6 +57,9 @@ export interface GatewayConfig {
   /** Size limits every received datagram is parsed under (sip/parser.ts ParseLimits); unset: the defaults. */
   readonly parseLimits?: ParseLimits | undefined;
 }
+
+/** Default bound of the drain on SIGTERM (deploy/edge-gateway.service's TimeoutStopSec is above it). */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 
 export class GatewayConfigError extends Error {
   override readonly name = "GatewayConfigError";
@@ -151,14 +164,17 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                                                  http only to a loopback address
   --allow-insecure-worker-url  WORKER_URL_INSECURE=1  accept a plain-http worker URL that is not loopback
                             GATEWAY_SECRET       shared signing secret (required, 16+ characters)
+                            GATEWAY_SECRET_PREVIOUS  rotation window: dialog proofs made with it still accepted
   --worker-timeout-ms n     WORKER_TIMEOUT_MS    bound on one worker call (default 2000)
                             WORKER_CONNECTIONS   keep-alive connections (default 16)
                             RETRY_AFTER_S        Retry-After of the 503 when the worker fails (default 5)
-  --metrics-listen ip:port  METRICS_LISTEN       /metrics and /health (default 127.0.0.1:9060, "off" disables)
+  --metrics-listen ip:port  METRICS_LISTEN       /metrics, /health and /ready (default 127.0.0.1:9060, "off" disables)
   --log-level level         LOG_LEVEL            debug | info | warn | error (default info)
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
                             MAX_TRANSACTIONS     live server transactions before new requests get 503 (default 10000)
                             MAX_PENDING_DECISIONS  worker calls in flight before new requests get 503 (default 1000)
+                            SHUTDOWN_GRACE_MS    SIGTERM: new requests get 503 + Retry-After; transactions in
+                                                 progress get this long to finish, then 503 (default 30000)
 
   Floods (docs/security.md): a source sending more than DENSITY datagrams within WINDOW seconds is dropped,
   unanswered, for BLOCK seconds (longer while it keeps flooding). Never limited: a distinct SIP_LISTEN_PBX
@@ -295,6 +311,9 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
   const listenPbx = pbxRaw ? parseHostPortArg("SIP_LISTEN_PBX", pbxRaw, 5060) : undefined;
   const secret = env.GATEWAY_SECRET ?? "";
   if (secret.length < 16) throw new GatewayConfigError("GATEWAY_SECRET must be set, 16 characters or more");
+  const previousSecret = env.GATEWAY_SECRET_PREVIOUS || undefined;
+  if (previousSecret !== undefined && previousSecret.length < 16)
+    throw new GatewayConfigError("GATEWAY_SECRET_PREVIOUS must be 16 characters or more when set");
   const metricsRaw = values["metrics-listen"] ?? env.METRICS_LISTEN ?? "127.0.0.1:9060";
   const logLevel = (values["log-level"] ?? env.LOG_LEVEL ?? "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new GatewayConfigError("LOG_LEVEL must be debug, info, warn or error");
@@ -307,6 +326,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
       : undefined,
     workerUrl,
     gatewaySecret: secret,
+    ...(previousSecret !== undefined ? { gatewaySecretPrevious: previousSecret } : {}),
     workerTimeoutMs: intOpt("WORKER_TIMEOUT_MS", values["worker-timeout-ms"] ?? env.WORKER_TIMEOUT_MS, 2000, 50, 60_000),
     workerConnections: intOpt("WORKER_CONNECTIONS", env.WORKER_CONNECTIONS, 16, 1, 1024),
     retryAfterS: intOpt("RETRY_AFTER_S", env.RETRY_AFTER_S, 5, 1, 3600),
@@ -318,6 +338,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
     maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
+    shutdownGraceMs: intOpt("SHUTDOWN_GRACE_MS", env.SHUTDOWN_GRACE_MS, DEFAULT_SHUTDOWN_GRACE_MS, 0, 600_000),
     flood: loadFloodConfig(env, values),
     probe: loadProbeSettings(env),
     parseLimits: parseLimits(values, env),

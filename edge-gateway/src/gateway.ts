@@ -1,9 +1,11 @@
 /**
  * Assembles a running gateway from a config: UDP listeners, the worker client, the proxy core, and the
- * local /metrics + /health HTTP endpoint. `close()` stops everything it started.
+ * local /metrics + /health + /ready HTTP endpoint. `drain()` is the graceful shutdown (lifecycle.ts),
+ * `close()` stops everything it started.
  */
 import { createServer, type Server } from "node:http";
-import type { GatewayConfig } from "./config";
+import { DEFAULT_SHUTDOWN_GRACE_MS, type GatewayConfig } from "./config";
+import { drain, type DrainResult, type Ping, type Readiness, workerHttpPing, WorkerProbe } from "./lifecycle";
 import { DEFAULT_FLOOD_CONFIG, IngressGuard } from "./ingress/ingress-guard";
 import { createLogger, type FlushableLogger, type Logger } from "./observability/logger";
 import { Metrics } from "./observability/metrics";
@@ -24,6 +26,14 @@ export interface Gateway {
   readonly metricsUrl: string | undefined;
   /** The dispatcher prober, when probing is configured and the worker client offers it. */
   readonly prober: Prober | undefined;
+  /** What /ready says: sockets bound, worker reached once, not draining. */
+  readiness(): Readiness;
+  /**
+   * Graceful shutdown: new out-of-dialog requests get 503 + Retry-After from now on; waits until every
+   * transaction has its final response, at most `boundMs` (config.shutdownGraceMs), ends the rest with
+   * one, lingers 2*T1 for their ACKs. Call `close()` after it.
+   */
+  drain(boundMs?: number): Promise<DrainResult>;
   close(): Promise<void>;
 }
 
@@ -35,6 +45,8 @@ export interface DecisionSource {
   readonly client: WorkerClient;
   /** For the start-up log line. */
   readonly label: string;
+  /** The readiness check of this source (lifecycle.ts Ping); default: the worker's signed `/v1/ping`. */
+  readonly ping?: Ping;
 }
 
 /** Starts a gateway. */
@@ -91,6 +103,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
     log,
     metrics,
     secret: config.gatewaySecret,
+    ...(config.gatewaySecretPrevious !== undefined ? { previousSecret: config.gatewaySecretPrevious } : {}),
     retryAfterS: config.retryAfterS,
     limits: {
       ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
@@ -115,6 +128,22 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
     prober.start();
   }
 
+  // Readiness: the worker (and its store) reached once. The Node runtime pings its own store instead.
+  const probe = new WorkerProbe({
+    ping: decisions?.ping ?? workerHttpPing(config.workerUrl, config.gatewaySecret, config.workerTimeoutMs),
+    target: decisions?.label ?? config.workerUrl,
+    log,
+  });
+  probe.start();
+  let draining = false;
+  let closed = false;
+  const readiness = (): Readiness => {
+    // A real worker call that succeeded counts as much as the probe.
+    if (!probe.reached && observed.health().lastOkAgoMs !== undefined) probe.markReached();
+    const sockets = !closed;
+    return { ready: sockets && probe.reached && !draining, sockets, worker: probe.reached, draining };
+  };
+
   let http: Server | undefined;
   let metricsUrl: string | undefined;
   if (config.metricsListen) {
@@ -128,6 +157,10 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
         res
           .writeHead(worker.status === "ok" ? 200 : 503, { "content-type": "application/json" })
           .end(JSON.stringify({ status: worker.status, worker }));
+      } else if (req.url === "/ready") {
+        // For a load balancer or an orchestrator: 503 before the worker was reached once, and while draining.
+        const r = readiness();
+        res.writeHead(r.ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: r.ready ? "ready" : "not_ready", ...r }));
       } else {
         res.writeHead(404).end();
       }
@@ -155,7 +188,14 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
     ingress,
     metricsUrl,
     prober,
+    readiness,
+    async drain(boundMs = config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) {
+      draining = true;
+      return drain(core!, boundMs, 2 * config.t1, log);
+    },
     async close() {
+      closed = true;
+      probe.stop();
       prober?.close();
       core?.close();
       await phones.close();

@@ -1,10 +1,12 @@
-// The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). Stops cleanly on SIGINT/SIGTERM.
+// The gateway CLI: `npm run gateway -- --listen 127.0.0.1:5060` (see --help). SIGTERM / SIGINT drain it
+// (lifecycle.ts: new requests 503, running transactions finish within SHUTDOWN_GRACE_MS), then it exits 0.
 // EDGE_RUNTIME=node (or --runtime node) runs the decisions in this process (node-runtime/) instead of
 // calling the worker over HTTP.
 import { NodeRuntimeConfigError, startNodeRuntime } from "../../node-runtime/runtime";
 import { envFromProcess } from "../../node-runtime/env";
 import { GatewayConfigError, loadEdgeRuntime, loadGatewayConfig, loadNodeRuntimeSettings, USAGE } from "./config";
 import { startGateway, type DecisionSource } from "./gateway";
+import { exitOnSignals } from "./lifecycle";
 import { createLogger } from "./observability/logger";
 
 async function main(): Promise<void> {
@@ -48,18 +50,19 @@ async function main(): Promise<void> {
       }
       throw err;
     }
-    decisions = { client: node.client, label: `in-process (store ${redact(node.config.libsqlUrl)}, admin ${node.adminUrl ?? "off"})` };
+    const runtime = node;
+    decisions = {
+      client: node.client,
+      label: `in-process (store ${redact(node.config.libsqlUrl)}, admin ${node.adminUrl ?? "off"})`,
+      ping: () => runtime.ping(),
+    };
     closeRuntime = () => node.close();
   }
   const gateway = await startGateway(config, log, decisions);
-  const stop = () => {
-    void gateway
-      .close()
-      .then(closeRuntime)
-      .then(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  exitOnSignals({
+    drain: () => gateway.drain(),
+    close: () => gateway.close().then(closeRuntime),
+  });
 }
 
 /** A store URL for logs: without credentials in it. */

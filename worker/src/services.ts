@@ -18,8 +18,13 @@ import { createTenantDirectoryCache } from "./tenants/tenant-directory";
 export interface Services extends DecisionServices {
   readonly config: Config;
   readonly store: Store;
-  /** HMAC key for gateway request signatures (and, in the Workers runtime, sealed contexts). */
+  /** HMAC key for gateway request signatures and sealed contexts (the current secret: it seals). */
   readonly gatewayKey: Promise<HmacKey>;
+  /**
+   * Keys that verify gateway signatures and open sealed contexts: the current one first, then, during a
+   * rotation window, GATEWAY_SECRET_PREVIOUS's.
+   */
+  readonly gatewayKeys: Promise<readonly HmacKey[]>;
   readonly log: (obj: Record<string, unknown>) => void;
 }
 
@@ -42,6 +47,12 @@ const provided = new WeakMap<Env, Services>();
 const RUNTIME_STORE = Symbol.for("edge-registrar.runtime-store");
 type EnvWithStore = Env & { [RUNTIME_STORE]?: { readonly url: string; readonly store: Store } };
 
+/** The keys a gateway signature or a sealed context may be made with: the current one, and the previous one during a rotation window. */
+export function acceptedGatewayKeys(config: Config, current: Promise<HmacKey>): Promise<readonly HmacKey[]> {
+  const previous = config.gatewaySecretPrevious;
+  return previous === undefined ? current.then((k) => [k]) : Promise.all([current, importHmacKey(previous)]);
+}
+
 /** Registers ready-made services for an env object (a runtime that owns its store and contexts). */
 export function provideServices(env: Env, services: Services): void {
   provided.set(env, services);
@@ -56,7 +67,15 @@ export function getSharedServices(env: Env): SharedServices {
   if (!shared) {
     const config = getConfig(env);
     const gatewayKey = importHmacKey(config.gatewaySecret);
-    shared = { config, gatewayKey, contexts: hmacContexts(gatewayKey, config.registerContextMaxAgeS * 1000), tenantCache: createTenantDirectoryCache(), log: jsonLog };
+    const gatewayKeys = acceptedGatewayKeys(config, gatewayKey);
+    shared = {
+      config,
+      gatewayKey,
+      gatewayKeys,
+      contexts: hmacContexts(gatewayKey, gatewayKeys, config.registerContextMaxAgeS * 1000),
+      tenantCache: createTenantDirectoryCache(),
+      log: jsonLog,
+    };
     byEnv.set(env, shared);
   }
   return shared;

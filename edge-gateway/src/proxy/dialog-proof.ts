@@ -9,6 +9,10 @@
  *
  * The key is derived from the gateway's configured secret: it survives restarts and is the same on every
  * gateway of a deployment, so any of them accepts a dialog another one Record-Routed.
+ *
+ * Rotation (docs/operations.md): proofs are always written with the current secret; during a rotation
+ * window (GATEWAY_SECRET_PREVIOUS set) a proof written with the previous one is accepted too, so the calls
+ * set up before the rotation keep their in-dialog requests (a BYE, a re-INVITE) flowing.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
@@ -21,37 +25,45 @@ export const ALIAS_PROOF_PARAM = "amac";
 const MAC_HEX = 24;
 
 export class DialogProof {
-  private readonly key: Buffer;
+  /** The current key first (it signs), then the previous one during a rotation window (it only verifies). */
+  private readonly keys: readonly Buffer[];
 
-  constructor(secret: string) {
+  constructor(secret: string, previousSecret?: string) {
     if (secret.length === 0) throw new RangeError("DialogProof needs a non-empty secret");
-    // A key of its own, so that the signing key of the worker calls never signs anything in SIP.
-    this.key = createHmac("sha256", secret).update("edge-registrar dialog proof v1").digest();
+    this.keys = previousSecret ? [deriveKey(secret), deriveKey(previousSecret)] : [deriveKey(secret)];
   }
 
   /** The `;dp=` value for a dialog created by a request with this Call-ID and From tag. */
   dialogMac(callId: string, fromTag: string): string {
-    return this.mac(`rr\n${callId}\n${fromTag}`);
+    return mac(this.keys[0]!, dialogText(callId, fromTag));
   }
 
   /** True when `mac` proves the dialog for `callId` with one of `tags` (the request's From and To tags). */
-  verifyDialog(mac: string | undefined, callId: string, tags: readonly (string | undefined)[]): boolean {
-    if (mac === undefined) return false;
-    return tags.some((tag) => tag !== undefined && equal(mac, this.dialogMac(callId, tag)));
+  verifyDialog(proof: string | undefined, callId: string, tags: readonly (string | undefined)[]): boolean {
+    if (proof === undefined) return false;
+    return tags.some((tag) => tag !== undefined && this.keys.some((key) => equal(proof, mac(key, dialogText(callId, tag)))));
   }
 
   /** The `;amac=` value of an alias written in a message of this Call-ID. */
   aliasMac(callId: string, alias: string): string {
-    return this.mac(`alias\n${callId}\n${alias}`);
+    return mac(this.keys[0]!, aliasText(callId, alias));
   }
 
-  verifyAlias(mac: string | undefined, callId: string, alias: string): boolean {
-    return mac !== undefined && equal(mac, this.aliasMac(callId, alias));
+  verifyAlias(proof: string | undefined, callId: string, alias: string): boolean {
+    return proof !== undefined && this.keys.some((key) => equal(proof, mac(key, aliasText(callId, alias))));
   }
+}
 
-  private mac(text: string): string {
-    return createHmac("sha256", this.key).update(text).digest("hex").slice(0, MAC_HEX);
-  }
+// A key of its own, so that the signing key of the worker calls never signs anything in SIP.
+function deriveKey(secret: string): Buffer {
+  return createHmac("sha256", secret).update("edge-registrar dialog proof v1").digest();
+}
+
+const dialogText = (callId: string, fromTag: string): string => `rr\n${callId}\n${fromTag}`;
+const aliasText = (callId: string, alias: string): string => `alias\n${callId}\n${alias}`;
+
+function mac(key: Buffer, text: string): string {
+  return createHmac("sha256", key).update(text).digest("hex").slice(0, MAC_HEX);
 }
 
 function equal(a: string, b: string): boolean {

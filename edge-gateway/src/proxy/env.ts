@@ -32,6 +32,8 @@ export interface ProxyCoreOptions {
    * from it, so every gateway of a deployment accepts the dialogs of the others, across restarts.
    */
   readonly secret: string;
+  /** During a secret rotation window: the previous secret, whose dialog proofs are still accepted. */
+  readonly previousSecret?: string;
   readonly clock?: Clock;
   readonly timers?: Partial<TimerConfig>;
   /** Retry-After (seconds) on the 503 sent when the worker is down or slow, or the gateway overloaded. */
@@ -61,6 +63,8 @@ export interface ProxyEnv {
   readonly overload: OverloadGuard;
   /** Retry-After of a 503 for a failed worker call. */
   readonly retryAfter: string;
+  /** Shutting down: new out-of-dialog requests are refused (503), the rest goes on (docs/operations.md). */
+  readonly draining: boolean;
 
   transmit(message: SipRequest | SipResponse, destination: OutboundDestination): void;
   out(to: TransportAddress, listener: Listener): OutboundDestination;

@@ -72,6 +72,12 @@ const reply = (status: number, reason: string, why: string, extra: readonly SipH
 export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: TransportAddress, listener: Listener): Admission {
   const inDialog = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
   if (!inDialog && env.o.screen && !env.o.screen(req, source, listener)) return { kind: "drop", why: "screen" };
+  // Draining (graceful shutdown, docs/operations.md): a new out-of-dialog request gets 503 with Retry-After
+  // rather than silence. RFC 3261 21.5.4: 503 is for "a temporary overloading or maintenance of the
+  // server", with Retry-After saying when to come back; RFC 3263 4.3: on a 503 the client tries the next
+  // server of its SRV/A list at once, where silence would cost it a 32 s Timer B/F before failing over.
+  // In-dialog requests (a BYE, a re-INVITE) and CANCELs of transactions in progress are still relayed.
+  if (!inDialog && env.draining) return reply(503, "Service Unavailable", "draining", [{ name: "Retry-After", value: env.overload.retryAfter() }]);
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
   // the check is passed. If the request contains a Max-Forwards header field with a field value of zero

@@ -22,7 +22,7 @@ import type { ServerTransaction } from "../transaction/transaction-layer";
 import { TransactionLayer } from "../transaction/transaction-layer";
 import type { TransactionKey } from "../transaction/transaction-key";
 import type { Listener, TransportAddress } from "../transport/transport";
-import { cancelBranch, onCallerCancel, releaseHeldCancel } from "./cancel";
+import { cancelAll, cancelBranch, onCallerCancel, releaseHeldCancel } from "./cancel";
 import { askRequest, decideResponse } from "./decisions";
 import { DialogProof } from "./dialog-proof";
 import type { ProxyCoreOptions, ProxyEnv } from "./env";
@@ -47,11 +47,12 @@ export class ProxyCore implements ProxyEnv {
   readonly proof: DialogProof;
   readonly overload: OverloadGuard;
   readonly retryAfter: string;
+  private drainingNow = false;
   private readonly contexts = new Map<ServerTransaction, ResponseContext>();
 
   constructor(readonly o: ProxyCoreOptions) {
     this.local = new LocalAddresses(o.phones === o.pbx ? [o.phones] : [o.phones, o.pbx], o.aliases ?? []);
-    this.proof = new DialogProof(o.secret);
+    this.proof = new DialogProof(o.secret, o.previousSecret);
     this.retryAfter = String(o.retryAfterS ?? 5);
     this.layer = new TransactionLayer({
       send: (message, destination) => this.transmit(message, destination as OutboundDestination),
@@ -83,6 +84,49 @@ export class ProxyCore implements ProxyEnv {
       this.o.metrics.inc("edge_gateway_internal_errors_total");
       this.o.log.error("datagram handling failed", { source, error: err instanceof Error ? err.stack : String(err) });
     }
+  }
+
+  /** True once `startDraining` was called. */
+  get draining(): boolean {
+    return this.drainingNow;
+  }
+
+  /**
+   * Graceful shutdown, first step: from now on new out-of-dialog requests get 503 + Retry-After (see
+   * ingress.ts); transactions in progress, in-dialog requests, ACKs and CANCELs go on as before.
+   */
+  startDraining(): void {
+    this.drainingNow = true;
+  }
+
+  /** Response contexts with no final response upstream yet (a 2xx being decided counts): what a drain waits for. */
+  unansweredCount(): number {
+    let n = 0;
+    for (const ctx of this.contexts.values()) if (ctx.open || ctx.state === "Choosing" || ctx.deciding2xx) n++;
+    return n;
+  }
+
+  /**
+   * Graceful shutdown, at the drain's bound: every context still without a final response gets one now.
+   * An INVITE's branches are CANCELled (9.1; RFC 3326 Reason), and the caller gets 503 + Retry-After, so
+   * that it retries elsewhere (RFC 3263 4.3) or later (21.5.4); one whose caller already CANCELled gets the
+   * 487 it asked for. Returns how many were ended. A context whose callee already answered 2xx, the 2xx
+   * being with the worker, is left alone: a 503 would go up before that 2xx (16.7 step 5 sends every 2xx),
+   * telling the caller the call failed and then that it succeeded.
+   */
+  endUnanswered(): number {
+    let n = 0;
+    for (const ctx of [...this.contexts.values()]) {
+      if ((!ctx.open && ctx.state !== "Choosing") || ctx.deciding2xx) continue;
+      n++;
+      if (ctx.request.method === "INVITE") cancelAll(this, ctx, 'SIP;cause=503;text="Proxy shutting down"', "other-branch");
+      const res = ctx.cancelled
+        ? createResponse(ctx.request, 487, "Request Terminated")
+        : createResponse(ctx.request, 503, "Service Unavailable", [{ name: "Retry-After", value: this.overload.retryAfter() }]);
+      this.sendFinal(ctx, res, true);
+    }
+    if (n > 0) this.o.metrics.inc("edge_gateway_drain_ended_total", {}, n);
+    return n;
   }
 
   /** Stops every transaction (shutdown). */

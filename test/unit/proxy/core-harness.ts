@@ -153,6 +153,9 @@ export interface SetupOptions {
   limits?: ProxyCoreOptions["limits"];
   screen?: ProxyCoreOptions["screen"];
   random?: () => number;
+  /** The gateway's secret (default SECRET) and, for a rotation window, the previous one. */
+  secret?: string;
+  previousSecret?: string;
 }
 
 export function setup(options: SetupOptions = {}): Harness {
@@ -176,7 +179,8 @@ export function setup(options: SetupOptions = {}): Harness {
     log,
     metrics,
     clock,
-    secret: SECRET,
+    secret: options.secret ?? SECRET,
+    ...(options.previousSecret !== undefined ? { previousSecret: options.previousSecret } : {}),
     retryAfterS: options.retryAfterS ?? 7,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.screen ? { screen: options.screen } : {}),

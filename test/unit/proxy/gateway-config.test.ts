@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GatewayConfigError, loadGatewayConfig } from "../../../edge-gateway/src/config";
+import { REPO_ROOT } from "../../support/paths";
 
 const SECRET = { GATEWAY_SECRET: "0123456789abcdef" };
 
@@ -74,6 +77,45 @@ describe("loadGatewayConfig: the SIP grammar's size limits", () => {
       ["SIP_MAX_LIST_VALUES", "many"],
     ] as const) {
       expect(() => loadGatewayConfig([], { ...SECRET, [name]: value }), `${name}=${value}`).toThrow(name);
+    }
+  });
+});
+
+describe("loadGatewayConfig: operations (docs/operations.md)", () => {
+  it("SHUTDOWN_GRACE_MS defaults to 30000 (below the unit's TimeoutStopSec) and is validated", () => {
+    expect(loadGatewayConfig([], SECRET).shutdownGraceMs).toBe(30_000);
+    expect(loadGatewayConfig([], { ...SECRET, SHUTDOWN_GRACE_MS: "5000" }).shutdownGraceMs).toBe(5000);
+    for (const bad of ["-1", "1.5", "x", "600001"]) {
+      expect(() => loadGatewayConfig([], { ...SECRET, SHUTDOWN_GRACE_MS: bad }), bad).toThrow(/SHUTDOWN_GRACE_MS/);
+    }
+  });
+
+  it("GATEWAY_SECRET_PREVIOUS is optional, empty counts as unset, and it must be 16+ characters", () => {
+    expect(loadGatewayConfig([], SECRET).gatewaySecretPrevious).toBeUndefined();
+    expect(loadGatewayConfig([], { ...SECRET, GATEWAY_SECRET_PREVIOUS: "" }).gatewaySecretPrevious).toBeUndefined();
+    expect(loadGatewayConfig([], { ...SECRET, GATEWAY_SECRET_PREVIOUS: "fedcba9876543210" }).gatewaySecretPrevious).toBe("fedcba9876543210");
+    expect(() => loadGatewayConfig([], { ...SECRET, GATEWAY_SECRET_PREVIOUS: "short" })).toThrow(/GATEWAY_SECRET_PREVIOUS/);
+  });
+});
+
+describe("deploy/gateway.env.example", () => {
+  const text = readFileSync(join(REPO_ROOT, "deploy/gateway.env.example"), "utf8");
+  const entries = (withCommented: boolean): Record<string, string> => {
+    const env: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+      const m = (withCommented ? /^#?([A-Z][A-Z0-9_]*)=(.*)$/ : /^([A-Z][A-Z0-9_]*)=(.*)$/).exec(line);
+      if (m) env[m[1]!] = m[2]!;
+    }
+    return env;
+  };
+
+  it("loads as it is, and its commented defaults are the gateway's defaults", () => {
+    const plain = loadGatewayConfig([], entries(false));
+    expect(plain.workerUrl).toMatch(/^https:/);
+    const { SIP_LISTEN_PBX: _pbx, ...all } = entries(true);
+    const uncommented = loadGatewayConfig([], all);
+    for (const key of ["metricsListen", "logLevel", "shutdownGraceMs", "retryAfterS", "workerTimeoutMs", "workerConnections", "maxTransactions", "maxPendingDecisions", "flood", "t1", "t2", "t4", "timerC", "gatewaySecretPrevious"] as const) {
+      expect(uncommented[key], key).toEqual(plain[key]);
     }
   });
 });

@@ -15,7 +15,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { ConfigError, type Env } from "../config/env";
+import { acceptedAdminTokens, ConfigError, type Env } from "../config/env";
 import { getServices, getSharedServices, jsonLog } from "../services";
 import { StoreError } from "../store/store";
 import { readGatewayMetrics } from "./gateway-metrics";
@@ -88,7 +88,13 @@ function readQuery(get: (key: string) => unknown): BindingQuery {
 
 async function currentSession(c: Ctx): Promise<Session | undefined> {
   const { config } = getSharedServices(c.env);
-  return verifySession(await sessionKey(config.adminToken), getCookie(c, SESSION_COOKIE), nowS());
+  const cookie = getCookie(c, SESSION_COOKIE);
+  // During an ADMIN_TOKEN rotation window a session issued under the previous token still holds.
+  for (const token of acceptedAdminTokens(config)) {
+    const session = await verifySession(await sessionKey(token), cookie, nowS());
+    if (session) return session;
+  }
+  return undefined;
 }
 
 /** GET pages: no valid session -> the login page (303). POST: no valid session -> 401. */
@@ -167,7 +173,9 @@ export function createAdminUiRoutes(): Hono<UiHonoEnv> {
     const token = form["token"];
     const { config } = getSharedServices(c.env);
     const ip = c.req.header("cf-connecting-ip") ?? null;
-    if (typeof token !== "string" || token === "" || !(await timingSafeEqual(token, config.adminToken))) {
+    let valid = false;
+    if (typeof token === "string" && token !== "") for (const t of acceptedAdminTokens(config)) if (await timingSafeEqual(token, t)) valid = true;
+    if (!valid) {
       // Never the submitted value: it may be a real token with a typo.
       jsonLog({ msg: "admin ui login refused", ip });
       return html(c, <LoginPage error="That token is not valid." />, 401);

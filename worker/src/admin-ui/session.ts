@@ -2,7 +2,8 @@
  * Stateless sessions for the admin page (docs/admin-ui.md): the cookie carries its own expiry and a random
  * session id, signed with HMAC-SHA256 under a key derived from ADMIN_TOKEN. The worker keeps nothing: a
  * cookie is valid when its signature verifies and it has not expired; rotating ADMIN_TOKEN ends every
- * session. The CSRF token of a session is a second HMAC over its id (so forms need no server state either).
+ * session (with ADMIN_TOKEN_PREVIOUS set for a rotation window, when that is removed: the routes verify
+ * under both tokens' keys meanwhile). The CSRF token of a session is a second HMAC over its id (so forms need no server state either).
  * All comparisons of secrets go through Web Crypto's verify, which is constant-time.
  */
 

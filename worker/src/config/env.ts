@@ -3,12 +3,19 @@
  * done once per env object instead of inside each handler.
  */
 
-/** Bindings as wrangler provides them. Secrets: GATEWAY_SECRET, ADMIN_TOKEN, LIBSQL_AUTH_TOKEN. */
+/**
+ * Bindings as wrangler provides them. Secrets: GATEWAY_SECRET, ADMIN_TOKEN, LIBSQL_AUTH_TOKEN, and during a
+ * rotation window GATEWAY_SECRET_PREVIOUS / ADMIN_TOKEN_PREVIOUS (docs/operations.md, "Rotating secrets").
+ */
 export interface Env {
   LIBSQL_URL: string;
   LIBSQL_AUTH_TOKEN?: string;
   GATEWAY_SECRET: string;
   ADMIN_TOKEN: string;
+  /** Rotation window: the gateway secret being replaced, still accepted (signatures, sealed contexts). */
+  GATEWAY_SECRET_PREVIOUS?: string;
+  /** Rotation window: the admin token being replaced, still accepted (API bearer, UI login and sessions). */
+  ADMIN_TOKEN_PREVIOUS?: string;
   DEFAULT_EXPIRES?: string;
   MIN_EXPIRES?: string;
   MAX_EXPIRES?: string;
@@ -28,6 +35,10 @@ export interface Config {
   readonly libsqlAuthToken: string | undefined;
   readonly gatewaySecret: string;
   readonly adminToken: string;
+  /** The previous gateway secret during a rotation window: verified, never used to sign or seal. */
+  readonly gatewaySecretPrevious: string | undefined;
+  /** The previous admin token during a rotation window: accepted, never used to sign new sessions. */
+  readonly adminTokenPrevious: string | undefined;
   /** Expiry used when neither the reply nor the request gives one (seconds). */
   readonly defaultExpires: number;
   /** Shortest non-zero expiry a REGISTER may ask for; shorter gets 423 + Min-Expires (RFC 3261 10.3). */
@@ -78,11 +89,20 @@ export function getConfig(env: Env): Config {
   const maxExpires = int(env, "MAX_EXPIRES", 86400, 1, 0xffffffff);
   if (maxExpires < minExpires) throw new ConfigError("MAX_EXPIRES must not be below MIN_EXPIRES");
   const contextMaxAge = int(env, "REGISTER_CONTEXT_MAX_AGE_S", 40, 5, 600);
+  // An empty previous value (a secret set to "" to end the window) counts as unset.
+  const gatewaySecretPrevious = env.GATEWAY_SECRET_PREVIOUS || undefined;
+  if (gatewaySecretPrevious !== undefined && gatewaySecretPrevious.length < 16)
+    throw new ConfigError("GATEWAY_SECRET_PREVIOUS must be 16 characters or more when set");
+  const adminTokenPrevious = env.ADMIN_TOKEN_PREVIOUS || undefined;
+  if (adminTokenPrevious !== undefined && adminTokenPrevious.length < 8)
+    throw new ConfigError("ADMIN_TOKEN_PREVIOUS must be 8 characters or more when set");
   const config: Config = {
     libsqlUrl: env.LIBSQL_URL,
     libsqlAuthToken: env.LIBSQL_AUTH_TOKEN || undefined,
     gatewaySecret: env.GATEWAY_SECRET,
     adminToken: env.ADMIN_TOKEN,
+    gatewaySecretPrevious,
+    adminTokenPrevious,
     defaultExpires: int(env, "DEFAULT_EXPIRES", 3600, 1, 86400 * 7),
     minExpires,
     maxExpires,
@@ -97,4 +117,9 @@ export function getConfig(env: Env): Config {
   };
   cache.set(env, config);
   return config;
+}
+
+/** The admin tokens accepted now: ADMIN_TOKEN, and ADMIN_TOKEN_PREVIOUS during a rotation window. */
+export function acceptedAdminTokens(config: Config): readonly string[] {
+  return config.adminTokenPrevious === undefined ? [config.adminToken] : [config.adminToken, config.adminTokenPrevious];
 }

@@ -22,10 +22,11 @@ export interface ContextCodec {
 }
 
 /** Contexts sealed with HMAC-SHA256 under the gateway key (they travel over the network). */
-export function hmacContexts(key: Promise<HmacKey>, maxAgeMs: number): ContextCodec {
+export function hmacContexts(key: Promise<HmacKey>, openKeys: Promise<readonly HmacKey[]>, maxAgeMs: number): ContextCodec {
   return {
+    // Sealed with the current secret; opened with it or, during a rotation window, the previous one.
     seal: async (value, now) => sealContext(await key, value, now),
-    open: async (sealed, now) => openContext(await key, sealed, now, maxAgeMs),
+    open: async (sealed, now) => openContext(await openKeys, sealed, now, maxAgeMs),
   };
 }
 

@@ -38,9 +38,10 @@ const MAX_SEALED_LENGTH = 64 * 1024;
 
 /**
  * Opens a sealed context; undefined when forged, malformed, or older than `maxAgeMs`. Never throws: a
- * malformed context (bad base64, bad JSON, wrong shape) is the caller's 400, not a 500.
+ * malformed context (bad base64, bad JSON, wrong shape) is the caller's 400, not a 500. Several keys: during
+ * a secret rotation a context sealed with the previous secret (a transaction in flight) still opens.
  */
-export async function openContext(key: HmacKey, sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
+export async function openContext(keys: HmacKey | readonly HmacKey[], sealed: string, now: number, maxAgeMs: number): Promise<unknown> {
   try {
     if (sealed.length > MAX_SEALED_LENGTH) return undefined;
     const dot = sealed.indexOf(".");
@@ -48,7 +49,14 @@ export async function openContext(key: HmacKey, sealed: string, now: number, max
     const payload = sealed.slice(0, dot);
     const mac = unb64url(sealed.slice(dot + 1));
     if (!mac || mac.length !== 32) return undefined;
-    const ok = await crypto.subtle.verify("HMAC", key, mac, encoder.encode(LABEL + payload));
+    const data = encoder.encode(LABEL + payload);
+    let ok = false;
+    for (const key of Array.isArray(keys) ? (keys as readonly HmacKey[]) : [keys as HmacKey]) {
+      if (await crypto.subtle.verify("HMAC", key, mac, data)) {
+        ok = true;
+        break;
+      }
+    }
     if (!ok) return undefined;
     const bytes = unb64url(payload);
     if (!bytes) return undefined;

@@ -75,11 +75,12 @@ export function unauthorized(log: (obj: Record<string, unknown>) => void, endpoi
 
 /** Verifies the signature and stores the raw body for the handler; 401 otherwise. */
 export const gatewayAuth = createMiddleware<{ Bindings: Env } & GatewayVars>(async (c, next) => {
-  const { config, gatewayKey, log } = getSharedServices(c.env);
+  const { config, gatewayKeys, log } = getSharedServices(c.env);
   const body = await readLimited(c.req.raw, MAX_GATEWAY_BODY);
   const now = Date.now();
   const result = await verifyRequest(
-    await gatewayKey,
+    // The current secret, and the previous one during a rotation window (docs/operations.md).
+    await gatewayKeys,
     new URL(c.req.url).pathname,
     body,
     c.req.raw.headers,

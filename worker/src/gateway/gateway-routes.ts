@@ -40,6 +40,12 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
     return c.json(await decideRequest(ev, getServices(c.env), Date.now()));
   });
 
+  // The gateway's readiness probe (contract PING_PATH): signature accepted (the middleware) and store reached.
+  app.post("/ping", async (c) => {
+    await getServices(c.env).store.ping();
+    return c.json({ ok: true });
+  });
+
   app.post("/response", async (c) => {
     const ev = validated(() => parseResponseEvent(parseJson(c.get("rawBody"))));
     try {
