@@ -16,6 +16,7 @@ import type { Listener, TransportAddress } from "../transport/transport";
 import type { WorkerClient } from "../worker-client/worker-client";
 import type { DialogProof } from "./dialog-proof";
 import type { LocalAddresses } from "./local-address";
+import type { OutcomeMeter } from "./outcome-meter";
 import type { OverloadGuard, OverloadLimits } from "./overload";
 import type { Branch, OutboundDestination, ResponseContext } from "./response-context";
 
@@ -56,6 +57,8 @@ export interface ProxyEnv {
   readonly local: LocalAddresses;
   readonly proof: DialogProof;
   readonly overload: OverloadGuard;
+  /** Per-tenant outcomes and added latency of initial requests. */
+  readonly meter: OutcomeMeter;
   /** Retry-After of a 503 for a failed worker call. */
   readonly retryAfter: string;
 

@@ -97,7 +97,7 @@ async function anyDomain(ev: RequestEvent, deps: RouteDeps): Promise<RequestDeci
 /** Decides where an initial non-REGISTER request goes. */
 export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<RequestDecisionInput> {
   const source = tenantOfSource(deps.tenants.all(), ev.source);
-  if (source.kind === "tenant") return toPhones(ev, source.tenant, deps);
+  if (source.kind === "tenant") return { ...(await toPhones(ev, source.tenant, deps)), tenant: source.tenant.domain } as RequestDecisionInput;
   if (source.kind === "ambiguous") {
     deps.log({ msg: "refused: source maps to several tenants", method: ev.method, source: ev.source, tenants: source.domains });
     return reply(403, "Ambiguous Source");
@@ -126,6 +126,7 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
       recordRoute: true,
       wantResponse: "none",
       context: "",
+      tenant: tenant.domain,
     };
   }
   if (deps.anyDomainLookup) {
