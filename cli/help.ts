@@ -35,8 +35,9 @@ const EXIT_CODES: readonly (readonly [string, string])[] = [
   ["2", "usage error: bad command, option, argument or setting (found locally, nothing sent)"],
   ["3", "not found (HTTP 404)"],
   ["4", "conflict (HTTP 409)"],
-  ["5", `cannot reach the admin API (connection refused, host not found, no answer within ${DEFAULT_TIMEOUT_MS / 1000} s)`],
+  ["5", `cannot reach the admin API, or rollback-check's /metrics (connection refused, host not found, no answer within ${DEFAULT_TIMEOUT_MS / 1000} s)`],
   ["6", "unauthorized (HTTP 401 or 403): check EDGE_ADMIN_TOKEN or --token"],
+  ["7", "rollback-check: a rollback trigger fired"],
 ];
 
 /** `edgectl help`: every command, the global options, the environment and the exit codes. */
