@@ -94,7 +94,8 @@ export class Metrics {
   /**
    * Registers a series read at scrape time: a gauge, or a counter kept elsewhere as a plain number (the
    * per-datagram ingress counters, which would otherwise build a label key for every datagram of a flood).
-   * A name ending in `_total` is exported as a counter.
+   * A name ending in `_total` is exported as a counter. Every registration of one name must use the same
+   * label names (the first one fixes them).
    */
   gauge(name: string, read: () => number, labels: Labels = {}): void {
     let series = this.readers.get(name);
