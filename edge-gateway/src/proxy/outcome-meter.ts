@@ -62,8 +62,9 @@ export class OutcomeMeter {
   }
 
   /**
-   * The first final response went upstream (later 2xx of a forked INVITE are the same request's). `local`:
-   * the edge wrote it (a worker reply, a gateway refusal), it came from no destination.
+   * The first final response went upstream: the one RFC 3261 16.7 step 8 sends for the request (the later
+   * 2xx of a forked INVITE that 16.7 step 5 also forwards are the same request's, not counted again).
+   * `local`: the edge wrote it (a worker reply, a gateway refusal), it came from no destination.
    */
   answered(m: Metered | undefined, status: number, local: boolean): void {
     if (!m || m.answered || status < 200) return;
