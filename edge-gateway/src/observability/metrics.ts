@@ -41,8 +41,10 @@ const DEFINITIONS: Readonly<Record<string, Definition>> = {
 };
 
 const seriesKey = (name: string, labels: Labels): string => {
-  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return entries.length === 0 ? name : `${name}{${entries.map(([k, v]) => `${k}=${String(v)}`).join(",")}}`;
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return name;
+  if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${name}{${entries.map(([k, v]) => `${k}=${String(v)}`).join(",")}}`;
 };
 
 const stringLabels = (labels: Labels): Record<string, string> => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
