@@ -8,6 +8,8 @@ import { COMMANDS, GLOBAL_OPTIONS, GROUPS, OPTIONS } from "./commands";
 import type { CommandName, CommandSpec, OptionName, OptionSpec } from "./commands";
 import { checkOnOff, type DestinationCommand } from "./destination";
 import { checkAor, checkDestination, checkDomain, checkUnusualDomain } from "./validate";
+import { DEFAULT_THRESHOLDS, DEFAULT_WINDOW_S, metricsUrl } from "./rollback-check";
+import type { RollbackCheckCommand } from "./rollback-check";
 import type { Checked } from "./validate";
 
 /** The command line cannot be run as written; `command` names the command it was for, when known. */
@@ -44,7 +46,8 @@ export type Command =
     }
   | { readonly name: "location rm"; readonly aor: string; readonly json: boolean }
   | DestinationCommand
-  | { readonly name: "health"; readonly json: boolean };
+  | { readonly name: "health"; readonly json: boolean }
+  | ({ readonly name: "rollback-check" } & RollbackCheckCommand);
 
 /** What help to print. */
 export type HelpTopic =
@@ -123,6 +126,30 @@ function parseLimit(text: string, command: CommandName): number {
   const value = /^[0-9]{1,4}$/.test(text) ? Number(text) : Number.NaN;
   if (!(value >= 1 && value <= 1000)) throw new UsageError(`--limit '${text}' is not a whole number in 1..1000`, command);
   return value;
+}
+
+function parseWindow(text: string, command: CommandName): number {
+  const value = /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= 1 && value <= 86400)) throw new UsageError(`--window '${text}' is not a whole number of seconds in 1..86400`, command);
+  return value;
+}
+
+function parsePct(option: OptionName, text: string | undefined, fallback: number, command: CommandName): number {
+  if (text === undefined) return fallback;
+  const value = /^[0-9]{1,6}(\.[0-9]{1,6})?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= 0)) throw new UsageError(`--${option} '${text}' is not a percentage (a number >= 0)`, command);
+  return value;
+}
+
+function parseMetricsUrl(text: string, command: CommandName): string {
+  let url: string;
+  try {
+    url = metricsUrl(text);
+  } catch {
+    throw new UsageError(`--metrics '${text}' is not a URL`, command);
+  }
+  if (!/^https?:/.test(url)) throw new UsageError(`--metrics '${text}' is not an http(s) URL`, command);
+  return url;
 }
 
 /**
@@ -239,6 +266,24 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       const uri = accept(checkDestination(arg), name);
       if (name === "destination probe") return run({ name, uri, probing: accept(checkOnOff(rest[1] ?? ""), name), json, ...scope });
       return run({ name, uri, json, ...scope });
+    }
+    case "rollback-check": {
+      const baseline = last("baseline");
+      const saveBaseline = last("save-baseline");
+      const windowText = last("window");
+      return run({
+        name,
+        json,
+        metrics: parseMetricsUrl(last("metrics") ?? "", name),
+        windowS: windowText === undefined ? DEFAULT_WINDOW_S : parseWindow(windowText, name),
+        ...(baseline !== undefined ? { baseline } : {}),
+        ...(saveBaseline !== undefined ? { saveBaseline } : {}),
+        thresholds: {
+          registrationFailurePct: parsePct("max-registration-failures", last("max-registration-failures"), DEFAULT_THRESHOLDS.registrationFailurePct, name),
+          routingFailurePct: parsePct("max-routing-failures", last("max-routing-failures"), DEFAULT_THRESHOLDS.routingFailurePct, name),
+          latencyIncreasePct: parsePct("max-latency-increase", last("max-latency-increase"), DEFAULT_THRESHOLDS.latencyIncreasePct, name),
+        },
+      });
     }
   }
 }

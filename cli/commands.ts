@@ -14,7 +14,14 @@ export type OptionName =
   | "allow-unusual-domain"
   | "domain"
   | "aor"
-  | "limit";
+  | "limit"
+  | "metrics"
+  | "window"
+  | "baseline"
+  | "save-baseline"
+  | "max-registration-failures"
+  | "max-routing-failures"
+  | "max-latency-increase";
 
 /** How an option is written and what it means. */
 export interface OptionSpec {
@@ -45,6 +52,13 @@ export const OPTIONS: Readonly<Record<OptionName, OptionSpec>> = {
   domain: { type: "string", value: "<domain>", description: "only this tenant domain's bindings or destinations" },
   aor: { type: "string", value: "<user@domain>", description: "only bindings of this address-of-record" },
   limit: { type: "string", value: "<n>", description: "at most n bindings, 1..1000 (API default 1000)" },
+  metrics: { type: "string", value: "<url>", description: "the gateway's /metrics URL (a bare origin gets /metrics)" },
+  window: { type: "string", value: "<s>", description: "seconds between the two samples, 1..86400 (default 60)" },
+  baseline: { type: "string", value: "<file>", description: "compare the added-latency p99 with this saved baseline" },
+  "save-baseline": { type: "string", value: "<file>", description: "write this window's added-latency p99 as a baseline" },
+  "max-registration-failures": { type: "string", value: "<pct>", description: "registration failure threshold, % (default 5)" },
+  "max-routing-failures": { type: "string", value: "<pct>", description: "routing failure threshold, % (default 5)" },
+  "max-latency-increase": { type: "string", value: "<pct>", description: "added-latency p99 increase threshold, % over the baseline (default 20)" },
   json: { type: "boolean", description: "print the API's answer as JSON instead of text" },
   url: { type: "string", value: "<url>", description: "admin API origin (default $EDGE_ADMIN_URL, else http://127.0.0.1:8787)" },
   token: { type: "string", value: "<token>", description: "admin bearer token (default $EDGE_ADMIN_TOKEN, else dev-admin-token)" },
@@ -67,7 +81,8 @@ export type CommandName =
   | "destination disable"
   | "destination enable"
   | "destination probe"
-  | "health";
+  | "health"
+  | "rollback-check";
 
 /** One command: its words, positional arguments, the options it takes beyond the global ones, and its help. */
 export interface CommandSpec {
@@ -204,6 +219,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "check that the admin API and its store answer",
     details: ["Exits 0 when healthy, 1 when the API answers that its store is degraded."],
     examples: ["edgectl health"],
+  },
+  {
+    name: "rollback-check",
+    positionals: [],
+    options: ["metrics", "window", "baseline", "save-baseline", "max-registration-failures", "max-routing-failures", "max-latency-increase", "json"],
+    required: ["metrics"],
+    summary: "check the cut-over's rollback triggers on the gateway's /metrics",
+    details: [
+      "Reads /metrics twice, --window seconds apart, and prints per tenant and overall ('all', every",
+      "tenant label including 'none'): the registration failure % = failed / (2xx + failed), challenges",
+      "and policy refusals excluded; the routing failure % = (404 + 408/480 + 5xx) / (delivered + those);",
+      "the added-latency p99 from the histogram buckets, against --baseline. A trigger fires when a figure",
+      "is above its threshold; a window without traffic fires nothing. --url and --token are not used.",
+      "Exits 0 when no trigger fired, 7 when one did, 5 when /metrics cannot be reached, 2 for a bad",
+      "option or baseline file, 1 when /metrics answers an HTTP error.",
+    ],
+    examples: [
+      "edgectl rollback-check --metrics http://127.0.0.1:9060/metrics --window 300 --save-baseline before.json",
+      "edgectl rollback-check --metrics http://127.0.0.1:9060/metrics --window 300 --baseline before.json --json",
+    ],
   },
 ];
 

@@ -23,6 +23,7 @@ import {
 import { commandHelp, generalHelp, groupHelp } from "./help";
 import { isLegacyCommandLine, runLegacyCommandLine } from "./legacy/run";
 import { scrub, secretsInArgv } from "./legacy/redact";
+import { formatReport, MetricsUnreachableError, reportJson, rollbackCheck, RollbackCheckInputError } from "./rollback-check";
 
 /** Where the CLI writes, what environment it reads and how it sends requests; each defaults to the process's. */
 export interface CliIo {
@@ -30,6 +31,8 @@ export interface CliIo {
   readonly stderr: { write(text: string): unknown };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly fetch: FetchLike;
+  /** Waits (rollback-check's window). */
+  readonly sleep: (ms: number) => Promise<void>;
 }
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -43,6 +46,14 @@ function helpText(topic: HelpTopic): string {
     case "command":
       return commandHelp(topic.spec);
   }
+}
+
+/** `rollback-check` talks to the gateway's /metrics, not to the admin API. */
+async function runRollbackCheck(command: Extract<Command, { name: "rollback-check" }>, io: CliIo): Promise<ExitCodeValue> {
+  const report = await rollbackCheck(command, { fetch: io.fetch, sleep: io.sleep, now: () => new Date() });
+  io.stdout.write(command.json ? formatJson(reportJson(report)) : formatReport(report, { url: command.metrics, baseline: command.baseline }));
+  if (command.saveBaseline !== undefined) io.stderr.write(`edgectl: baseline written to ${sanitize(command.saveBaseline)}\n`);
+  return report.fired.length > 0 ? ExitCode.TriggerFired : ExitCode.Ok;
 }
 
 async function run(command: Command, client: AdminClient, io: CliIo): Promise<ExitCodeValue> {
@@ -123,6 +134,8 @@ async function run(command: Command, client: AdminClient, io: CliIo): Promise<Ex
       io.stderr.write(`edgectl: the admin API is ${sanitize(report.status)}: store ${sanitize(report.store)}\n`);
       return ExitCode.Failure;
     }
+    case "rollback-check":
+      return runRollbackCheck(command, io);
   }
 }
 
@@ -133,6 +146,12 @@ function failure(error: unknown): { message: string; code: ExitCodeValue } {
     return { message: `${error.reason}${hint}`, code: ExitCode.Usage };
   }
   if (error instanceof ConfigError) return { message: error.message, code: ExitCode.Usage };
+  if (error instanceof RollbackCheckInputError) return { message: error.message, code: ExitCode.Usage };
+  if (error instanceof MetricsUnreachableError) {
+    return error.unreachable
+      ? { message: `cannot reach the gateway metrics at ${error.url}: ${error.reason}`, code: ExitCode.Unreachable }
+      : { message: `the gateway metrics at ${error.url} answered ${error.reason}`, code: ExitCode.Failure };
+  }
   if (error instanceof AdminUnreachableError) {
     return { message: `cannot reach the admin API at ${error.url}: ${error.reason}`, code: ExitCode.Unreachable };
   }
@@ -155,6 +174,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
     stderr: io.stderr ?? process.stderr,
     env: io.env ?? process.env,
     fetch: io.fetch ?? ((url, init) => fetch(url, init)),
+    sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
   try {
     if (isLegacyCommandLine(argv)) return await runLegacyCommandLine(argv, resolved);
@@ -163,6 +183,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
       resolved.stdout.write(helpText(invocation.topic));
       return ExitCode.Ok;
     }
+    if (invocation.command.name === "rollback-check") return await runRollbackCheck(invocation.command, resolved);
     const config = resolveConfig(invocation.connection, resolved.env);
     const client = createAdminClient({ baseUrl: config.url, token: config.token, fetch: resolved.fetch });
     return await run(invocation.command, client, resolved);

@@ -12,10 +12,12 @@ export const ExitCode = {
   NotFound: 3,
   /** The admin API answered 409. */
   Conflict: 4,
-  /** The admin API could not be reached (connection refused, DNS failure, timeout). */
+  /** The admin API (or, for `rollback-check`, the gateway's /metrics) could not be reached. */
   Unreachable: 5,
   /** The admin API answered 401 or 403: the token is missing or wrong. */
   Unauthorized: 6,
+  /** `rollback-check`: at least one rollback trigger fired. */
+  TriggerFired: 7,
 } as const;
 
 /** One of the values of {@link ExitCode}. */

@@ -36,9 +36,9 @@ const EXIT_CODES: readonly (readonly [string, string])[] = [
   ["2", "usage error: bad command, option, argument or setting (found locally, nothing sent)"],
   ["3", "not found (HTTP 404)"],
   ["4", "conflict (HTTP 409)"],
-  ["5", `cannot reach the admin API (connection refused, host not found, no answer within ${DEFAULT_TIMEOUT_MS / 1000} s)`],
+  ["5", `cannot reach the admin API, or rollback-check's /metrics (connection refused, host not found, no answer within ${DEFAULT_TIMEOUT_MS / 1000} s)`],
   ["6", "unauthorized (HTTP 401 or 403): check EDGE_ADMIN_TOKEN or --token"],
-  ["7", "legacy compare found differences, or legacy import refused rows"],
+  ["7", "a check found a problem: rollback-check fired a trigger, legacy compare found differences, or legacy import refused rows"],
   ["8", "legacy source failed: MySQL unreachable or refusing the login, table missing or of another shape, bad CSV"],
 ];
 

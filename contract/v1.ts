@@ -189,6 +189,11 @@ export const replyDecisionSchema = z.object({
   status: z.number().int().min(200).max(699),
   reason: z.string().min(1),
   headers: z.array(headerSchema).default([]),
+  /**
+   * The tenant (its domain) the worker attributed the request to, when it did: the gateway labels its
+   * outcome and latency metrics with it (docs/migration.md, "Rollback triggers"). Absent: "none".
+   */
+  tenant: z.string().min(1).max(253).optional(),
 });
 export type ReplyDecision = z.infer<typeof replyDecisionSchema>;
 
@@ -204,6 +209,11 @@ export const relayDecisionSchema = z.object({
   wantResponse: z.enum(["none", "2xx", "final"]).default("none"),
   /** Opaque, integrity-protected state the worker needs at response time; echoed in the ResponseEvent. */
   context: z.string().default(""),
+  /**
+   * The tenant (its domain) the worker attributed the request to, when it did: the gateway labels its
+   * outcome and latency metrics with it (docs/migration.md, "Rollback triggers"). Absent: "none".
+   */
+  tenant: z.string().min(1).max(253).optional(),
 });
 export type RelayDecision = z.infer<typeof relayDecisionSchema>;
 

@@ -149,7 +149,13 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
   if (config.metricsListen) {
     http = createServer((req, res) => {
       if (req.url === "/metrics") {
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metrics.render());
+        metrics.render().then(
+          (text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text),
+          (err: unknown) => {
+            log.error("metrics rendering failed", { error: String(err) });
+            res.writeHead(500).end();
+          },
+        );
       } else if (req.url === "/health") {
         // Degraded (503) once worker calls keep failing (worker-health.ts: a run of failures or a failure
         // ratio, never a single failed call), until they succeed again: new requests are answered 503.

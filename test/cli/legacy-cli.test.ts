@@ -61,7 +61,7 @@ describe("edgectl legacy: command line", () => {
   it("lists the legacy commands and exit codes 7 and 8 in the general help, and has its own help", async () => {
     const general = await runCli(["help"]);
     expect(general.stdout).toMatch(/legacy import\s+import the legacy endpoint_locations rows as bindings/);
-    expect(general.stdout).toMatch(/\n\s+7\s+legacy compare found differences/);
+    expect(general.stdout).toMatch(/\n\s+7\s+a check found a problem: rollback-check fired a trigger, legacy compare found differences/);
     expect(general.stdout).toMatch(/\n\s+8\s+legacy source failed/);
     const group = await runCli(["help", "legacy"]);
     expect(group.stdout).toMatch(/legacy mirror\s+keep the legacy table equal/);

@@ -110,9 +110,10 @@ describe("admin page in chromium", () => {
       "0",
     ]);
     const figures = page.locator("dl.figures");
-    expect(await figures.locator("dd").nth(0).textContent()).toBe("not available: the gateway exports no edge_gateway_registrations_total");
-    expect(await figures.locator("dd").nth(1).textContent()).toBe("not available: the gateway exports no edge_gateway_routed_requests_total");
-    expect(await figures.locator("dd").nth(2).textContent()).toMatch(/^\d+\.\d ms \(mean of \d+ worker decisions\)$/);
+    // Three digest registrations (401, then 200 each): no failure; nothing routed yet; six relays timed.
+    expect(await figures.locator("dd").nth(0).textContent()).toBe("0.00 % (0 of 3 registrations; challenges and refusals not counted)");
+    expect(await figures.locator("dd").nth(1).textContent()).toBe("not available: no routed requests counted yet");
+    expect(await figures.locator("dd").nth(2).textContent()).toMatch(/^\d+\.\d ms \(p99 of 6 relayed requests, arrival to relay\)$/);
 
     // Search by extension with the keyboard: Tab to the field, type, Enter.
     const toSearch = await tabTo(page, "#ext");

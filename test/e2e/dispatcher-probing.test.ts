@@ -164,7 +164,7 @@ describe("dispatcher probing with two registrars in one tenant", () => {
     const downMs = await waitForState(BOX1, "inactive", DOWN_WITHIN_MS);
     expect(downMs).toBeLessThanOrEqual(DOWN_WITHIN_MS);
     expect(gateway.metrics.get("edge_gateway_probe_state_changes_total", { state: "inactive" })).toBe(1);
-    expect(gateway.metrics.render()).toMatch(/edge_gateway_probes_total\{result="timeout"\} [1-9]/);
+    expect(await gateway.metrics.render()).toMatch(/edge_gateway_probes_total\{result="timeout"\} [1-9]/);
 
     // The phone's refresh goes to the other box, and is granted.
     await register();

@@ -1,45 +1,149 @@
-/** Counters and gauges in the Prometheus text format, for the gateway's local metrics endpoint. */
+/**
+ * The gateway's metrics on a prom-client registry (one per gateway, never the global one: several gateways
+ * in one process, as in the tests, keep their own). Call sites name a series and its labels; the series is
+ * made on first use, with its help and label names from {@link DEFINITIONS} when it is listed there.
+ *
+ * prom-client reads are asynchronous; `get` / `value` (health, tests) read a plain copy kept beside it.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ADDED_LATENCY_BUCKETS, ROLLBACK_METRICS } from "../../../contract/metrics";
+
+type Labels = Record<string, string | number>;
+
+interface Definition {
+  readonly help: string;
+  readonly labels: readonly string[];
+  /** Histograms only: bucket bounds in seconds. */
+  readonly buckets?: readonly number[];
+}
+
+/**
+ * Series whose label names differ between call sites (or that are histograms) must be listed: prom-client
+ * fixes a metric's label names when it is made. Others may be listed for their help text.
+ */
+const DEFINITIONS: Readonly<Record<string, Definition>> = {
+  [ROLLBACK_METRICS.registers]: { help: "Final responses to REGISTER sent to phones, by tenant and outcome (2xx, challenged, failed).", labels: ["tenant", "outcome"] },
+  [ROLLBACK_METRICS.routed]: { help: "Final responses to other initial requests, by tenant and outcome (delivered, 404, 408_480, 5xx, refused).", labels: ["tenant", "outcome"] },
+  [ROLLBACK_METRICS.addedLatency]: {
+    help: "Seconds from an initial request's arrival to its relay (the worker's decision included), by tenant.",
+    labels: ["tenant"],
+    buckets: ADDED_LATENCY_BUCKETS,
+  },
+  edge_gateway_worker_call_seconds: { help: "Duration of the gateway's calls to the worker, by kind.", labels: ["kind"], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+  edge_gateway_retransmissions_absorbed_total: { help: "Retransmissions absorbed by a transaction or a pending 2xx decision.", labels: ["kind"] },
+  edge_gateway_received_total: { help: "SIP messages received, by kind.", labels: ["kind"] },
+  edge_gateway_sent_total: { help: "SIP messages sent, by kind.", labels: ["kind"] },
+  edge_gateway_rejections_total: { help: "Requests rejected by the gateway or the worker, by reason.", labels: ["reason"] },
+  edge_gateway_dropped_total: { help: "Requests dropped without an answer, by reason.", labels: ["reason"] },
+  edge_gateway_worker_calls_total: { help: "Calls to the worker, by kind.", labels: ["kind"] },
+  edge_gateway_worker_failures_total: { help: "Failed calls to the worker, by reason.", labels: ["reason"] },
+  edge_gateway_bad_messages_total: { help: "Unparseable datagrams, by the status they were answered with.", labels: ["status"] },
+};
+
+const seriesKey = (name: string, labels: Labels): string => {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return name;
+  if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${name}{${entries.map(([k, v]) => `${k}=${String(v)}`).join(",")}}`;
+};
+
+const stringLabels = (labels: Labels): Record<string, string> => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
 
 export class Metrics {
-  private readonly counters = new Map<string, number>();
-  private readonly gauges = new Map<string, () => number>();
+  /** The prom-client registry behind /metrics. */
+  readonly registry = new Registry();
+  private readonly counters = new Map<string, Counter>();
+  private readonly histograms = new Map<string, Histogram>();
+  /** Series read at scrape time, by name: their readers by label set. */
+  private readonly readers = new Map<string, Map<string, { labels: Record<string, string>; read: () => number }>>();
+  /** Plain copy of counter and histogram (`_sum`, `_count`) values, for synchronous reads. */
+  private readonly values = new Map<string, number>();
 
   /** Adds `by` to the counter `name{labels}`. */
-  inc(name: string, labels: Record<string, string | number> = {}, by = 1): void {
-    const key = Metrics.key(name, labels);
-    this.counters.set(key, (this.counters.get(key) ?? 0) + by);
+  inc(name: string, labels: Labels = {}, by = 1): void {
+    let counter = this.counters.get(name);
+    if (!counter) {
+      const def = DEFINITIONS[name];
+      counter = new Counter({ name, help: def?.help ?? name, labelNames: [...(def?.labels ?? Object.keys(labels))], registers: [this.registry] });
+      this.counters.set(name, counter);
+    }
+    counter.inc(stringLabels(labels), by);
+    const key = seriesKey(name, labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  /** Adds one observation to the histogram `name{labels}` (its buckets are in {@link DEFINITIONS}). */
+  observe(name: string, labels: Labels, value: number): void {
+    let histogram = this.histograms.get(name);
+    if (!histogram) {
+      const def = DEFINITIONS[name];
+      histogram = new Histogram({
+        name,
+        help: def?.help ?? name,
+        labelNames: [...(def?.labels ?? Object.keys(labels))],
+        ...(def?.buckets ? { buckets: [...def.buckets] } : {}),
+        registers: [this.registry],
+      });
+      this.histograms.set(name, histogram);
+    }
+    histogram.observe(stringLabels(labels), value);
+    const sum = seriesKey(`${name}_sum`, labels);
+    const count = seriesKey(`${name}_count`, labels);
+    this.values.set(sum, (this.values.get(sum) ?? 0) + value);
+    this.values.set(count, (this.values.get(count) ?? 0) + 1);
   }
 
   /**
    * Registers a series read at scrape time: a gauge, or a counter kept elsewhere as a plain number (the
    * per-datagram ingress counters, which would otherwise build a label key for every datagram of a flood).
+   * A name ending in `_total` is exported as a counter. Every registration of one name must use the same
+   * label names (the first one fixes them).
    */
-  gauge(name: string, read: () => number, labels: Record<string, string | number> = {}): void {
-    this.gauges.set(Metrics.key(name, labels), read);
+  gauge(name: string, read: () => number, labels: Labels = {}): void {
+    let series = this.readers.get(name);
+    if (!series) {
+      const own = new Map<string, { labels: Record<string, string>; read: () => number }>();
+      series = own;
+      this.readers.set(name, own);
+      const config = { name, help: DEFINITIONS[name]?.help ?? name, labelNames: Object.keys(labels), registers: [this.registry] };
+      if (name.endsWith("_total")) {
+        new Counter({
+          ...config,
+          collect(this: Counter) {
+            this.reset();
+            for (const s of own.values()) this.inc(s.labels, Math.max(0, s.read()));
+          },
+        });
+      } else {
+        new Gauge({
+          ...config,
+          collect(this: Gauge) {
+            this.reset();
+            for (const s of own.values()) this.set(s.labels, s.read());
+          },
+        });
+      }
+    }
+    series.set(seriesKey(name, labels), { labels: stringLabels(labels), read });
   }
 
-  /** The current value of a counter (tests, health). */
-  get(name: string, labels: Record<string, string | number> = {}): number {
-    return this.counters.get(Metrics.key(name, labels)) ?? 0;
+  /** The current value of a counter, or of a histogram's `_sum` / `_count` (tests, health). */
+  get(name: string, labels: Labels = {}): number {
+    return this.values.get(seriesKey(name, labels)) ?? 0;
   }
 
   /** The current value of a counter or of a series read at scrape time; 0 when unknown. */
-  value(name: string, labels: Record<string, string | number> = {}): number {
-    const key = Metrics.key(name, labels);
-    return this.gauges.get(key)?.() ?? this.counters.get(key) ?? 0;
+  value(name: string, labels: Labels = {}): number {
+    return this.readers.get(name)?.get(seriesKey(name, labels))?.read() ?? this.get(name, labels);
   }
 
   /** Prometheus exposition text. */
-  render(): string {
-    const lines: string[] = [];
-    for (const [k, v] of [...this.counters].sort(([a], [b]) => a.localeCompare(b))) lines.push(`${k} ${v}`);
-    for (const [k, read] of this.gauges) lines.push(`${k} ${read()}`);
-    return lines.join("\n") + "\n";
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 
-  private static key(name: string, labels: Record<string, string | number>): string {
-    const entries = Object.entries(labels);
-    if (entries.length === 0) return name;
-    return `${name}{${entries.map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, "_")}"`).join(",")}}`;
+  /** Content-Type of {@link render}'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

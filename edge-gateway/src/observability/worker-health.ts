@@ -1,6 +1,6 @@
 /**
- * Watches the gateway's calls to the worker: their duration goes to the metrics (a Prometheus summary's
- * `_sum` and `_count`), their outcome to a health view the /health endpoint reports, so that a load balancer
+ * Watches the gateway's calls to the worker: their duration goes to the metrics (a Prometheus
+ * histogram), their outcome to a health view the /health endpoint reports, so that a load balancer
  * or an operator sees a gateway whose worker is unreachable as degraded.
  *
  * The view does not flap: one failed call (a timeout during a deploy, a dropped connection) is no outage.
@@ -135,8 +135,7 @@ export function observeWorker(
   const timed = <T>(kind: "request" | "response", call: () => Promise<WorkerAnswer<T>>): Promise<WorkerAnswer<T>> => {
     const started = now();
     return call().then((answer) => {
-      metrics.inc("edge_gateway_worker_call_seconds_sum", { kind }, (now() - started) / 1000);
-      metrics.inc("edge_gateway_worker_call_seconds_count", { kind });
+      metrics.observe("edge_gateway_worker_call_seconds", { kind }, (now() - started) / 1000);
       record(answer.ok, answer.ok ? undefined : `${answer.reason}: ${answer.detail}`);
       return answer;
     });

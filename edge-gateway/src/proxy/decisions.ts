@@ -46,6 +46,7 @@ export function askRequest(env: ProxyEnv, ctx: ResponseContext, request: SipRequ
 
 function applyRequestDecision(env: ProxyEnv, ctx: ResponseContext, request: SipRequest, decision: RequestDecision): void {
   if (ctx.state !== "Deciding") return; // CANCELled meanwhile: 487 already sent
+  if (decision.action !== "drop") env.meter.attribute(ctx.metered, decision.tenant);
   switch (decision.action) {
     case "reply":
       // A rejection (an unknown source, say) is sent once, as a stateless proxy would: no Timer G.

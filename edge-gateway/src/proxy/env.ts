@@ -17,6 +17,7 @@ import type { Listener, TransportAddress } from "../transport/transport";
 import type { WorkerClient } from "../worker-client/worker-client";
 import type { DialogProof } from "./dialog-proof";
 import type { LocalAddresses } from "./local-address";
+import type { OutcomeMeter } from "./outcome-meter";
 import type { OverloadGuard, OverloadLimits } from "./overload";
 import type { Branch, OutboundDestination, ResponseContext } from "./response-context";
 
@@ -61,6 +62,8 @@ export interface ProxyEnv {
   readonly local: LocalAddresses;
   readonly proof: DialogProof;
   readonly overload: OverloadGuard;
+  /** Per-tenant outcomes and added latency of initial requests. */
+  readonly meter: OutcomeMeter;
   /** Retry-After of a 503 for a failed worker call. */
   readonly retryAfter: string;
   /** Shutting down: new out-of-dialog requests are refused (503), the rest goes on (docs/operations.md). */

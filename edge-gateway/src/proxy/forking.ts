@@ -71,6 +71,7 @@ export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targ
     return;
   }
   ctx.machine.to("Proceeding", "branches sent");
+  env.meter.relayed(ctx.metered);
   // Branches that failed at once (a transport error) were held back until every branch existed.
   env.maybeFinish(ctx);
 }

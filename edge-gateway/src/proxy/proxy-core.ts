@@ -15,6 +15,7 @@ import { parseCSeq } from "../../../sip/cseq";
 import { normalizeHost } from "../../../sip/host";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 import { headerValue } from "../../../sip/message";
+import { parseNameAddr } from "../../../sip/name-addr";
 import { serializeMessage } from "../../../sip/serializer";
 import { topVia, type Via } from "../../../sip/via";
 import { hasMagicCookie } from "../transaction/transaction-key";
@@ -32,6 +33,7 @@ import { forwardAck } from "./in-dialog";
 import { hostPort, LocalAddresses } from "./local-address";
 import { createResponse } from "./local-response";
 import { addContactAlias, DIALOG_FORMING } from "./nat-alias";
+import { OutcomeMeter } from "./outcome-meter";
 import { DEFAULT_OVERLOAD_LIMITS, OverloadGuard } from "./overload";
 import { type Branch, type CancelCause, type OutboundDestination, ResponseContext } from "./response-context";
 import { maybeFinish, onBranchGaveUp, onBranchResponse, sendFinal } from "./response-choice";
@@ -46,6 +48,7 @@ export class ProxyCore implements ProxyEnv {
   readonly local: LocalAddresses;
   readonly proof: DialogProof;
   readonly overload: OverloadGuard;
+  readonly meter: OutcomeMeter;
   readonly retryAfter: string;
   private drainingNow = false;
   private readonly contexts = new Map<ServerTransaction, ResponseContext>();
@@ -70,6 +73,7 @@ export class ProxyCore implements ProxyEnv {
       o.retryAfterS ?? 5,
       o.random,
     );
+    this.meter = new OutcomeMeter(o.metrics, this.layer.clock);
     o.metrics.gauge("edge_gateway_transactions", () => this.layer.size());
     o.metrics.gauge("edge_gateway_server_transactions", () => this.layer.counts().server);
     o.metrics.gauge("edge_gateway_response_contexts", () => this.contexts.size);
@@ -273,6 +277,8 @@ export class ProxyCore implements ProxyEnv {
         return;
       case "reply":
         refuse(admission.status, admission.reason, admission.why, admission.extra);
+        // An initial request (no To tag) refused before any decision is a "none" outcome.
+        if (parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] === undefined) this.meter.refusedStatelessly(req.method, admission.status);
         return;
       case "decide":
       case "dialog":
@@ -283,6 +289,7 @@ export class ProxyCore implements ProxyEnv {
     const ctx = new ResponseContext(result.transaction, req, source, listener, loopHash(req, via));
     this.contexts.set(result.transaction, ctx);
     if (admission.kind === "decide") {
+      ctx.metered = this.meter.arrived(req.method);
       askRequest(this, ctx, admission.request);
       return;
     }

@@ -129,9 +129,11 @@ export function sendFinal(env: ProxyEnv, ctx: ResponseContext, res: SipResponse,
   if (!invite2xx) {
     if (!ctx.open && ctx.state !== "Choosing") return;
     ctx.machine.to("Answered", `final ${res.status}`);
+    env.meter.answered(ctx.metered, res.status, local);
     env.respond(ctx, res, local && res.status >= 300);
     return;
   }
+  env.meter.answered(ctx.metered, res.status, local);
   if (ctx.state !== "Answered") ctx.machine.to("Answered", "2xx");
   if (ctx.server.state === "Proceeding" || ctx.server.state === "Accepted") env.respond(ctx, res);
   else env.transmit(res, ctx.server.replyTo as OutboundDestination);

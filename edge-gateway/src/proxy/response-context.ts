@@ -7,6 +7,7 @@ import type { TimerHandle } from "../transaction/clock";
 import type { Destination } from "../transaction/transaction-context";
 import type { ClientTransaction, ServerTransaction } from "../transaction/transaction-layer";
 import type { Listener, TransportAddress } from "../transport/transport";
+import type { Metered } from "./outcome-meter";
 import { StateMachine } from "./proxy-state";
 
 /** A destination with the socket to send from; the transaction layer hands it back to `send`. */
@@ -98,6 +99,8 @@ export class ResponseContext {
   context = "";
   /** The caller CANCELled (16.10): a branch that gives up then ends with 487, not 408. */
   cancelled = false;
+  /** Rollback-trigger metering of an initial request (outcome-meter.ts); undefined in a dialog. */
+  metered: Metered | undefined;
 
   constructor(
     readonly server: ServerTransaction,

@@ -102,7 +102,7 @@ describe("IngressGuard: per-source limit in front of the parser", () => {
     expect(await burst(r, FLOODER, 50)).toBe(5);
     expect(await burst(r, PHONE, 3, "phones", "p")).toBe(3);
     expect(r.worker.requests).toHaveLength(8);
-    const text = r.metrics.render();
+    const text = await r.metrics.render();
     expect(text).toMatch(/^edge_gateway_ingress_dropped_total\{reason="rate"\} 45$/m);
     expect(text).toMatch(/^edge_gateway_ingress_blocks_total 1$/m);
     expect(text).toMatch(/^edge_gateway_ingress_blocked_sources 1$/m);

@@ -83,6 +83,6 @@ describe("worker health: /health does not flap", () => {
     await w.client.request(ev);
     await w.client.request(ev);
     expect(metrics.get("edge_gateway_worker_call_seconds_sum", { kind: "request" })).toBeCloseTo(0.5);
-    expect(metrics.render()).toMatch(/edge_gateway_worker_call_seconds_count\{kind="request"\} 2/);
+    expect(await metrics.render()).toMatch(/edge_gateway_worker_call_seconds_count\{kind="request"\} 2/);
   });
 });

@@ -198,10 +198,7 @@ export function setup(options: SetupOptions = {}): Harness {
     take: () => wire.splice(0, wire.length),
     fromPhone: (msg, source = PHONE_A) => core.onDatagram(bytes(msg), source, phones),
     fromPbx: (msg, source = ASTERISK) => core.onDatagram(bytes(msg), source, pbx),
-    gauge: (name) => {
-      const line = metrics.render().split("\n").find((l) => l.startsWith(`${name} `));
-      return Number(line?.split(" ")[1] ?? Number.NaN);
-    },
+    gauge: (name) => metrics.value(name),
   };
 }
 

@@ -100,12 +100,12 @@ describe("ProxyCore: malformed input", () => {
     expect(h.metrics.get("edge_gateway_stray_responses_total")).toBe(1);
   });
 
-  it("RFC 5626 keep-alive (CRLF) is ignored without a reply or an error count", () => {
+  it("RFC 5626 keep-alive (CRLF) is ignored without a reply or an error count", async () => {
     const h = setup();
     h.fromPhone(new TextEncoder().encode("\r\n\r\n"));
     h.fromPhone(new TextEncoder().encode("\r\n"));
     expect(h.take()).toEqual([]);
-    expect(h.metrics.render()).not.toContain("bad_messages");
+    expect(await h.metrics.render()).not.toContain("bad_messages");
   });
 });
 

@@ -68,7 +68,7 @@ async function ringing(h: Harness): Promise<SipRequest> {
 }
 
 describe("ProxyCore: draining (graceful shutdown)", () => {
-  it("refuses a new REGISTER with 503 and Retry-After, without asking the worker", () => {
+  it("refuses a new REGISTER with 503 and Retry-After, without asking the worker", async () => {
     const h = setup({ retryAfterS: 7, random: () => 0 });
     h.core.startDraining();
     h.fromPhone(phoneRegister());
@@ -76,7 +76,7 @@ describe("ProxyCore: draining (graceful shutdown)", () => {
     expect(to).toEqual(PHONE_A);
     expect([response.status, value(response, "Retry-After")]).toEqual([503, "7"]);
     expect(h.worker.requests).toEqual([]);
-    expect(h.metrics.render()).toContain('edge_gateway_rejections_total{reason="draining"} 1');
+    expect(await h.metrics.render()).toContain('edge_gateway_rejections_total{reason="draining"} 1');
   });
 
   it("lets a call in progress finish: its 200 goes upstream, and its in-dialog BYE is still relayed", async () => {

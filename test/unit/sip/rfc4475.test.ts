@@ -107,7 +107,7 @@ describe.each(CASES)("RFC 4475 %s %s", (_section, name, parsed, outcome) => {
     await flush();
     const sent = h.take();
     const finals = sent.filter((s) => s.message.kind === "response" && s.message.status >= 200);
-    expect(h.metrics.render()).not.toMatch(/^edge_gateway_internal_errors_total [1-9]/m);
+    expect(await h.metrics.render()).not.toMatch(/^edge_gateway_internal_errors_total [1-9]/m);
     if (outcome === "worker") {
       expect(h.worker.requests).toHaveLength(1);
       expect(finals.map((s) => (s.message.kind === "response" ? s.message.status : 0))).toEqual([404]);

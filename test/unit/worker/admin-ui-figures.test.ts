@@ -45,30 +45,39 @@ describe("rollback-trigger figures", () => {
     expect(sumSeries(s, "absent")).toBeUndefined();
   });
 
-  it("computes the added latency from the worker call summary, and says the outcome counters are not available", () => {
+  it("reads the gateway's rollback-trigger series: added latency as the p99 of the histogram, summed over tenants", () => {
+    const lat = (tenant: string, counts: number[]) =>
+      ["0.001", "0.0025", "0.005", "+Inf"].map((le, i) => `edge_gateway_added_latency_seconds_bucket{le="${le}",tenant="${tenant}"} ${counts[i]}`);
     const f = triggerFigures(
-      parsePrometheusText('edge_gateway_worker_call_seconds_sum{kind="request"} 0.3\nedge_gateway_worker_call_seconds_count{kind="request"} 100\n'),
+      parsePrometheusText(
+        [...lat("a", [0, 60, 60, 60]), ...lat("b", [0, 0, 40, 40]), 'edge_gateway_added_latency_seconds_count{tenant="a"} 60', 'edge_gateway_added_latency_seconds_count{tenant="b"} 40'].join("\n"),
+      ),
     );
-    expect(f.addedLatencyMs).toEqual({ available: true, value: 3, unit: "ms", basis: "mean of 100 worker decisions" });
-    expect(f.registrationFailurePct).toEqual({ available: false, why: "not available: the gateway exports no edge_gateway_registrations_total" });
-    expect(f.routingFailurePct.available).toBe(false);
+    // 100 requests, 60 within 2.5 ms: p99 in (2.5 ms, 5 ms] at rank 99, 39/40 of the way.
+    expect(f.addedLatencyMs).toEqual({ available: true, value: expect.closeTo(4.9375, 6), unit: "ms", basis: "p99 of 100 relayed requests, arrival to relay" });
+    expect(f.registrationFailurePct).toEqual({ available: false, why: "not available: no registrations counted yet" });
+    expect(f.routingFailurePct).toEqual({ available: false, why: "not available: no routed requests counted yet" });
   });
 
-  it("computes failure percentages over every label set (per-tenant series sum up)", () => {
+  it("computes failure percentages over every tenant label; challenges and policy refusals are not counted", () => {
     const f = triggerFigures(
       parsePrometheusText(
         [
-          'edge_gateway_registrations_total{tenant="a",outcome="ok"} 90',
-          'edge_gateway_registrations_total{tenant="b",outcome="ok"} 5',
-          'edge_gateway_registrations_total{tenant="a",outcome="failed"} 5',
-          'edge_gateway_routed_requests_total{outcome="ok"} 0',
-          'edge_gateway_routed_requests_total{outcome="failed"} 0',
+          'edge_gateway_register_outcomes_total{tenant="a",outcome="2xx"} 90',
+          'edge_gateway_register_outcomes_total{tenant="b",outcome="2xx"} 5',
+          'edge_gateway_register_outcomes_total{tenant="a",outcome="failed"} 5',
+          'edge_gateway_register_outcomes_total{tenant="a",outcome="challenged"} 95',
+          'edge_gateway_register_outcomes_total{tenant="none",outcome="refused"} 30',
+          'edge_gateway_routed_outcomes_total{tenant="a",outcome="delivered"} 8',
+          'edge_gateway_routed_outcomes_total{tenant="a",outcome="404"} 1',
+          'edge_gateway_routed_outcomes_total{tenant="a",outcome="5xx"} 1',
+          'edge_gateway_routed_outcomes_total{tenant="none",outcome="refused"} 7',
         ].join("\n"),
       ),
     );
-    expect(f.registrationFailurePct).toEqual({ available: true, value: 5, unit: "%", basis: "5 of 100 registrations" });
-    expect(f.routingFailurePct).toEqual({ available: false, why: "not available: no routed requests counted yet" });
-    expect(f.addedLatencyMs.available).toBe(false);
+    expect(f.registrationFailurePct).toEqual({ available: true, value: 5, unit: "%", basis: "5 of 100 registrations; challenges and refusals not counted" });
+    expect(f.routingFailurePct).toEqual({ available: true, value: 20, unit: "%", basis: "2 of 10 routed requests; refusals not counted" });
+    expect(f.addedLatencyMs).toEqual({ available: false, why: "not available: no relayed request timed yet" });
   });
 });
 

@@ -2,48 +2,14 @@
  * The rollback-trigger figures on the admin page, read from the gateway's Prometheus text at
  * GATEWAY_METRICS_URL. Small on purpose: a figure whose counters the gateway does not export is "not
  * available", never estimated. The figures are cumulative since the gateway started (the worker keeps no
- * history to compute a window from). Which counters each figure reads is the table below (docs/admin-ui.md).
+ * history to compute a window from; `edgectl rollback-check` measures a window). Which series each figure
+ * reads is the table below (docs/admin-ui.md).
  */
+import { addedLatencyP99Ms, parsePrometheusText, registrationFailure, ROLLBACK_METRICS, routingFailure, sumSeries } from "../../../contract/metrics";
+import type { FailureFigure, Scrape } from "../../../contract/metrics";
 
-/** Series of one scrape: metric name -> [labels, value][]. */
-export type Scrape = ReadonlyMap<string, readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[]>;
-
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*/gy;
-
-/** Parses the Prometheus text exposition format (samples only; comments and malformed lines are skipped). */
-export function parsePrometheusText(text: string): Scrape {
-  const out = new Map<string, { labels: Record<string, string>; value: number }[]>();
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const m = SAMPLE.exec(line);
-    if (!m) continue;
-    const [, name = "", labelText = "", valueText = ""] = m;
-    const value = Number(valueText);
-    if (Number.isNaN(value) && valueText !== "NaN") continue;
-    const labels: Record<string, string> = {};
-    LABEL.lastIndex = 0;
-    let lm: RegExpExecArray | null;
-    let consumed = 0;
-    while ((lm = LABEL.exec(labelText)) !== null) {
-      labels[lm[1] ?? ""] = (lm[2] ?? "").replace(/\\n/g, "\n").replace(/\\(.)/g, "$1");
-      consumed = LABEL.lastIndex;
-    }
-    if (consumed !== labelText.length) continue;
-    const list = out.get(name) ?? [];
-    list.push({ labels, value });
-    out.set(name, list);
-  }
-  return out;
-}
-
-/** Sum of every series of `name` whose labels include `match`; undefined when no such series exists. */
-export function sumSeries(scrape: Scrape, name: string, match: Readonly<Record<string, string>> = {}): number | undefined {
-  const series = scrape.get(name)?.filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v));
-  if (!series || series.length === 0) return undefined;
-  return series.reduce((acc, s) => acc + s.value, 0);
-}
+export { parsePrometheusText, sumSeries } from "../../../contract/metrics";
+export type { Scrape } from "../../../contract/metrics";
 
 /** One figure: a value with its unit, or why there is none. */
 export type Figure =
@@ -57,44 +23,34 @@ export interface TriggerFigures {
 }
 
 /**
- * The counters each figure reads. Registration and routing outcomes are counted by the gateway as
- * `outcome="ok"` / `outcome="failed"` series (any further labels, such as a tenant, are summed over); the
- * added latency is the mean time the gateway waited for the worker's decisions.
+ * The series each figure reads, the gateway's per-tenant rollback-trigger metrics (contract/metrics.ts, whose
+ * formulas `edgectl rollback-check` applies too), summed over every tenant label:
+ * - registrations: failed / (2xx + failed), challenges (401/407) and policy refusals left out;
+ * - routed: (404 + 408/480 + 5xx) / (delivered + those), policy refusals left out;
+ * - addedLatency: the p99 of the histogram of arrival -> relay, the worker's decision included.
  */
 export const TRIGGER_METRICS = {
-  registrations: "edge_gateway_registrations_total",
-  routed: "edge_gateway_routed_requests_total",
-  workerSecondsSum: "edge_gateway_worker_call_seconds_sum",
-  workerSecondsCount: "edge_gateway_worker_call_seconds_count",
+  registrations: ROLLBACK_METRICS.registers,
+  routed: ROLLBACK_METRICS.routed,
+  addedLatency: ROLLBACK_METRICS.addedLatency,
 } as const;
 
-function failurePct(scrape: Scrape, name: string, what: string): Figure {
-  const ok = sumSeries(scrape, name, { outcome: "ok" });
-  const failed = sumSeries(scrape, name, { outcome: "failed" });
-  if (ok === undefined && failed === undefined) {
-    return { available: false, why: `not available: the gateway exports no ${name}` };
-  }
-  const total = (ok ?? 0) + (failed ?? 0);
-  if (total === 0) return { available: false, why: `not available: no ${what} counted yet` };
-  return { available: true, value: (100 * (failed ?? 0)) / total, unit: "%", basis: `${failed ?? 0} of ${total} ${what}` };
+function failurePct(figure: FailureFigure, what: string, left: string): Figure {
+  if (figure.pct === undefined) return { available: false, why: `not available: no ${what} counted yet` };
+  return { available: true, value: figure.pct, unit: "%", basis: `${figure.failed} of ${figure.total} ${what}; ${left} not counted` };
 }
 
 /** The three rollback-trigger figures from one scrape. */
 export function triggerFigures(scrape: Scrape): TriggerFigures {
-  const sum = sumSeries(scrape, TRIGGER_METRICS.workerSecondsSum);
-  const count = sumSeries(scrape, TRIGGER_METRICS.workerSecondsCount);
-  let addedLatencyMs: Figure;
-  if (sum === undefined || count === undefined) {
-    addedLatencyMs = { available: false, why: `not available: the gateway exports no ${TRIGGER_METRICS.workerSecondsSum}` };
-  } else if (count === 0) {
-    addedLatencyMs = { available: false, why: "not available: no worker decision timed yet" };
-  } else {
-    addedLatencyMs = { available: true, value: (1000 * sum) / count, unit: "ms", basis: `mean of ${count} worker decisions` };
-  }
+  const p99 = addedLatencyP99Ms(scrape);
+  const count = sumSeries(scrape, `${TRIGGER_METRICS.addedLatency}_count`) ?? 0;
   return {
-    registrationFailurePct: failurePct(scrape, TRIGGER_METRICS.registrations, "registrations"),
-    routingFailurePct: failurePct(scrape, TRIGGER_METRICS.routed, "routed requests"),
-    addedLatencyMs,
+    registrationFailurePct: failurePct(registrationFailure(scrape), "registrations", "challenges and refusals"),
+    routingFailurePct: failurePct(routingFailure(scrape), "routed requests", "refusals"),
+    addedLatencyMs:
+      p99 === undefined
+        ? { available: false, why: "not available: no relayed request timed yet" }
+        : { available: true, value: p99, unit: "ms", basis: `p99 of ${count} relayed requests, arrival to relay` },
   };
 }
 

@@ -148,7 +148,7 @@ function TriggersSection({ metrics }: { metrics: GatewayMetricsView }) {
               <FigureText figure={metrics.figures.addedLatencyMs} />
             </dd>
           </dl>
-          <p class="muted">Counted by the gateway since it started (all tenants together).</p>
+          <p class="muted">Counted by the gateway since it started, all tenants together (per tenant and over a window: edgectl rollback-check).</p>
         </>
       )}
     </section>

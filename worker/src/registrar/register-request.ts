@@ -144,5 +144,6 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
     recordRoute: false,
     wantResponse: "2xx",
     context: await deps.seal(ctx),
+    tenant: domain,
   };
 }

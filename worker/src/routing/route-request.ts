@@ -126,7 +126,8 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
   // With a separate Asterisk-side socket, only what arrived on it can be from an Asterisk; what arrived on
   // the phones' socket is never trusted as an Asterisk, whatever its (spoofable) source address says.
   const source: SourceTenant = ev.localRole === "phones" ? { kind: "unknown" } : tenantOfSource(deps.tenants.all(), ev.source);
-  if (source.kind === "tenant") return toPhones(ev, source.tenant, deps);
+  // The tenant label (rollback-trigger metrics) comes from the decision, never from the message.
+  if (source.kind === "tenant") return { ...(await toPhones(ev, source.tenant, deps)), tenant: source.tenant.domain } as RequestDecisionInput;
   if (source.kind === "ambiguous") {
     deps.log({ msg: "refused: source maps to several tenants", method: ev.method, source: ev.source, tenants: source.domains });
     return reply(403, "Ambiguous Source");
@@ -143,7 +144,7 @@ export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<Re
     return reply(200, "OK");
   }
   const tenant = tenantOfRequestDomain(ev, deps.tenants) ?? (deps.anyDomainLookup ? await anyDomainTenant(ev, deps) : undefined);
-  if (tenant) return toPbx(ev, tenant);
+  if (tenant) return { ...toPbx(ev, tenant), tenant: tenant.domain } as RequestDecisionInput;
   deps.log({ msg: "refused: unknown source and domain", method: ev.method, source: ev.source, ruri: ev.requestUri });
   return reply(403, "Forbidden");
 }
