@@ -6,7 +6,14 @@
  */
 import { ContractError, parseRequestDecision, parseRequestEvent, parseResponseDecision, parseResponseEvent } from "../contract/v1";
 import type { WorkerAnswer, WorkerClient } from "../edge-gateway/src/worker-client/worker-client";
+import {
+  parseDestinationStateAnswer,
+  parseDestinationStateReport,
+  parseProbeTargetsAnswer,
+  parseProbeTargetsRequest,
+} from "../contract/destinations";
 import { decideRequest, decideResponse, InvalidContextError, type DecisionServices } from "../worker/src/decisions/decide";
+import { applyDestinationStateReport, listProbeTargets } from "../worker/src/destinations/probe-service";
 import { StoreError } from "../worker/src/store/store";
 
 export interface InProcessClientOptions {
@@ -62,6 +69,18 @@ export function createInProcessClient(services: DecisionServices, options: InPro
     response(ev) {
       made.response++;
       return call(async () => parseResponseDecision(await decideResponse(parseResponseEvent(ev), services, now())));
+    },
+    // Dispatcher probing (gateway probe/prober.ts): the destinations to probe and the states seen, on the
+    // same store, validated by the same contract schemas as the worker's /v1/probe-targets and
+    // /v1/destination-state.
+    probeTargets(req) {
+      return call(async () => {
+        parseProbeTargetsRequest(req);
+        return parseProbeTargetsAnswer(await listProbeTargets(services.store));
+      });
+    },
+    reportDestinationStates(report) {
+      return call(async () => parseDestinationStateAnswer(await applyDestinationStateReport(services.store, parseDestinationStateReport(report), services.log)));
     },
     decisions: () => ({ ...made }),
     close() {

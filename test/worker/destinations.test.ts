@@ -180,3 +180,13 @@ describe("probe reports and routing", () => {
     expect((await post("/destinations/disable", { uri: "sip:10.19.0.1:5080", domain: "ds-b.example" })).status).toBe(404);
   });
 });
+
+describe("the destination admin routes sit behind the admin API's own checks", () => {
+  it("a wrong token learns only 'unauthorized', and an oversized body gets 413 before the token is looked at", async () => {
+    const denied = await admin("GET", "/destinations", undefined, "wrong-token");
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toEqual({ error: "unauthorized" });
+    const huge = await admin("POST", "/destinations/disable", { uri: "sip:10.19.0.1:5080", pad: "x".repeat(300 * 1024) }, "");
+    expect(huge.status).toBe(413);
+  });
+});

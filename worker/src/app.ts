@@ -7,7 +7,6 @@ import { HTTPException } from "hono/http-exception";
 import { createAdminRoutes } from "./admin/admin-routes";
 import { createAdminUiRoutes } from "./admin-ui/admin-ui-routes";
 import { ConfigError, type Env } from "./config/env";
-import { createDestinationAdminRoutes } from "./destinations/admin-destination-routes";
 import { createGatewayRoutes } from "./gateway/gateway-routes";
 import { jsonLog } from "./services";
 import { StoreError } from "./store/store";
@@ -16,7 +15,6 @@ import { StoreError } from "./store/store";
 export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.route("/v1", createGatewayRoutes());
-  app.route("/admin/v1/destinations", createDestinationAdminRoutes());
   app.route("/admin/v1", createAdminRoutes());
   app.route("/admin/ui", createAdminUiRoutes());
   app.notFound((c) => c.json({ error: "not found" }, 404));

@@ -162,3 +162,25 @@ describe("the store thread", () => {
     }
   });
 });
+
+describe("dispatcher probing in the node runtime", () => {
+  const adminCall = (method: string, path: string, body?: unknown) =>
+    fetch(`${rt.adminUrl}/admin/v1${path}`, {
+      method,
+      headers: { authorization: "Bearer unit-admin-token", "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it("the in-process client lists the destinations to probe and records what the probes saw, on the runtime's store", async () => {
+    expect((await adminCall("POST", "/destinations/probe", { uri: "sip:127.0.0.11:5080", probing: true })).status).toBe(200);
+    const listed = await rt.client.probeTargets!({ gateway: "unit" });
+    if (!listed.ok) throw new Error(listed.detail);
+    const target = listed.decision.targets.find((t) => t.uri === "sip:127.0.0.11:5080");
+    expect(target).toMatchObject({ ip: "127.0.0.11", port: 5080, state: "active" });
+    const reported = await rt.client.reportDestinationStates!({ gateway: "unit", changes: [{ id: target!.id, uri: target!.uri, state: "inactive" }] });
+    expect(reported.ok).toBe(true);
+    const view = (await (await adminCall("GET", "/destinations?domain=nr.example")).json()) as { destinations: { uri: string; state: string }[] };
+    expect(view.destinations).toEqual([expect.objectContaining({ uri: "sip:127.0.0.11:5080", state: "inactive" })]);
+    expect((await adminCall("POST", "/destinations/enable", { uri: "sip:127.0.0.11:5080" })).status).toBe(200);
+  });
+});

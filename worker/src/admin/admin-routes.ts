@@ -19,6 +19,7 @@ import { destinationProblem, parseDestination } from "../tenants/destination-uri
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
 import { isIpAddress } from "../sip-uri";
 import { jsonBody, type AdminVars } from "./admin-body";
+import { createDestinationAdminRoutes } from "../destinations/admin-destination-routes";
 import { createLegacyRoutes } from "./legacy-routes";
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -151,6 +152,7 @@ export function createAdminRoutes(): Hono<{ Bindings: Env } & AdminVars> {
   const app = new Hono<{ Bindings: Env } & AdminVars>();
   app.use("*", adminAuth);
   app.route("/legacy", createLegacyRoutes());
+  app.route("/destinations", createDestinationAdminRoutes());
 
   app.get("/health", async (c) => {
     const { store } = getServices(c.env);

@@ -6,26 +6,17 @@
  *   POST /enable             {uri, domain?}          back in service (also clears a probe's inactive mark)
  *   POST /probe              {uri, domain?, probing} turn OPTIONS probing of it on or off
  * A URI designates every row with that address (a box serving several tenants), or only the tenant's with
- * `domain`. Bearer token as for the other admin routes.
+ * `domain`. Mounted inside the admin API (admin/admin-routes.ts), behind its token check and body limit.
  */
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../config/env";
-import { getServices, getSharedServices } from "../services";
+import { jsonBody, type AdminVars } from "../admin/admin-body";
+import { getServices } from "../services";
 import type { Store } from "../store/store";
 import { destinationProblem } from "../tenants/destination-uri";
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
 import { destinationView, operatorTransition, rowsForUri, stateName } from "./destination-state";
-
-const bearer = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const { config } = getSharedServices(c.env);
-  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-  if (!match?.[1]) throw new HTTPException(401, { message: "missing bearer token" });
-  if (!(await timingSafeEqual(match[1], config.adminToken))) throw new HTTPException(401, { message: "bad token" });
-  await next();
-});
 
 interface Target {
   readonly uri: string;
@@ -33,10 +24,8 @@ interface Target {
   readonly body: Record<string, unknown>;
 }
 
-async function target(req: { json(): Promise<unknown> }): Promise<Target> {
-  const raw: unknown = await req.json().catch(() => {
-    throw new HTTPException(400, { message: "body is not JSON" });
-  });
+function target(rawBody: string): Target {
+  const raw = jsonBody(rawBody);
   if (typeof raw !== "object" || raw === null) throw new HTTPException(400, { message: "body must be an object" });
   const body = raw as Record<string, unknown>;
   if (typeof body.uri !== "string" || body.uri.length === 0) throw new HTTPException(400, { message: "uri is required" });
@@ -57,9 +46,8 @@ async function designated(store: Store, t: Target) {
 }
 
 /** Routes under `/admin/v1/destinations`. */
-export function createDestinationAdminRoutes(): Hono<{ Bindings: Env }> {
-  const app = new Hono<{ Bindings: Env }>();
-  app.use("*", bearer);
+export function createDestinationAdminRoutes(): Hono<{ Bindings: Env } & AdminVars> {
+  const app = new Hono<{ Bindings: Env } & AdminVars>();
 
   app.get("/", async (c) => {
     const domain = c.req.query("domain")?.toLowerCase();
@@ -75,7 +63,7 @@ export function createDestinationAdminRoutes(): Hono<{ Bindings: Env }> {
 
   for (const action of ["disable", "enable"] as const) {
     app.post(`/${action}`, async (c) => {
-      const t = await target(c.req);
+      const t = target(c.get("body"));
       const s = getServices(c.env);
       const rows = await designated(s.store, t);
       const { to, from } = operatorTransition(action);
@@ -90,7 +78,7 @@ export function createDestinationAdminRoutes(): Hono<{ Bindings: Env }> {
   }
 
   app.post("/probe", async (c) => {
-    const t = await target(c.req);
+    const t = target(c.get("body"));
     if (typeof t.body.probing !== "boolean") throw new HTTPException(400, { message: "probing must be true or false" });
     const probing = t.body.probing;
     const s = getServices(c.env);
