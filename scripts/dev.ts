@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       runtime === "node"
         ? `  admin API       ${stack.workerUrl}   (admin token: ${stack.adminToken}; decisions in the gateway's process)`
         : `  worker          ${stack.workerUrl}   (admin token: ${stack.adminToken})`,
+      `  admin page      ${stack.workerUrl}/admin/ui   (log in with the admin token)`,
       store,
       `  metrics         ${stack.gateway.metricsUrl ?? "off"}/metrics`,
       `  demo tenants    ${DEMO_TENANTS.map((t) => `${t.domain} -> ${t.destinations.join(",")}`).join("; ")}`,
