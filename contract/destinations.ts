@@ -7,7 +7,7 @@
  * operator's `disabled` is never overwritten by a probe (docs/operations.md, "Dispatcher probing").
  */
 import { z } from "zod";
-import { ContractError } from "./v1";
+import { parseWith } from "./v1";
 
 export const PROBE_TARGETS_PATH = "/v1/probe-targets" as const;
 export const DESTINATION_STATE_PATH = "/v1/destination-state" as const;
@@ -74,13 +74,6 @@ export const destinationStateAnswerSchema = z.object({
 });
 export type DestinationStateAnswer = z.infer<typeof destinationStateAnswerSchema>;
 
-function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
-  throw new ContractError(`${where}: ${issue?.message ?? "invalid"}`);
-}
 
 export const parseProbeTargetsRequest = (v: unknown) => parseWith(probeTargetsRequestSchema, v);
 export const parseProbeTargetsAnswer = (v: unknown): ProbeTargetsAnswer => parseWith(probeTargetsAnswerSchema, v);

@@ -256,7 +256,8 @@ export class ContractError extends Error {
   }
 }
 
-function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+/** Validates `value` with `schema`, else a ContractError naming the first problem and where it is. */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -6,6 +6,7 @@
  * under both tokens' keys meanwhile). The CSRF token of a session is a second HMAC over its id (so forms need no server state either).
  * All comparisons of secrets go through Web Crypto's verify, which is constant-time.
  */
+import { fromBase64url, toBase64url } from "../base64url";
 
 /** How long a session lasts from login (seconds); there is no sliding renewal. */
 export const SESSION_LIFETIME_S = 8 * 3600;
@@ -35,22 +36,6 @@ export function sessionKey(adminToken: string): Promise<Key> {
     keys.set(adminToken, key);
   }
   return key;
-}
-
-function toBase64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  try {
-    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
-    return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
 }
 
 async function mac(key: Key, text: string): Promise<string> {

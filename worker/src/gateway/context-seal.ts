@@ -5,32 +5,19 @@
  */
 
 import type { HmacKey } from "../../../contract/signing";
+import { fromBase64url, toBase64url } from "../base64url";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function b64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function unb64url(s: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 // Domain separation: a context MAC can never be mistaken for a request signature made with the same key.
 const LABEL = "edge-registrar context v1\n";
 
 /** Seals `value` (JSON-serialisable) with the issue time `now` (Unix ms). */
 export async function sealContext(key: HmacKey, value: unknown, now: number): Promise<string> {
-  const payload = b64url(encoder.encode(JSON.stringify({ iat: now, v: value })));
+  const payload = toBase64url(encoder.encode(JSON.stringify({ iat: now, v: value })));
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(LABEL + payload)));
-  return `${payload}.${b64url(mac)}`;
+  return `${payload}.${toBase64url(mac)}`;
 }
 
 /** Longest sealed context accepted; anything longer is malformed (a REGISTER context is a few KB). */
@@ -47,7 +34,7 @@ export async function openContext(keys: HmacKey | readonly HmacKey[], sealed: st
     const dot = sealed.indexOf(".");
     if (dot <= 0) return undefined;
     const payload = sealed.slice(0, dot);
-    const mac = unb64url(sealed.slice(dot + 1));
+    const mac = fromBase64url(sealed.slice(dot + 1));
     if (!mac || mac.length !== 32) return undefined;
     const data = encoder.encode(LABEL + payload);
     let ok = false;
@@ -58,7 +45,7 @@ export async function openContext(keys: HmacKey | readonly HmacKey[], sealed: st
       }
     }
     if (!ok) return undefined;
-    const bytes = unb64url(payload);
+    const bytes = fromBase64url(payload);
     if (!bytes) return undefined;
     const parsed = JSON.parse(decoder.decode(bytes)) as { iat?: unknown; v?: unknown } | null;
     if (typeof parsed !== "object" || parsed === null) return undefined;

@@ -16,7 +16,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { toBinding } from "./binding-row";
 import { location, type LocationRow } from "./schema";
-import { StoreError, type Binding, type LegacyBindingOps, type LegacyImportOutcome, type LegacyImportRow } from "./store";
+import { storeOperation, type Binding, type LegacyBindingOps, type LegacyImportOutcome, type LegacyImportRow } from "./store";
 
 type Db = LibSQLDatabase<Record<string, never>>;
 type Batch = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
@@ -49,14 +49,7 @@ export function importOutcome(row: LegacyImportRow, prior: readonly PriorRow[], 
 
 /** The cut-over operations over the same drizzle database as the rest of the store. */
 export function createLegacyBindingOps(db: Db): LegacyBindingOps {
-  async function run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof StoreError) throw err;
-      throw new StoreError(operation, err);
-    }
-  }
+  const run = storeOperation;
 
   // A live binding of the AoR that a real REGISTER made: then the legacy row is not imported.
   const noLiveRegistration = (r: LegacyImportRow, now: number): SQL =>

@@ -10,6 +10,7 @@ import { createLegacyBindingOps } from "./legacy-bindings";
 import { dispatcher, domain, location, locationTombstone, type DispatcherRow, type LocationRow } from "./schema";
 import {
   StoreConflictError,
+  storeOperation,
   StoreError,
   type Binding,
   type BindingFilter,
@@ -56,14 +57,7 @@ export function createLibsqlStore(db: Db): Store {
   // A row written by a newer CSeq of the same Call-ID is newer state: never overwritten or removed by an older one.
   const notNewer = (callid: string, cseq: number): SQL => not(and(eq(location.callid, callid), gt(location.cseq, cseq))!);
 
-  async function run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof StoreError) throw err;
-      throw new StoreError(operation, err);
-    }
-  }
+  const run = storeOperation;
 
   /** Deletes the bindings matching `where`, DELETE_BATCH rows per statement; returns how many. */
   async function deleteInBatches(where: SQL): Promise<number> {

@@ -219,3 +219,13 @@ export class StoreError extends Error {
 export class StoreConflictError extends StoreError {
   override readonly name = "StoreConflictError";
 }
+
+/** Runs one store operation; any failure that is not already a StoreError becomes one naming `operation`. */
+export async function storeOperation<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(operation, err);
+  }
+}
