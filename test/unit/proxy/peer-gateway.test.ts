@@ -113,3 +113,37 @@ describe("several gateways: the gateway that holds the pinhole (A)", () => {
     expect(h.worker.requests).toEqual([]);
   });
 });
+
+describe("several gateways: the dialog's later requests", () => {
+  const alias = `;alias=203.0.113.50~40000~1;amac=${PROOF.aliasMac(CALL, "203.0.113.50~40000~1")}`;
+  function bye(routes: readonly string[]): SipRequest {
+    return request([
+      `BYE sip:401@10.0.0.5:5060${alias} SIP/2.0`,
+      "Via: SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-peer-bye",
+      ...routes.map((r) => `Route: ${r}`),
+      "Max-Forwards: 70",
+      'From: "PBX" <sip:100@tenant-a.example>;tag=pbx-1',
+      "To: <sip:401@tenant-a.example>;tag=phone-1",
+      `Call-ID: ${CALL}`,
+      "CSeq: 102 BYE",
+      "Content-Length: 0",
+    ]);
+  }
+
+  it("B forwards a BYE to the next Route (A) with the NAT alias left in the Request-URI, never to the alias", () => {
+    const h = setup();
+    h.fromPbx(bye([ownRoute("192.0.2.1", CALL, "pbx-1"), ownRoute(GATEWAY_A.ip, CALL, "pbx-1")]));
+    const { to, request: fwd } = onlyRequest(h.take().filter((s) => s.message.kind === "request"));
+    expect(to).toEqual(GATEWAY_A);
+    expect(fwd.uri).toBe(`sip:401@10.0.0.5:5060${alias}`);
+    expect(values(fwd, "Route")).toEqual([ownRoute(GATEWAY_A.ip, CALL, "pbx-1")]);
+  });
+
+  it("A, the last Route, sends it to the alias and removes it", () => {
+    const h = setup();
+    h.fromPbx(bye([ownRoute("192.0.2.1", CALL, "pbx-1")]), addr("192.0.2.88", 5060));
+    const { to, request: fwd } = onlyRequest(h.take().filter((s) => s.message.kind === "request"));
+    expect(to).toEqual(PHONE_A);
+    expect(fwd.uri).toBe("sip:401@10.0.0.5:5060");
+  });
+});
