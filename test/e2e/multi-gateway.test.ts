@@ -7,6 +7,8 @@
 //   .1:5060        gateway A (the stack's)       .2:5060   gateway B (a second gateway, same worker)
 //   .11 / .12      the stand-in registrar (tenant-a / tenant-b) on :5080; tenant-a's Asterisk calls from .11:5071
 //   .21:5070       the phone's real (NAT public) address; .121:5070 what its Contact says (nothing listens)
+//   .41:5071       a stranger writing its own peer Route; .66:5060 the victim it names
+import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../edge-gateway/src/gateway";
 import { startUpstream, TENANT_A_DOMAIN as A, UPSTREAM_PASSWORD, type Upstream } from "../support/kamailio-upstream";
@@ -115,5 +117,37 @@ describe("two gateways on one store", () => {
     }
     // B asked its worker once (the INVITE); the ACK and BYE followed the proven Route set, no decision.
     expect(gatewayB.metrics.get("edge_gateway_worker_calls_total", { kind: "request" })).toBe(1);
+  });
+
+  it("a stranger's peer Route with a made-up proof gets 403 from A, and A sends nothing to the address it names", async () => {
+    const stranger = dgram.createSocket("udp4");
+    const victim = dgram.createSocket("udp4");
+    await Promise.all([
+      new Promise<void>((r) => stranger.bind(5071, "127.0.31.41", () => r())),
+      new Promise<void>((r) => victim.bind(5060, "127.0.31.66", () => r())),
+    ]);
+    const atVictim: string[] = [];
+    const answers: string[] = [];
+    victim.on("message", (m) => atVictim.push(m.toString("utf8").split("\r\n", 1)[0] ?? ""));
+    stranger.on("message", (m) => answers.push(m.toString("utf8").split("\r\n", 1)[0] ?? ""));
+    const invite = [
+      `INVITE sip:201@127.0.31.66:5060 SIP/2.0`,
+      "Via: SIP/2.0/UDP 127.0.31.41:5071;rport;branch=z9hG4bK-forged-peer-1",
+      `Route: <sip:${GW_A.ip}:${GW_A.port};lr;pgw=127.0.31.66~5060~1;pmac=0123456789abcdef01234567>`,
+      "Max-Forwards: 70",
+      "From: <sip:stranger@127.0.31.41>;tag=s1",
+      "To: <sip:201@127.0.31.66>",
+      "Call-ID: forged-peer-1@e2e",
+      "CSeq: 1 INVITE",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n");
+    stranger.send(invite, GW_A.port, GW_A.ip);
+    await new Promise((r) => setTimeout(r, 500));
+    stranger.close();
+    victim.close();
+    expect(answers).toEqual(["SIP/2.0 403 Forged Peer Route"]);
+    expect(atVictim).toEqual([]);
   });
 });
