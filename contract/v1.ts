@@ -114,6 +114,12 @@ export const requestEventSchema = z.object({
   local: addressSchema,
   /** The role of that socket; absent (an older gateway) means one shared socket, as before. */
   localRole: socketRoleSchema.default("shared"),
+  /**
+   * Every socket of this gateway (one, or the phones' and the Asterisk boxes' sockets). A binding whose
+   * stored socket is none of them was saved through another gateway of the deployment, which holds the
+   * phone's NAT pinhole (docs/routing.md, "Several gateways"). Absent (an older gateway): `[local]`.
+   */
+  gatewaySockets: z.array(addressSchema).optional(),
   /** Arrival time, Unix milliseconds. */
   receivedAt: z.number(),
   parsed: parsedRequestSchema,
@@ -181,6 +187,13 @@ export const relayTargetSchema = z.object({
    * gateway with one address per side sends from, and advertises, that side's address.
    */
   side: z.enum(["pbx", "phones"]).optional(),
+  /**
+   * The branch goes through a peer gateway of the deployment: `nextHop` is that gateway's socket (the one
+   * the binding was saved through), and this is the address only it may send to (the phone's NAT
+   * `received` address). The gateway prepends a Route to `nextHop` carrying this address and its proof
+   * (keyed by the deployment's shared GATEWAY_SECRET), which the peer verifies before sending there.
+   */
+  viaPeer: addressSchema.optional(),
 });
 export type RelayTarget = z.infer<typeof relayTargetSchema>;
 

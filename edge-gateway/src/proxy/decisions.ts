@@ -27,7 +27,9 @@ export function askRequest(env: ProxyEnv, ctx: ResponseContext, request: SipRequ
   // Which socket it arrived on: with a separate Asterisk-side socket the worker trusts a source as an
   // Asterisk only on that socket (docs/security.md).
   const role = env.o.phones === env.o.pbx ? "shared" : ctx.listener === env.o.pbx ? "pbx" : "phones";
-  const event = requestEvent(request, ctx.server.branch, ctx.source, ctx.listener.local, Date.now(), role);
+  // Every socket of this gateway: a binding saved on another one is reached through that gateway.
+  const sockets = env.o.phones === env.o.pbx ? [env.o.phones.local] : [env.o.phones.local, env.o.pbx.local];
+  const event = requestEvent(request, ctx.server.branch, ctx.source, ctx.listener.local, Date.now(), role, sockets);
   void env.overload
     .track(env.o.worker.request(event))
     .catch(unavailable)

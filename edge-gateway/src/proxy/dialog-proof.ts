@@ -6,6 +6,9 @@
  *   in-dialog request proves its dialog when the MAC matches its Call-ID with either of its tags (the
  *   initial From tag is the From tag of requests from the caller and the To tag of requests from the callee).
  * - A NAT alias (`;alias=ip~port~1`) carries `;amac=` = HMAC over Call-ID and the alias value.
+ * - A peer Route (`<sip:A;lr;pgw=ip~port~1;pmac=...>`, written by gateway B for a phone whose binding was
+ *   saved through gateway A) carries `;pmac=` = HMAC over Call-ID and the address: A sends an initial
+ *   request to that address only with it (docs/routing.md, "Several gateways").
  *
  * The key is derived from the gateway's configured secret: it survives restarts and is the same on every
  * gateway of a deployment, so any of them accepts a dialog another one Record-Routed.
@@ -20,6 +23,10 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 export const DIALOG_PROOF_PARAM = "dp";
 /** Contact URI parameter holding the proof of a NAT alias. */
 export const ALIAS_PROOF_PARAM = "amac";
+
+/** Route URI parameters of a relay through a peer gateway: the address it alone may send to, and its proof. */
+export const PEER_PARAM = "pgw";
+export const PEER_PROOF_PARAM = "pmac";
 
 /** 96 bits, as hex: short enough for a URI parameter, far beyond guessing at UDP rates. */
 const MAC_HEX = 24;
@@ -52,6 +59,15 @@ export class DialogProof {
   verifyAlias(proof: string | undefined, callId: string, alias: string): boolean {
     return proof !== undefined && this.keys.some((key) => equal(proof, mac(key, aliasText(callId, alias))));
   }
+
+  /** The `;pmac=` value of a peer Route for a request of this Call-ID to `target` (`ip~port~1`). */
+  peerMac(callId: string, target: string): string {
+    return mac(this.keys[0]!, peerText(callId, target));
+  }
+
+  verifyPeer(proof: string | undefined, callId: string, target: string): boolean {
+    return proof !== undefined && this.keys.some((key) => equal(proof, mac(key, peerText(callId, target))));
+  }
 }
 
 // A key of its own, so that the signing key of the worker calls never signs anything in SIP.
@@ -61,6 +77,7 @@ function deriveKey(secret: string): Buffer {
 
 const dialogText = (callId: string, fromTag: string): string => `rr\n${callId}\n${fromTag}`;
 const aliasText = (callId: string, alias: string): string => `alias\n${callId}\n${alias}`;
+const peerText = (callId: string, target: string): string => `peer\n${callId}\n${target}`;
 
 function mac(key: Buffer, text: string): string {
   return createHmac("sha256", key).update(text).digest("hex").slice(0, MAC_HEX);

@@ -53,6 +53,7 @@ export function requestEvent(
   local: TransportAddress,
   receivedAt: number,
   localRole: SocketRole = "shared",
+  gatewaySockets?: readonly TransportAddress[],
 ): RequestEventInput {
   const cseq = parseCSeq(headerValue(req, "CSeq") ?? "") ?? { seq: 0, method: req.method };
   const to = nameAddr(headerValue(req, "To"));
@@ -69,6 +70,7 @@ export function requestEvent(
     source,
     local,
     localRole,
+    ...(gatewaySockets ? { gatewaySockets: [...gatewaySockets] } : {}),
     receivedAt,
     parsed: {
       callId: headerValue(req, "Call-ID") ?? "",

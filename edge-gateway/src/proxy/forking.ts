@@ -10,6 +10,7 @@ import type { TransportAddress } from "../transport/transport";
 import type { ProxyEnv } from "./env";
 import { forwardRequest, ForwardError, recordRouteValue } from "./forward-request";
 import { HeaderEditError } from "./header-edits";
+import { peerRouteValue } from "./peer-route";
 import { Branch, type ResponseContext } from "./response-context";
 import { newBranch } from "./via-routing";
 
@@ -23,7 +24,8 @@ export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targ
   let refused: ForwardError | undefined;
   // The dialog proof binds the Record-Route to this Call-ID and the initial From tag (dialog-proof.ts).
   const fromTag = parseNameAddr(headerValue(req, "From") ?? "")?.params["tag"];
-  const proof = recordRoute ? env.proof.dialogMac(headerValue(req, "Call-ID") ?? "", typeof fromTag === "string" ? fromTag : "") : undefined;
+  const callId = headerValue(req, "Call-ID") ?? "";
+  const proof = recordRoute ? env.proof.dialogMac(callId, typeof fromTag === "string" ? fromTag : "") : undefined;
   for (const t of targets) {
     const out = env.listenerFor(t.side, arrivedOn);
     // 16.6 step 4; two entries when the request crosses from one gateway address to the other.
@@ -38,7 +40,14 @@ export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targ
     try {
       if (t.nextHop && t.nextHop.transport !== "udp") throw new ForwardError(503, "Transport Not Supported");
       const nextHop = t.nextHop ? { ip: t.nextHop.ip, port: t.nextHop.port, transport: "udp" as const } : undefined;
-      built = forwardRequest(req, { ...t, nextHop }, out.advertised, branchId, rr, inDialog);
+      // Through a peer gateway (peer-route.ts): the proven Route tells it the phone's address; without a
+      // next hop to the peer there is nobody to prove it to, and the phone's address is never used here.
+      if (t.viaPeer && !nextHop) throw new ForwardError(500, "Bad Decision");
+      const route =
+        t.viaPeer && nextHop
+          ? [peerRouteValue(env.proof, callId, nextHop, { ip: t.viaPeer.ip, port: t.viaPeer.port, transport: "udp" }), ...t.route]
+          : t.route;
+      built = forwardRequest(req, { ...t, nextHop, route }, out.advertised, branchId, rr, inDialog);
     } catch (err) {
       if (err instanceof ForwardError || err instanceof HeaderEditError) {
         const e = err instanceof ForwardError ? err : new ForwardError(500, "Bad Decision");

@@ -71,8 +71,11 @@ export function routeInDialog(env: ProxyEnv, req: SipRequest): InDialogRoute {
   const alias = readRequestUriAlias(request.uri, (value, proof) => env.proof.verifyAlias(proof, callId, value));
   if (alias.kind === "forged") return { ok: false, status: 403, reason: "Forged Alias", why: "alias_proof" };
   if (alias.kind === "none") return { ok: true, request, uri: request.uri, nextHop: undefined };
-  const hasRoute = request.headers.some((h) => h.name === "Route");
-  return { ok: true, request, uri: alias.uri, nextHop: hasRoute ? undefined : alias.target };
+  // 16.12: with a Route left the next hop is that Route, and the Request-URI travels on unchanged, alias
+  // included: the alias belongs to the last proxy of the route set (with several gateways, the one holding
+  // the phone's NAT pinhole, routing.md "Several gateways"), which sends to it and removes it.
+  if (request.headers.some((h) => h.name === "Route")) return { ok: true, request, uri: request.uri, nextHop: undefined };
+  return { ok: true, request, uri: alias.uri, nextHop: alias.target };
 }
 
 /** 16.11: the ACK for a 2xx is forwarded statelessly, along a proven dialog only; else dropped (counted). */

@@ -17,6 +17,7 @@ import { parseSipUri } from "../../../sip/uri";
 import { hasMixedWildcard } from "./event-builder";
 import { popOwnRoutes, routeInDialog, type InDialogRoute } from "./in-dialog";
 import { createResponse } from "./local-response";
+import { readPeerRoute } from "./peer-route";
 import { isLooped, responseDestination, stampVia } from "./via-routing";
 
 /** Parses a datagram; answers a replyable bad request (RFC 3581: to the stamped Via). */
@@ -63,6 +64,8 @@ export type Admission =
   | { readonly kind: "reply"; readonly status: number; readonly reason: string; readonly extra: readonly SipHeader[]; readonly why: string }
   /** Out of dialog: the worker decides; `request` has the gateway's own preloaded Route entries removed. */
   | { readonly kind: "decide"; readonly request: SipRequest }
+  /** From a peer gateway, with a proven Route naming the phone's address (peer-route.ts): relayed there. */
+  | { readonly kind: "peer"; readonly request: SipRequest; readonly target: TransportAddress }
   /** In a proven dialog: relayed by Route. */
   | { readonly kind: "dialog"; readonly route: Extract<InDialogRoute, { ok: true }> };
 
@@ -106,7 +109,17 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     // RFC 3261 10.2.2: "*" is a Contact of its own; mixed with other Contacts the REGISTER is malformed, and
     // the event could not say so (its contacts are a list or "*").
     if (req.method === "REGISTER" && hasMixedWildcard(req)) return reply(400, "Invalid Wildcard Contact", "wildcard");
-    const request = popOwnRoutes(env.local, req).request;
+    const { request, popped } = popOwnRoutes(env.local, req);
+    // Several gateways (docs/routing.md): a peer gateway relays here a request for a phone whose NAT
+    // pinhole this gateway holds. Only a Route whose proof verifies (shared GATEWAY_SECRET) may name the
+    // address; a forged one is refused and nothing is sent (no open relay).
+    const peer = readPeerRoute(popped, env.proof, headerValue(req, "Call-ID") ?? "");
+    if (peer.kind === "forged" || (peer.kind === "ok" && req.method === "REGISTER")) return reply(403, "Forged Peer Route", "peer_proof");
+    if (peer.kind === "ok") {
+      const over = env.overload.refusal(true);
+      if (over) return reply(503, "Service Unavailable", `overload_${over}`, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+      return { kind: "peer", request, target: peer.target };
+    }
     // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
     // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a phone's
     // keep-alive to its outbound proxy, an Asterisk's qualify).

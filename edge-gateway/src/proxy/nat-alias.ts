@@ -30,8 +30,7 @@ export function addContactAlias(headers: readonly SipHeader[], source: Transport
       if (!u || u.params[ALIAS_PARAM] !== undefined) return na;
       if (normalizeHost(u.host) === normalizeHost(source.ip) && (u.port ?? 5060) === source.port) return na;
       changed = true;
-      const ip = source.ip.includes(":") ? `[${source.ip}]` : source.ip;
-      const alias = `${ip}~${source.port}~1`;
+      const alias = aliasValue(source);
       // The proof travels with the alias: only an alias the gateway wrote may later become a destination.
       const proof: Record<string, string> = sign ? { [ALIAS_PROOF_PARAM]: sign(alias) } : {};
       return { ...na, uri: formatSipUri({ ...u, params: { ...u.params, [ALIAS_PARAM]: alias, ...proof } }) };
@@ -48,16 +47,30 @@ export function consumeRequestUriAlias(requestUri: string): { uri: string; targe
   const u = parseSipUri(requestUri);
   const alias = u?.params[ALIAS_PARAM];
   if (!u || typeof alias !== "string") return undefined;
-  // Only what addContactAlias writes: an IP (IPv6 bracketed, bare tolerated), a port, and transport 1
-  // (UDP). Anything else is not ours, and a garbage address must not become a destination.
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9a-fA-F:.]+))~(\d{1,5})~1$/.exec(alias);
+  const target = parseAliasValue(alias);
+  if (!target) return undefined;
+  const params: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(u.params)) if (k !== ALIAS_PARAM && k !== ALIAS_PROOF_PARAM) params[k] = v;
+  return { uri: formatSipUri({ ...u, params }), target };
+}
+
+/** `ip~port~1` (IPv6 bracketed), as an alias (and a peer Route) writes an address. */
+export function aliasValue(a: TransportAddress): string {
+  return `${a.ip.includes(":") ? `[${a.ip}]` : a.ip}~${a.port}~1`;
+}
+
+/**
+ * The address of an `ip~port~1` value. Only what the gateway writes: an IP (IPv6 bracketed, bare
+ * tolerated), a port, and transport 1 (UDP). Anything else is not ours, and a garbage address must not
+ * become a destination.
+ */
+export function parseAliasValue(value: string): TransportAddress | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9a-fA-F:.]+))~(\d{1,5})~1$/.exec(value);
   const ip = m?.[1] ?? m?.[2];
   if (!m || ip === undefined || isIP(ip) === 0 || (m[1] !== undefined && isIP(ip) !== 6)) return undefined;
   const port = Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
-  const params: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(u.params)) if (k !== ALIAS_PARAM && k !== ALIAS_PROOF_PARAM) params[k] = v;
-  return { uri: formatSipUri({ ...u, params }), target: { ip, port, transport: "udp" } };
+  return { ip, port, transport: "udp" };
 }
 
 /** What an in-dialog Request-URI says about a NAT alias. */

@@ -38,6 +38,7 @@ import { DEFAULT_OVERLOAD_LIMITS, OverloadGuard } from "./overload";
 import { type Branch, type CancelCause, type OutboundDestination, ResponseContext } from "./response-context";
 import { maybeFinish, onBranchGaveUp, onBranchResponse, sendFinal } from "./response-choice";
 import { clearTimerC, startTimerC } from "./timer-c";
+import { PEER_RECORD_ROUTED } from "./peer-route";
 import { loopHash, responseDestination, stampVia } from "./via-routing";
 
 export type { ProxyCoreOptions } from "./env";
@@ -282,6 +283,7 @@ export class ProxyCore implements ProxyEnv {
         return;
       case "decide":
       case "dialog":
+      case "peer":
         break;
     }
     const result = this.layer.receiveRequest(req, key, replyTo);
@@ -291,6 +293,16 @@ export class ProxyCore implements ProxyEnv {
     if (admission.kind === "decide") {
       ctx.metered = this.meter.arrived(req.method);
       askRequest(this, ctx, admission.request);
+      return;
+    }
+    if (admission.kind === "peer") {
+      // Decided by the peer gateway's worker call (docs/routing.md, "Several gateways"): the phone's address
+      // comes from the proven Route, the Request-URI and any further Route (a stored Path) stay as sent.
+      // Record-Routed like the peer's branch, so the dialog's later requests pass here too (the phone's
+      // pinhole); no NAT alias: the Contact is the far end's as the peer relayed it.
+      // Not metered here: the gateway whose worker decided it counts the request and its outcome once.
+      const target = { requestUri: admission.request.uri, nextHop: admission.target, route: [], headers: { remove: [], set: [], add: [] }, side: "phones" as const };
+      this.relay(ctx, admission.request, [target], PEER_RECORD_ROUTED.has(req.method), false);
       return;
     }
     // 16.4 / 16.12: an in-dialog request routed by its Route set; mechanics, not policy.

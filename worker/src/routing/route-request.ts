@@ -5,13 +5,14 @@
  * tenant comes from the request's domain and the request goes to that tenant's Asterisk set, Record-Routed.
  * Anything that cannot be placed in exactly one tenant is refused with 403 and logged.
  */
-import type { RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
+import type { Address, RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
 import { BINDING_TOKEN_PARAM, bindingToken } from "../registrar/binding-token";
 import { addressUri, isIpAddress, parseUri } from "../sip-uri";
 import type { Binding, Store, Tenant } from "../store/store";
 import { selectDestination } from "../tenants/dispatcher-select";
 import type { TenantDirectory } from "../tenants/tenant-directory";
 import { reply } from "../reply";
+import { peerGatewayOf } from "./peer-gateway";
 import { tenantOfSource, type SourceTenant } from "./source-tenant";
 
 export interface RouteDeps {
@@ -27,14 +28,21 @@ export interface RouteDeps {
 /** Methods that create a dialog: the gateway Record-Routes them so in-dialog requests come back through it. */
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
 
-/** One fork branch per binding: to the NAT `received` address when known, with the stored Path as route set. */
-export function branchFor(b: Binding): RelayTarget {
+/**
+ * One fork branch per binding: to the NAT `received` address when known, with the stored Path as route set.
+ * A binding saved through another gateway of the deployment (its socket is none of `own`, the sockets of
+ * the gateway asking) goes through that gateway: next hop its socket, and the address it alone may send to
+ * as `viaPeer` (the asking gateway adds the proven Route; docs/routing.md, "Several gateways").
+ */
+export function branchFor(b: Binding, own: readonly Address[] = []): RelayTarget {
   const via = b.received ? parseUri(b.received) : parseUri(b.contact);
-  const nextHop =
+  const direct =
     via && isIpAddress(via.host) ? { ip: via.host, port: via.port ?? 5060, transport: "udp" as const } : undefined;
+  const peer = direct ? peerGatewayOf(b.socket, own) : undefined;
+  const hop = peer ? { nextHop: { ip: peer.ip, port: peer.port, transport: "udp" as const }, viaPeer: direct } : direct ? { nextHop: direct } : {};
   return {
     requestUri: b.contact,
-    ...(nextHop ? { nextHop } : {}),
+    ...hop,
     route: b.path ? b.path.split(",").map((p) => p.trim()).filter((p) => p.length > 0) : [],
     headers: { remove: [], set: [], add: [] },
     side: "phones",
@@ -66,7 +74,7 @@ async function toPhones(ev: RequestEvent, tenant: Tenant, deps: RouteDeps): Prom
   if (bindings.length === 0) return reply(404, "Not Found");
   return {
     action: "relay",
-    targets: bindings.map(branchFor),
+    targets: bindings.map((b) => branchFor(b, ev.gatewaySockets ?? [ev.local])),
     recordRoute: DIALOG_CREATING.has(ev.method),
     wantResponse: "none",
     context: "",

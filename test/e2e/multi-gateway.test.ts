@@ -1,0 +1,153 @@
+// Several gateways, one store (issue "Several gateways, one store"; docs/routing.md, "Several gateways"):
+// a phone registers through gateway A from its own "NAT" address; an Asterisk calls it through gateway B.
+// The call must reach the phone from A (the only gateway its NAT pinhole would let in), never from B, and
+// complete (ACK, BYE). Both gateways front one worker over one store (the Workers runtime: the stack's
+// gateway is A, a second gateway process-internal on the same worker URL and secret is B).
+// Addresses: this file owns 127.0.31.x (see test/e2e/README.md):
+//   .1:5060        gateway A (the stack's)       .2:5060   gateway B (a second gateway, same worker)
+//   .11 / .12      the stand-in registrar (tenant-a / tenant-b) on :5080; tenant-a's Asterisk calls from .11:5071
+//   .21:5070       the phone's real (NAT public) address; .121:5070 what its Contact says (nothing listens)
+//   .41:5071       a stranger writing its own peer Route; .66:5060 the victim it names
+import dgram from "node:dgram";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Gateway } from "../../edge-gateway/src/gateway";
+import { startUpstream, TENANT_A_DOMAIN as A, UPSTREAM_PASSWORD, type Upstream } from "../support/kamailio-upstream";
+import { scenarioPath } from "../support/paths";
+import { createTempDir, removeTempDir, runningStartedPids, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
+import { parseSippTrace, receivedRequestLines, runSipp, startSippUas } from "../support/sipp";
+import { startExtraGateway, startTestStack, type TestStack } from "../support/stack";
+
+const GW_A = { ip: "127.0.31.1", port: 5060 };
+const GW_B = { ip: "127.0.31.2", port: 5060 };
+const ASTERISK = { ip: "127.0.31.11", port: 5071 };
+const PHONE = { ip: "127.0.31.21", port: 5070, contact: "127.0.31.121:5070" };
+const CONTACT_URI = `sip:201@${PHONE.contact}`;
+
+let work: string;
+let upstream: Upstream;
+let stack: TestStack;
+let gatewayB: Gateway;
+
+beforeAll(async () => {
+  work = await createTempDir("multi-gateway");
+  [upstream, stack] = await Promise.all([
+    startUpstream({ addrA: "127.0.31.11", addrB: "127.0.31.12", port: 5080 }),
+    startTestStack(work, GW_A, { timers: { t1: 100 } }),
+  ]);
+  // The registrar (priority 1) takes REGISTERs; the Asterisk's calling address identifies the tenant.
+  await stack.addTenant(A, `sip:127.0.31.11:5080`);
+  gatewayB = await startExtraGateway(GW_B, stack.workerUrl, { t1: 100 });
+  await runSipp({
+    scenario: scenarioPath("phone-register-digest-200.xml"),
+    target: `${GW_A.ip}:${GW_A.port}`,
+    bindIp: PHONE.ip,
+    bindPort: PHONE.port,
+    service: "201",
+    keys: { domain: A, contact: PHONE.contact, expires: "600" },
+    auth: { user: "201", pass: UPSTREAM_PASSWORD, uri: A },
+    workDir: work,
+  });
+});
+
+afterAll(async () => {
+  await Promise.allSettled([gatewayB?.close(), stack?.close(), upstream?.stop()]);
+  await stopAllStartedProcesses();
+  expect(runningStartedPids()).toEqual([]);
+  await removeTempDir(work);
+});
+
+/** The Via header values of a traced message, top first (sipp keeps one header line per value here). */
+function vias(text: string): string[] {
+  return [...text.matchAll(/^(?:Via|v)\s*:\s*([^\r\n]+)/gim)].map((m) => m[1]!.trim());
+}
+
+describe("two gateways on one store", () => {
+  it("the binding remembers gateway A's socket and the phone's NAT address", async () => {
+    const [b] = await stack.bindings(`201@${A}`);
+    expect(b?.received).toBe(`sip:${PHONE.ip}:${PHONE.port}`);
+    const rows = (await stack.admin("GET", `/bindings?aor=${encodeURIComponent(`201@${A}`)}`)).json as { bindings: { socket?: string }[] };
+    expect(rows.bindings[0]?.socket).toBe(`udp:${GW_A.ip}:${GW_A.port}`);
+  });
+
+  it("an Asterisk's INVITE to gateway B reaches the phone from gateway A only; ACK and BYE complete", async () => {
+    const phone = await startSippUas({
+      scenario: scenarioPath("phone-uas-invite-answers.xml"),
+      bindIp: PHONE.ip,
+      bindPort: PHONE.port,
+      service: "201",
+      keys: { contact: PHONE.contact },
+      calls: 1,
+      timeoutSec: 30,
+      workDir: work,
+    });
+    const call = await runSipp({
+      scenario: scenarioPath("pbx-invite-answered-then-bye.xml"),
+      target: `${GW_B.ip}:${GW_B.port}`,
+      bindIp: ASTERISK.ip,
+      bindPort: ASTERISK.port,
+      service: "201",
+      workDir: work,
+      timeoutSec: 20,
+    });
+    expect(call.log).toContain(`ANSWERED-BY ${PHONE.ip}:${PHONE.port}`);
+    expect(call.log).toContain("BYE answered SIP/2.0 200 OK");
+    // The 200 the Asterisk got is Record-Routed by B (its first hop) and by A (the phone's gateway), so the
+    // ACK and BYE go Asterisk -> B -> A -> phone.
+    const ok = parseSippTrace(call.messages).find((e) => e.direction === "received" && e.firstLine.startsWith("SIP/2.0 200"))?.text ?? "";
+    const rr = [...ok.matchAll(/^Record-Route\s*:\s*([^\r\n]+)/gim)].flatMap((m) => m[1]!.split(/,\s*(?=<)/));
+    expect(rr.map((r) => /^<sip:([^;>]+)/.exec(r.trim())?.[1])).toEqual([`${GW_A.ip}:${GW_A.port}`, `${GW_B.ip}:${GW_B.port}`]);
+
+    const done = await waitAtMost(phone.done, 10_000);
+    if (done === TIMED_OUT) {
+      const stopped = await phone.stop();
+      throw new Error(`phone did not finish; received: ${receivedRequestLines(stopped.messages).join(" | ")}; files: ${stopped.dir}`);
+    }
+    expect(done.exitCode, `${done.errors}\nfiles: ${done.dir}`).toBe(0);
+    expect(done.log).toEqual([`got INVITE ${CONTACT_URI}`, `got ACK ${CONTACT_URI}`, `got BYE ${CONTACT_URI}`]);
+    // Where each packet came from: sipp's trace does not print the source address, but a gateway sends from
+    // the socket whose address it writes in its top Via (RFC 3261 16.6 step 8), and the phone answers to the
+    // source of the request (its responses reached A: the call completed). Every packet the phone received
+    // has A on top; B appears only below A, as the hop before it.
+    const received = parseSippTrace(done.messages).filter((e) => e.direction === "received");
+    expect(received.map((e) => e.firstLine.split(" ")[0])).toEqual(["INVITE", "ACK", "BYE"]);
+    for (const e of received) {
+      const [top, second] = vias(e.text);
+      expect(top, e.firstLine).toMatch(new RegExp(`^SIP/2\\.0/UDP ${GW_A.ip.replace(/\./g, "\\.")}:${GW_A.port};`));
+      expect(second, e.firstLine).toMatch(new RegExp(`^SIP/2\\.0/UDP ${GW_B.ip.replace(/\./g, "\\.")}:${GW_B.port};`));
+    }
+    // B asked its worker once (the INVITE); the ACK and BYE followed the proven Route set, no decision.
+    expect(gatewayB.metrics.get("edge_gateway_worker_calls_total", { kind: "request" })).toBe(1);
+  });
+
+  it("a stranger's peer Route with a made-up proof gets 403 from A, and A sends nothing to the address it names", async () => {
+    const stranger = dgram.createSocket("udp4");
+    const victim = dgram.createSocket("udp4");
+    await Promise.all([
+      new Promise<void>((r) => stranger.bind(5071, "127.0.31.41", () => r())),
+      new Promise<void>((r) => victim.bind(5060, "127.0.31.66", () => r())),
+    ]);
+    const atVictim: string[] = [];
+    const answers: string[] = [];
+    victim.on("message", (m) => atVictim.push(m.toString("utf8").split("\r\n", 1)[0] ?? ""));
+    stranger.on("message", (m) => answers.push(m.toString("utf8").split("\r\n", 1)[0] ?? ""));
+    const invite = [
+      `INVITE sip:201@127.0.31.66:5060 SIP/2.0`,
+      "Via: SIP/2.0/UDP 127.0.31.41:5071;rport;branch=z9hG4bK-forged-peer-1",
+      `Route: <sip:${GW_A.ip}:${GW_A.port};lr;pgw=127.0.31.66~5060~1;pmac=0123456789abcdef01234567>`,
+      "Max-Forwards: 70",
+      "From: <sip:stranger@127.0.31.41>;tag=s1",
+      "To: <sip:201@127.0.31.66>",
+      "Call-ID: forged-peer-1@e2e",
+      "CSeq: 1 INVITE",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n");
+    stranger.send(invite, GW_A.port, GW_A.ip);
+    await new Promise((r) => setTimeout(r, 500));
+    stranger.close();
+    victim.close();
+    expect(answers).toEqual(["SIP/2.0 403 Forged Peer Route"]);
+    expect(atVictim).toEqual([]);
+  });
+});
