@@ -44,18 +44,13 @@ function invite(): SipRequest {
   ]);
 }
 
-const toBox1 = {
-  nextHop: { ip: BOX_1.ip, port: BOX_1.port },
-  side: "pbx",
-  alternatives: [
-    { ip: BOX_2.ip, port: BOX_2.port },
-    { ip: BOX_3.ip, port: BOX_3.port, requestUri: "sip:100@198.51.100.12:5070" },
-  ],
-} as const;
+const ALT_2 = { ip: BOX_2.ip, port: BOX_2.port };
+const ALT_3 = { ip: BOX_3.ip, port: BOX_3.port, requestUri: "sip:100@198.51.100.12:5070" };
+const toBox1 = { nextHop: { ip: BOX_1.ip, port: BOX_1.port }, side: "pbx" as const, alternatives: [ALT_2, ALT_3] };
 
 const REGISTER_RELAY: RequestDecisionInput = {
   action: "relay",
-  targets: [{ requestUri: "sip:tenant-a.example", ...toBox1, alternatives: [toBox1.alternatives[0]], contacts: [{ user: "401", uriParams: { tok: "t1" } }] }],
+  targets: [{ requestUri: "sip:tenant-a.example", ...toBox1, alternatives: [ALT_2], contacts: [{ user: "401", uriParams: { tok: "t1" } }] }],
   wantResponse: "2xx",
   context: "sealed-register-context",
 };
