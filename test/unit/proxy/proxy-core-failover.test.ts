@@ -188,6 +188,26 @@ describe("ProxyCore: failover to the target's next hop within the transaction", 
     expect(responsesToPhone(sent)).toEqual([408]);
   });
 
+  it("an INVITE box 1 never answered (not even 100) is given up at its share of 64*T1; its late 180 is a stray, not relayed", async () => {
+    const h = setup();
+    h.worker.onRequest = () => decide(INVITE_RELAY);
+    h.fromPhone(invite());
+    await flush();
+    const [first] = sentTo(h.take(), "INVITE", BOX_1);
+    // Three attempts share 64*T1: box 1 has a third of it.
+    h.clock.advance(Math.floor(F / 3));
+    const [second] = sentTo(h.take(), "INVITE", BOX_2);
+    expect(second).toBeDefined();
+    h.fromPbx(answer(first!, 180, "Ringing"), BOX_1);
+    expect(h.take()).toEqual([]);
+    expect(h.metrics.get("edge_gateway_stray_responses_total")).toBe(1);
+    h.fromPbx(answer(second!, 180, "Ringing"), BOX_2);
+    expect(responsesToPhone(h.take())).toEqual([180]);
+    // Box 2 rang: its own silence from now on is Timer C's business, not a failover to box 3.
+    h.clock.advance(F);
+    expect(sentTo(h.take(), "INVITE", BOX_3)).toEqual([]);
+  });
+
   it("a box the socket refuses at once (16.9: as a 503) is skipped for the next one", async () => {
     const h = setup();
     h.phones.failFor.add(`${BOX_1.ip}:${BOX_1.port}`);
