@@ -171,6 +171,13 @@ export const gatewayContactSchema = z.object({
 });
 export type GatewayContact = z.infer<typeof gatewayContactSchema>;
 
+/**
+ * A next hop to fail over to (docs/operations.md, "Failover within a transaction"): an address and, when the
+ * Request-URI must change with it, the Request-URI for that hop (absent: the target's own).
+ */
+export const alternativeSchema = addressSchema.extend({ requestUri: z.string().min(1).optional() });
+export type Alternative = z.infer<typeof alternativeSchema>;
+
 /** Where one branch of a relayed request goes. */
 export const relayTargetSchema = z.object({
   /** Request-URI of the branch. */
@@ -194,6 +201,13 @@ export const relayTargetSchema = z.object({
    * (keyed by the deployment's shared GATEWAY_SECRET), which the peer verifies before sending there.
    */
   viaPeer: addressSchema.optional(),
+  /**
+   * Next hops to try, in order, when a REGISTER or INVITE relayed on this branch times out or gets 408 or
+   * 503 (an INVITE only before any provisional other than 100), within the request's 64*T1: serial forking
+   * inside the same response context (RFC 3261 16.6, 16.7). Everything else of the target (route, contacts,
+   * headers, side) applies to each. Absent or empty: no failover (older workers).
+   */
+  alternatives: z.array(alternativeSchema).max(16).optional(),
 });
 export type RelayTarget = z.infer<typeof relayTargetSchema>;
 

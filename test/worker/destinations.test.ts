@@ -190,3 +190,45 @@ describe("the destination admin routes sit behind the admin API's own checks", (
     expect(huge.status).toBe(413);
   });
 });
+
+// Four boxes of one tenant (one to be disabled, one to be found inactive) and a neighbour tenant's box.
+await createTenant("ds-fo.example", "sip:10.19.5.1:5080", "sip:10.19.5.2:5080", "sip:10.19.5.3:5080", "sip:10.19.5.4:5080");
+await createTenant("ds-fo2.example", "sip:10.19.6.1:5080");
+
+describe("failover alternatives (the gateway tries them in turn within the transaction)", () => {
+
+  const hopsOf = (d: Awaited<ReturnType<typeof decide>>): string[] => {
+    const t = d.targets?.[0];
+    return t ? [`${t.nextHop?.ip}:${t.nextHop?.port}`, ...(t.alternatives ?? []).map((a) => `${a.ip}:${a.port}`)] : [];
+  };
+
+  it("a REGISTER and a phone's INVITE list the tenant's other active boxes, never a disabled, inactive or other tenant's one", async () => {
+    expect((await post("/destinations/disable", { uri: "sip:10.19.5.2:5080" })).status).toBe(200);
+    const inactive = await byUri("ds-fo.example", "sip:10.19.5.4:5080");
+    expect(await report([{ id: inactive.id, uri: inactive.uri, state: "inactive" }])).toHaveLength(1);
+    expect((await byUri("ds-fo.example", inactive.uri)).state).toBe("inactive");
+
+    const reg = await decide(registerEvent({ user: "300", domain: "ds-fo.example", contacts: ["sip:300@192.168.9.9:5070"], callId: "fo-reg" }));
+    expect(reg.action).toBe("relay");
+    expect(hopsOf(reg).sort()).toEqual(["10.19.5.1:5080", "10.19.5.3:5080"]);
+    expect(reg.targets![0]!.alternatives).toHaveLength(1);
+
+    const ev: RequestEventInput = {
+      ...registerEvent({ user: "300", domain: "ds-fo.example", contacts: [], callId: "fo-inv" }),
+      method: "INVITE",
+      requestUri: "sip:301@ds-fo.example",
+    };
+    ev.parsed = { ...ev.parsed, cseq: { seq: 1, method: "INVITE" }, to: { uri: "sip:301@ds-fo.example", params: {} } };
+    const inv = await decide(ev);
+    expect(inv.action).toBe("relay");
+    expect(hopsOf(inv).sort()).toEqual(["10.19.5.1:5080", "10.19.5.3:5080"]);
+    // The Request-URI stays the phone's for every box: none is given per alternative.
+    expect(inv.targets![0]!.alternatives!.every((a) => a.requestUri === undefined)).toBe(true);
+  });
+
+  it("one usable box: no alternatives at all (the gateway behaves as before)", async () => {
+    const reg = await decide(registerEvent({ user: "310", domain: "ds-fo2.example", contacts: ["sip:310@192.168.9.9:5070"], callId: "fo2-reg" }));
+    expect(hopsOf(reg)).toEqual(["10.19.6.1:5080"]);
+    expect(reg.targets![0]!.alternatives).toBeUndefined();
+  });
+});

@@ -86,6 +86,7 @@ export type AnyDecision = {
   targets?: {
     requestUri: string;
     nextHop?: { ip: string; port: number };
+    alternatives?: { ip: string; port: number; transport: string; requestUri?: string }[];
     route: string[];
     contacts?: { user: string; uriParams: Record<string, string | null>; params: Record<string, string | null> }[];
     headers?: { remove: string[]; set: [string, string[]][]; add: [string, string][] };

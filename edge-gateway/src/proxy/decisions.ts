@@ -24,6 +24,9 @@ function sipHeaders(pairs: readonly (readonly [string, string])[]): SipHeader[] 
 /** An initial request: the worker decides. */
 export function askRequest(env: ProxyEnv, ctx: ResponseContext, request: SipRequest): void {
   env.o.metrics.inc("edge_gateway_worker_calls_total", { kind: "request" });
+  // Failover to a next hop stays within the requester's own transaction time (64*T1, RFC 3261 17.1.1.2 /
+  // 17.1.2.2 Timer B / F), counted from arrival: the worker's decision time is part of it.
+  ctx.failoverDeadline = env.layer.clock.now() + env.layer.timers.F;
   // Which socket it arrived on: with a separate Asterisk-side socket the worker trusts a source as an
   // Asterisk only on that socket (docs/security.md).
   const role = env.o.phones === env.o.pbx ? "shared" : ctx.listener === env.o.pbx ? "pbx" : "phones";

@@ -10,6 +10,7 @@ import { stripTopVia } from "../transaction/via-line";
 import { chooseBestResponse } from "./best-response";
 import { cancelAll, releaseHeldCancel } from "./cancel";
 import type { ProxyEnv } from "./env";
+import { clearAttemptTimer, failOver } from "./forking";
 import { createResponse } from "./local-response";
 import { addContactAlias, DIALOG_FORMING } from "./nat-alias";
 import type { Branch, OutboundDestination, ResponseContext } from "./response-context";
@@ -24,6 +25,8 @@ export function onBranchResponse(env: ProxyEnv, ctx: ResponseContext, branch: Br
       : stripped;
   const isInvite = ctx.request.method === "INVITE";
   if (res.status < 200) {
+    // The callee rang (or the box said more than 100): an INVITE is past the point of failing over.
+    if (res.status > 100) branch.rang = true;
     // 9.1: a CANCEL may be sent "once a provisional response has been received": a 100 is one.
     if (branch.state === "Calling") branch.machine.to("Proceeding", `response ${res.status}`);
     if (branch.state === "CancelHeld") {
@@ -50,6 +53,8 @@ export function onBranchResponse(env: ProxyEnv, ctx: ResponseContext, branch: Br
   branch.machine.to("Completed", `response ${res.status}`);
   // 16.7 step 6 / 16.7 step 4: a 6xx ends the search: CANCEL the other branches.
   if (isInvite && res.status >= 600) cancelAll(env, ctx, undefined, "other-branch", branch);
+  // A 408 or 503 may send the request on to the target's next hop (forking.ts).
+  failOver(env, ctx, branch);
   env.maybeFinish(ctx);
 }
 
@@ -72,6 +77,7 @@ function on2xx(env: ProxyEnv, ctx: ResponseContext, branch: Branch, res: SipResp
     return;
   }
   env.clearTimerC(branch);
+  clearAttemptTimer(env, branch);
   if (branch.state !== "Completed") {
     branch.final = res;
     branch.machine.to("Completed", `response ${res.status}`);
@@ -103,6 +109,8 @@ export function onBranchGaveUp(env: ProxyEnv, ctx: ResponseContext, branch: Bran
   const [s, r] = status !== undefined ? [status, reason ?? ""] : ctx.cancelled ? [487, "Request Terminated"] : [408, "Request Timeout"];
   branch.final = createResponse(ctx.request, s, r);
   branch.machine.to("Completed", `gave up ${s}`);
+  // A timeout (408) or a transport error (503) may send the request on to the target's next hop.
+  failOver(env, ctx, branch);
   env.maybeFinish(ctx);
 }
 

@@ -2,6 +2,7 @@
  * The proxy state of one server transaction (16.7's "response context") and of each of its branches, as
  * explicit state machines. Everything else in the core reads and moves these states; no loose flags.
  */
+import type { Alternative, RelayTarget } from "../../../contract/v1";
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import type { TimerHandle } from "../transaction/clock";
 import type { Destination } from "../transaction/transaction-context";
@@ -59,6 +60,18 @@ const BRANCH_TRANSITIONS: Readonly<Record<BranchState, readonly BranchState[]>> 
 /** Who asked for a branch's CANCEL: it decides what the caller is told if the branch then gives up. */
 export type CancelCause = "caller" | "timer-c" | "other-branch";
 
+/**
+ * What a branch needs to fail over (forking.ts, `failOver`): the request and target it was built from, the
+ * Record-Route values it carried, and the next hops still to try, in order.
+ */
+export interface Failover {
+  readonly request: SipRequest;
+  readonly target: RelayTarget;
+  readonly recordRoute: readonly string[];
+  readonly inDialog: boolean;
+  readonly rest: readonly Alternative[];
+}
+
 /** One branch of a response context. */
 export class Branch {
   readonly machine = new StateMachine<BranchState>("branch", "Calling", BRANCH_TRANSITIONS);
@@ -68,6 +81,12 @@ export class Branch {
   cancelCause: CancelCause | undefined;
   /** The Reason of the wanted CANCEL (RFC 3326), kept while the CANCEL is held. */
   cancelReason: string | undefined;
+  /** A provisional response other than 100 arrived (the callee rang): an INVITE no longer fails over. */
+  rang = false;
+  /** Set when the worker gave next hops for this branch's target (failover within the transaction). */
+  failover: Failover | undefined;
+  /** The attempt's own time limit, armed only when failing over is possible (forking.ts). */
+  attemptTimer: TimerHandle | undefined;
 
   constructor(
     /** The branch parameter of the gateway's Via on this branch (its CANCEL reuses it, 9.1). */
@@ -99,6 +118,8 @@ export class ResponseContext {
   context = "";
   /** The caller CANCELled (16.10): a branch that gives up then ends with 487, not 408. */
   cancelled = false;
+  /** Clock time after which no branch fails over any more: 64*T1 after the request arrived (decisions.ts). */
+  failoverDeadline: number | undefined;
   /** Rollback-trigger metering of an initial request (outcome-meter.ts); undefined in a dialog. */
   metered: Metered | undefined;
 

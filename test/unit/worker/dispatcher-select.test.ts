@@ -2,7 +2,7 @@
 // alternatives a retry would use.
 import { describe, expect, it } from "vitest";
 import type { Destination, Tenant } from "../../../worker/src/store/store";
-import { orderedDestinations, selectDestination, stableHash } from "../../../worker/src/tenants/dispatcher-select";
+import { failoverTarget, orderedDestinations, selectDestination, stableHash } from "../../../worker/src/tenants/dispatcher-select";
 
 let nextId = 1;
 const dest = (uri: string, o: Partial<Destination> = {}): Destination => ({
@@ -59,5 +59,26 @@ describe("dispatcher select", () => {
     // The top group entirely inactive: the lower group serves.
     const fallback = tenant(dest("sip:10.0.0.1", { priority: 1, state: 2 }), dest("sip:10.0.0.9", { priority: 0 }));
     expect(selectDestination(fallback, "x")?.destination.uri).toBe("sip:10.0.0.9");
+  });
+});
+
+describe("failover target", () => {
+  it("the selected box as next hop, the other usable ones in retry order as alternatives, each address once", () => {
+    const t = tenant(
+      dest("sip:10.0.0.1:5080", { priority: 1 }),
+      dest("sip:10.0.0.2:5080", { priority: 1, state: 1 }),
+      dest("sip:10.0.0.3:5080", { priority: 0 }),
+      // A second row for the first box's address (another tenant shares it, say): not tried twice.
+      dest("sip:10.0.0.1:5080", { priority: 0 }),
+    );
+    expect(failoverTarget(t, "401@t.example")).toEqual({
+      nextHop: { ip: "10.0.0.1", port: 5080, transport: "udp" },
+      alternatives: [{ ip: "10.0.0.3", port: 5080, transport: "udp" }],
+    });
+  });
+
+  it("one usable box: no alternatives; none: undefined", () => {
+    expect(failoverTarget(tenant(dest("sip:10.0.0.1"), dest("sip:10.0.0.2", { state: 2 })), "k")).toEqual({ nextHop: { ip: "10.0.0.1", port: 5060, transport: "udp" } });
+    expect(failoverTarget(tenant(dest("sip:10.0.0.1", { state: 1 })), "k")).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@
 import type { NameAddr, RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
 import type { TenantDirectory } from "../tenants/tenant-directory";
 import { reply } from "../reply";
-import { selectDestination } from "../tenants/dispatcher-select";
+import { failoverTarget } from "../tenants/dispatcher-select";
 import { addressUri, deltaSeconds, normalizeHost, parseUri } from "../sip-uri";
 import { bindingIdentity } from "./binding-identity";
 import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
@@ -84,7 +84,8 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
     if (brief) return brief;
   }
 
-  const selected = selectDestination(tenant, `${username}@${domain}`);
+  // The AoR's box first, then the tenant's other active boxes to fail over to within the transaction.
+  const selected = failoverTarget(tenant, `${username}@${domain}`);
   if (!selected) return reply(503, "No PBX Available For Tenant", [["Retry-After", "30"]]);
 
   const ctxContacts: RegisterContextContact[] = [];
@@ -133,7 +134,7 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
     targets: [
       {
         requestUri: ev.requestUri,
-        nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
+        ...selected,
         side: "pbx",
         ...(wildcard ? {} : { contacts: upstream }),
         ...(requestExpires !== ev.parsed.expires && requestExpires !== undefined

@@ -9,7 +9,7 @@ import type { Address, RelayTarget, RequestDecisionInput, RequestEvent } from ".
 import { BINDING_TOKEN_PARAM, bindingToken } from "../registrar/binding-token";
 import { addressUri, isIpAddress, parseUri } from "../sip-uri";
 import type { Binding, Store, Tenant } from "../store/store";
-import { selectDestination } from "../tenants/dispatcher-select";
+import { failoverTarget } from "../tenants/dispatcher-select";
 import type { TenantDirectory } from "../tenants/tenant-directory";
 import { reply } from "../reply";
 import { peerGatewayOf } from "./peer-gateway";
@@ -93,14 +93,16 @@ function tenantOfRequestDomain(ev: RequestEvent, tenants: TenantDirectory): Tena
 
 /** Relays a request from a phone (or anyone who is not an Asterisk) to one of the tenant's Asterisk boxes. */
 function toPbx(ev: RequestEvent, tenant: Tenant): RequestDecisionInput {
-  const selected = selectDestination(tenant, ev.parsed.callId);
+  // The Call-ID's box first, then the tenant's other active boxes to fail over to within the transaction
+  // (the Request-URI stays the phone's: the boxes are addressed by next hop alone).
+  const selected = failoverTarget(tenant, ev.parsed.callId);
   if (!selected) return reply(503, "No PBX Available For Tenant", [["Retry-After", "30"]]);
   return {
     action: "relay",
     targets: [
       {
         requestUri: ev.requestUri,
-        nextHop: { ip: selected.address.ip, port: selected.address.port, transport: "udp" },
+        ...selected,
         route: [],
         headers: { remove: [], set: [], add: [] },
         side: "pbx",

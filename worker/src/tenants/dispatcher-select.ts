@@ -42,7 +42,7 @@ export function selectDestination(tenant: Tenant, key: string): SelectedDestinat
 /**
  * Every usable destination in the order a request for `key` should try them: the selected one first, then
  * the rest of its priority group (in configuration order after it), then the lower priority groups. The
- * tail is what a retry within the transaction would use once the proxy core fails over (not wired yet).
+ * tail is what the gateway fails over to within the transaction (`failoverTarget`).
  */
 export function orderedDestinations(tenant: Tenant, key: string): SelectedDestination[] {
   const usable = usableDestinations(tenant);
@@ -68,4 +68,30 @@ export function orderedDestinations(tenant: Tenant, key: string): SelectedDestin
     out.push(...group.slice(at), ...group.slice(0, at));
   }
   return out;
+}
+
+/**
+ * The next hop of a relay towards a tenant's Asterisk set, with the tenant's other active destinations as
+ * its ordered `alternatives`: when the chosen box times out or answers 408 / 503, the gateway tries the next
+ * one within the transaction (docs/operations.md, "Failover within a transaction"). Only this tenant's
+ * usable destinations are ever listed, never another tenant's. Undefined when none is usable.
+ */
+export function failoverTarget(
+  tenant: Tenant,
+  key: string,
+): { nextHop: DestinationAddress; alternatives?: DestinationAddress[] } | undefined {
+  const [first, ...rest] = orderedDestinations(tenant, key);
+  if (!first) return undefined;
+  const nextHop = { ip: first.address.ip, port: first.address.port, transport: first.address.transport };
+  if (rest.length === 0) return { nextHop };
+  // The same box may be listed twice (two rows, one address): trying it again would not help.
+  const seen = new Set([`${nextHop.ip}:${nextHop.port}`]);
+  const alternatives: DestinationAddress[] = [];
+  for (const r of rest) {
+    const k = `${r.address.ip}:${r.address.port}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    alternatives.push({ ip: r.address.ip, port: r.address.port, transport: r.address.transport });
+  }
+  return alternatives.length > 0 ? { nextHop, alternatives } : { nextHop };
 }
