@@ -123,6 +123,7 @@ interface Options {
   readonly keepTraces: boolean;
   readonly skipSaturated: boolean;
   readonly overload: boolean;
+  readonly cpuProf: boolean;
   readonly soak: boolean;
   readonly soakS: number;
   readonly soakWarmupS: number;
@@ -146,6 +147,8 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --keep-traces      keep sipp message traces           KEEP_TRACES=1
   --no-skip          run higher rates after a system saturated (>10% failed)     NO_SKIP=1
   --no-overload      no overload step (2x each system's measured capacity)      OVERLOAD=0
+  --cpu-prof         our stack processes run with node --cpu-prof (profiles in <out>/<system>/cpu-prof;
+                     summarise with npx tsx bench/prof-top.ts FILE)   CPU_PROF=1
   --soak             instead of the steps: a memory soak of ours (SYSTEMS), REGISTER and routed
                      OPTIONS together for SOAK_S seconds, gateway RSS sampled every 5 s
                      SOAK_S default 600, SOAK_WARMUP_S default 60, SOAK_REG_RATE default 300,
@@ -176,6 +179,7 @@ function parseOptions(argv: string[]): Options {
       "keep-traces": { type: "boolean" },
       "no-skip": { type: "boolean" },
       "no-overload": { type: "boolean" },
+      "cpu-prof": { type: "boolean" },
       soak: { type: "boolean" },
       "proxy-children": { type: "string" },
       "shm-mb": { type: "string" },
@@ -215,6 +219,7 @@ function parseOptions(argv: string[]): Options {
     keepTraces: values["keep-traces"] ?? envFlag("KEEP_TRACES"),
     skipSaturated: !(values["no-skip"] ?? envFlag("NO_SKIP")),
     overload: !(values["no-overload"] ?? (env.OVERLOAD === "0")),
+    cpuProf: values["cpu-prof"] ?? envFlag("CPU_PROF"),
     soak,
     soakS: posInt(str(undefined, "SOAK_S", "600"), "SOAK_S"),
     soakWarmupS: posInt(str(undefined, "SOAK_WARMUP_S", "60"), "SOAK_WARMUP_S"),
@@ -236,7 +241,7 @@ interface OurStack {
   stop(): Promise<void>;
 }
 
-async function startOurStack(dir: string, runtime: OursId): Promise<OurStack> {
+async function startOurStack(dir: string, runtime: OursId, cpuProf = false): Promise<OurStack> {
   mkdirSync(dir, { recursive: true });
   const site = SITES[runtime];
   const cfg: StackProcConfig = {
@@ -254,7 +259,7 @@ async function startOurStack(dir: string, runtime: OursId): Promise<OurStack> {
   try {
     child = fork(path.join(BENCH_DIR, "stack-proc.ts"), [JSON.stringify(cfg)], {
       cwd: REPO_ROOT,
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", path.join(dir, "cpu-prof")] : [])],
       stdio: ["ignore", out, err, "ipc"],
       // One sipp load generator sends everything from one address: the per-source flood limit would block it.
       env: { ...process.env, FLOOD_LIMIT: process.env.FLOOD_LIMIT ?? "off", WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
@@ -477,7 +482,7 @@ class Bench {
       const up = await startUpstream({ addrA: s.upA, addrB: s.upB, port: s.upPort, shmMb: 256, runDir: mkdir(dir, `upstream-${id}`) });
       this.upOurs.set(id, up);
       this.log(`stand-in registrar (${id}) pid ${up.process.pid} on ${s.upA}/${s.upB}:${s.upPort}`);
-      const stack = await startOurStack(mkdir(dir, id), id);
+      const stack = await startOurStack(mkdir(dir, id), id, this.o.cpuProf);
       this.ours.set(id, stack);
       this.log(`our stack (${id}): node pid ${stack.pid}${stack.workerdPids.length ? `, workerd pid ${stack.workerdPids.join(",")}` : ""}, gateway ${hp(s.target)}`);
     }
@@ -622,23 +627,39 @@ class Bench {
     const stack = this.ours.get(id);
     if (!stack) return;
     const site = SITES[id];
-    const probe = await runLoad({
-      label: `probe-${id}-${++this.probes}`,
-      parentDir: this.o.outDir,
-      scenario: SCENARIOS.register,
-      target: hp(site.target),
-      bindIp: site.regClient.ip,
-      bindPort: site.regClient.port,
-      rate: 20,
-      calls: 5,
-      keys: { domain: TENANT_A_DOMAIN, contact: site.regContact, prefix: String(this.prefix++) },
-      traceMsg: false,
-      keepTrace: false,
-      timeoutSec: 15,
-      recvTimeoutMs: 4000,
-    });
+    const probeOnce = (): Promise<LoadResult> =>
+      runLoad({
+        label: `probe-${id}-${++this.probes}`,
+        parentDir: this.o.outDir,
+        scenario: SCENARIOS.register,
+        target: hp(site.target),
+        bindIp: site.regClient.ip,
+        bindPort: site.regClient.port,
+        rate: 20,
+        calls: 5,
+        keys: { domain: TENANT_A_DOMAIN, contact: site.regContact, prefix: String(this.prefix++) },
+        traceMsg: false,
+        keepTrace: false,
+        timeoutSec: 15,
+        recvTimeoutMs: 4000,
+      });
+    const probe = await probeOnce();
     if (probe.ok === 5) return;
-    const msg = `${id} stopped answering after ${after}: health probe ${probe.ok}/5 REGISTER ok after the drain; stack restarted`;
+    // Refused (503) rather than wedged? Server transactions that answered linger in Completed for Timer J
+    // (64*T1= 32 s, RFC 3261 17.2.2) and count against MAX_TRANSACTIONS: give them time to go.
+    const t0 = Date.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 4000));
+      const again = await probeOnce();
+      if (again.ok === 5) {
+        const msg = `${id} refused new requests after ${after} for ${((Date.now() - t0) / 1000 + 1).toFixed(0)}-${((Date.now() - t0) / 1000 + 5).toFixed(0)} s after the drain (probe ${probe.ok}/5 first, then 5/5; no restart)`;
+        this.incidents.push(msg);
+        this.log(msg);
+        return;
+      }
+      if (Date.now() - t0 > 40_000) break;
+    }
+    const msg = `${id} stopped answering after ${after}: health probe ${probe.ok}/5 REGISTER ok after the drain and still failing 40 s later; stack restarted`;
     this.incidents.push(msg);
     this.log(msg);
     const uas = this.uas.get(id);
@@ -647,7 +668,7 @@ class Bench {
       this.uas.delete(id);
     }
     await stack.stop();
-    const fresh = await startOurStack(mkdir(this.o.outDir, `${id}-restart-${++this.restarts}`), id);
+    const fresh = await startOurStack(mkdir(this.o.outDir, `${id}-restart-${++this.restarts}`), id, this.o.cpuProf);
     this.ours.set(id, fresh);
     this.log(`our stack (${id}) restarted: node pid ${fresh.pid}`);
     if (this.o.tests.includes("options")) await this.startPhone(id);
