@@ -6,6 +6,12 @@
  *   npx tsx bench/prof-top.ts /tmp/edge-bench-.../node/cpu-prof/CPU.*.cpuprofile
  */
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** This repository's root as a file URL prefix, so that areas are named by the repository's own folders. */
+const ROOT_URL = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")).href + "/";
+const rel = (url: string): string => (url.startsWith(ROOT_URL) ? url.slice(ROOT_URL.length) : url);
 
 interface Node {
   readonly id: number;
@@ -24,7 +30,7 @@ function area(url: string, fn: string): string {
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return `npm ${nm[1]}`;
   if (url.startsWith("node:")) return "node internals";
-  const m = /\/(sip|edge-gateway|worker|node-runtime|contract|store-server|scripts|bench)\//.exec(url);
+  const m = /^(sip|edge-gateway|worker|node-runtime|contract|store-server|scripts|bench)\//.exec(rel(url));
   return m ? `${m[1]}/` : url;
 }
 
@@ -39,7 +45,7 @@ for (const file of process.argv.slice(2)) {
   const areas = new Map<string, number>();
   for (const [id, us] of self) {
     const cf = byId.get(id)!.callFrame;
-    const where = cf.url.replace(/^.*\/(?=(sip|edge-gateway|worker|node-runtime|contract|node_modules)\/)/, "");
+    const where = rel(cf.url).replace(/^.*\/(?=node_modules\/)/, "");
     const key = `${cf.functionName || "(anonymous)"} ${where}:${cf.lineNumber + 1}`;
     fns.set(key, (fns.get(key) ?? 0) + us);
     const a = area(cf.url, cf.functionName);
