@@ -1,19 +1,21 @@
 /**
- * `npm run bench`: our system and the Kamailio reference proxy-registrar (bench/kamailio/reference-proxy.cfg)
- * side by side on this machine, under the same sipp load (bench/scenarios/), plus a direct baseline (sipp
- * straight to the stand-in registrar / the phone). Prints one table per system, ratios ours / Kamailio, the
- * latency each proxy adds over the direct path, and what one REGISTER / OPTIONS costs us in worker calls
- * and store round trips. See docs/benchmarks.md; `npm run bench -- --help` for the knobs.
+ * `npm run bench`: our system in both runtimes (EDGE_RUNTIME=workers and EDGE_RUNTIME=node) and the Kamailio
+ * reference proxy-registrar (bench/kamailio/reference-proxy.cfg) side by side on this machine, under the same
+ * sipp load (bench/scenarios/), plus a direct baseline (sipp straight to the stand-in registrar / the phone).
+ * Prints one table per system, the capacity of each (highest clean step) and its ratio to Kamailio, the
+ * latency each proxy adds over the direct path, what one REGISTER / OPTIONS / keep-alive costs ours in
+ * decision calls and store round trips, and an overload step at twice each system's measured capacity.
+ * `--soak` runs the memory soak instead. See docs/benchmarks.md; `npm run bench -- --help` for the knobs.
  *
- * Systems are loaded one at a time (both stay up, idle when not measured), step by step at fixed rates:
- * for each rate, direct (lowest rate only unless --direct-all), then Kamailio, then ours.
+ * Systems are loaded one at a time (all stay up, idle when not measured), step by step at fixed rates:
+ * for each rate, direct (lowest rate only unless --direct-all), then Kamailio, then workers, then node.
  *
- * Addresses (loopback only, the same layout on two networks of their own): ours on 127.0.20.x, the
- * reference on 127.0.21.x: proxy .1:5060, its stand-in registrar .11/.12:5080, REGISTER client .31:5090,
- * phone .21:5070, PBX client .11:5082; the direct REGISTER client on 127.0.21.32:5090.
+ * Addresses (loopback only, the same layout on networks of their own): workers on 127.0.20.x, node on
+ * 127.0.22.x, the reference on 127.0.21.x: proxy .1:5060, its stand-in registrar .11/.12:5080, REGISTER
+ * client .31:5090, phone .21:5070, PBX client .11:5082; the direct REGISTER client on 127.0.21.32:5090.
  */
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +27,7 @@ import { runSipp, startSippUas, type SippUas } from "../test/support/sipp";
 import { startKamailioProxy, type KamailioProxy } from "./kamailio-proxy";
 import { descendants, sampleGroups, settle, type CpuGroup } from "./procs";
 import { fmt, fmtMs, ratio, renderMarkdown, renderText, type Table } from "./report";
-import { runLoad, type LoadResult } from "./sipp-load";
+import { runLoad, type LoadResult, type LoadSpec } from "./sipp-load";
 import type { StackProcConfig, StackProcMessage } from "./stack-proc";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -34,12 +36,22 @@ const SCENARIOS = {
   register: path.join(BENCH_DIR, "scenarios", "register-load.xml"),
   options: path.join(BENCH_DIR, "scenarios", "pbx-options-load.xml"),
   phoneUas: path.join(BENCH_DIR, "scenarios", "phone-options-uas.xml"),
+  keepalive: path.join(BENCH_DIR, "scenarios", "keepalive-options.xml"),
   phoneRegister: scenarioPath("phone-register-digest-200"),
 } as const;
 
-type SystemId = "direct" | "kamailio" | "ours";
-type TestId = "register" | "options";
-const SYSTEM_NAMES: Record<SystemId, string> = { direct: "direct (no proxy)", kamailio: "Kamailio reference", ours: "ours (edge-registrar)" };
+type OursId = "workers" | "node";
+type SystemId = "direct" | "kamailio" | OursId;
+/** register and options are loaded step by step; keepalive (OPTIONS to the gateway itself) once at the lowest rate, ours only. */
+type TestId = "register" | "options" | "keepalive";
+const SYSTEM_NAMES: Record<SystemId, string> = {
+  direct: "direct (no proxy)",
+  kamailio: "Kamailio reference",
+  workers: "ours, EDGE_RUNTIME=workers (gateway -> Miniflare worker -> store over HTTP)",
+  node: "ours, EDGE_RUNTIME=node (decisions in the gateway's process, embedded libSQL in a store thread)",
+};
+const SHORT: Record<SystemId, string> = { direct: "direct", kamailio: "kam", workers: "workers", node: "node" };
+const isOurs = (s: SystemId): s is OursId => s === "workers" || s === "node";
 
 interface Addr {
   readonly ip: string;
@@ -59,7 +71,7 @@ interface Site {
   readonly phoneContact: string;
   readonly pbx: Addr;
 }
-const OURS: Site = {
+const WORKERS: Site = {
   target: { ip: "127.0.20.1", port: 5060 },
   upA: "127.0.20.11",
   upB: "127.0.20.12",
@@ -81,6 +93,18 @@ const KAM: Site = {
   phoneContact: "127.0.21.121:5070",
   pbx: { ip: "127.0.21.11", port: 5082 },
 };
+const NODE: Site = {
+  target: { ip: "127.0.22.1", port: 5060 },
+  upA: "127.0.22.11",
+  upB: "127.0.22.12",
+  upPort: 5080,
+  regClient: { ip: "127.0.22.31", port: 5090 },
+  regContact: "127.0.22.131:5070",
+  phone: { ip: "127.0.22.21", port: 5070 },
+  phoneContact: "127.0.22.121:5070",
+  pbx: { ip: "127.0.22.11", port: 5082 },
+};
+const SITES: Record<OursId | "kamailio", Site> = { workers: WORKERS, node: NODE, kamailio: KAM };
 /** Direct baseline: REGISTER straight to the reference's stand-in, OPTIONS straight to the reference's phone. */
 const DIRECT_REG_CLIENT: Addr = { ip: "127.0.21.32", port: 5090 };
 const DIRECT_REG_CONTACT = "127.0.21.132:5070";
@@ -98,6 +122,13 @@ interface Options {
   readonly trace: boolean;
   readonly keepTraces: boolean;
   readonly skipSaturated: boolean;
+  readonly overload: boolean;
+  readonly cpuProf: boolean;
+  readonly soak: boolean;
+  readonly soakS: number;
+  readonly soakWarmupS: number;
+  readonly soakRegRate: number;
+  readonly soakOptRate: number;
   readonly proxyChildren: number;
   readonly shmMb: number;
   readonly outDir: string;
@@ -109,17 +140,25 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --opt-rates LIST   OPTIONS rates per second           OPT_RATES   default 100,300,600
   --dur S            seconds per measured step          DUR         default 10
   --warmup S         seconds of warm-up per system/test WARMUP      default 3
-  --tests LIST       register,options                   TESTS       default both
-  --systems LIST     direct,kamailio,ours               SYSTEMS     default all three
+  --tests LIST       register,options,keepalive         TESTS       default all three
+  --systems LIST     direct,kamailio,workers,node       SYSTEMS     default all four ("ours" = workers,node)
   --direct-all       direct baseline at every rate      DIRECT_ALL=1 (default: lowest rate only)
   --no-trace         no sipp -trace_msg: percentiles from -trace_rtt (whole ms)   TRACE=0
   --keep-traces      keep sipp message traces           KEEP_TRACES=1
   --no-skip          run higher rates after a system saturated (>10% failed)     NO_SKIP=1
+  --no-overload      no overload step (2x each system's measured capacity)      OVERLOAD=0
+  --cpu-prof         our stack processes run with node --cpu-prof (profiles in <out>/<system>/cpu-prof;
+                     summarise with npx tsx bench/prof-top.ts FILE)   CPU_PROF=1
+  --soak             instead of the steps: a memory soak of ours (SYSTEMS), REGISTER and routed
+                     OPTIONS together for SOAK_S seconds, gateway RSS sampled every 5 s
+                     SOAK_S default 600, SOAK_WARMUP_S default 60, SOAK_REG_RATE default 300,
+                     SOAK_OPT_RATE default 300 (give half the measured capacity)
   --proxy-children N Kamailio UDP workers (-n)          PROXY_CHILDREN default 4
   --shm-mb N         Kamailio shared memory (-m)        SHM_MB      default 1024
   --out DIR          results and sipp files             BENCH_OUT   default /tmp/edge-bench-<time>
 
-Example: REG_RATES=1000,2000,3000 OPT_RATES=2000,4000 DUR=15 npm run bench`;
+Example: REG_RATES=100,400,800,1200 OPT_RATES=100,800,1600 DUR=8 npm run bench
+         SYSTEMS=node SOAK_S=180 SOAK_REG_RATE=300 SOAK_OPT_RATE=400 npm run bench -- --soak`;
 
 function parseList(s: string): string[] {
   return s.split(/[\s,]+/).filter((x) => x !== "");
@@ -139,6 +178,9 @@ function parseOptions(argv: string[]): Options {
       "no-trace": { type: "boolean" },
       "keep-traces": { type: "boolean" },
       "no-skip": { type: "boolean" },
+      "no-overload": { type: "boolean" },
+      "cpu-prof": { type: "boolean" },
+      soak: { type: "boolean" },
       "proxy-children": { type: "string" },
       "shm-mb": { type: "string" },
       out: { type: "string" },
@@ -159,22 +201,30 @@ function parseOptions(argv: string[]): Options {
   };
   const rates = (s: string, what: string): number[] => parseList(s).map((r) => posInt(r, what)).sort((a, b) => a - b);
   const envFlag = (name: string): boolean => env[name] !== undefined && env[name] !== "" && env[name] !== "0";
-  const tests = parseList(str(values.tests, "TESTS", "register,options"));
-  for (const t of tests) if (t !== "register" && t !== "options") throw new Error(`unknown test "${t}"`);
-  const systems = parseList(str(values.systems, "SYSTEMS", "direct,kamailio,ours"));
+  const tests = parseList(str(values.tests, "TESTS", "register,options,keepalive"));
+  for (const t of tests) if (t !== "register" && t !== "options" && t !== "keepalive") throw new Error(`unknown test "${t}"`);
+  const systems = parseList(str(values.systems, "SYSTEMS", "direct,kamailio,workers,node")).flatMap((s) => (s === "ours" ? ["workers", "node"] : [s]));
   for (const s of systems) if (!(s in SYSTEM_NAMES)) throw new Error(`unknown system "${s}"`);
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+  const soak = values.soak ?? false;
   return {
     regRates: rates(str(values["reg-rates"], "REG_RATES", "100,300,600"), "REGISTER rate"),
     optRates: rates(str(values["opt-rates"], "OPT_RATES", "100,300,600"), "OPTIONS rate"),
     dur: posInt(str(values.dur, "DUR", "10"), "DUR"),
     warmup: Number(str(values.warmup, "WARMUP", "3")),
-    tests: tests as TestId[],
-    systems: (["direct", "kamailio", "ours"] as const).filter((s) => systems.includes(s)),
+    tests: (["register", "options", "keepalive"] as const).filter((t) => tests.includes(t)),
+    systems: (["direct", "kamailio", "workers", "node"] as const).filter((s) => systems.includes(s) && (!soak || isOurs(s))),
     directAll: values["direct-all"] ?? envFlag("DIRECT_ALL"),
     trace: !(values["no-trace"] ?? (env.TRACE === "0")),
     keepTraces: values["keep-traces"] ?? envFlag("KEEP_TRACES"),
     skipSaturated: !(values["no-skip"] ?? envFlag("NO_SKIP")),
+    overload: !(values["no-overload"] ?? (env.OVERLOAD === "0")),
+    cpuProf: values["cpu-prof"] ?? envFlag("CPU_PROF"),
+    soak,
+    soakS: posInt(str(undefined, "SOAK_S", "600"), "SOAK_S"),
+    soakWarmupS: posInt(str(undefined, "SOAK_WARMUP_S", "60"), "SOAK_WARMUP_S"),
+    soakRegRate: posInt(str(undefined, "SOAK_REG_RATE", "300"), "SOAK_REG_RATE"),
+    soakOptRate: posInt(str(undefined, "SOAK_OPT_RATE", "300"), "SOAK_OPT_RATE"),
     proxyChildren: posInt(str(values["proxy-children"], "PROXY_CHILDREN", "4"), "PROXY_CHILDREN"),
     shmMb: posInt(str(values["shm-mb"], "SHM_MB", "1024"), "SHM_MB"),
     outDir: path.resolve(str(values.out, "BENCH_OUT", path.join(os.tmpdir(), `edge-bench-${stamp}`))),
@@ -191,14 +241,16 @@ interface OurStack {
   stop(): Promise<void>;
 }
 
-async function startOurStack(dir: string): Promise<OurStack> {
+async function startOurStack(dir: string, runtime: OursId, cpuProf = false): Promise<OurStack> {
   mkdirSync(dir, { recursive: true });
+  const site = SITES[runtime];
   const cfg: StackProcConfig = {
     dir,
-    sip: OURS.target,
+    runtime,
+    sip: site.target,
     tenants: [
-      { domain: TENANT_A_DOMAIN, destinations: [`sip:${OURS.upA}:${OURS.upPort}`] },
-      { domain: TENANT_B_DOMAIN, destinations: [`sip:${OURS.upB}:${OURS.upPort}`] },
+      { domain: TENANT_A_DOMAIN, destinations: [`sip:${site.upA}:${site.upPort}`] },
+      { domain: TENANT_B_DOMAIN, destinations: [`sip:${site.upB}:${site.upPort}`] },
     ],
   };
   const out = openSync(path.join(dir, "stack.stdout"), "w");
@@ -207,7 +259,7 @@ async function startOurStack(dir: string): Promise<OurStack> {
   try {
     child = fork(path.join(BENCH_DIR, "stack-proc.ts"), [JSON.stringify(cfg)], {
       cwd: REPO_ROOT,
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", path.join(dir, "cpu-prof")] : [])],
       stdio: ["ignore", out, err, "ipc"],
       // One sipp load generator sends everything from one address: the per-source flood limit would block it.
       env: { ...process.env, FLOOD_LIMIT: process.env.FLOOD_LIMIT ?? "off", WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
@@ -264,7 +316,7 @@ async function startOurStack(dir: string): Promise<OurStack> {
     throw e;
   }
   workerd = descendants(ready.pid).filter((p) => p.comm === "workerd").map((p) => p.pid);
-  if (workerd.length === 0) {
+  if (runtime === "workers" && workerd.length === 0) {
     await stop();
     throw new Error("our stack: no workerd process found under the stack process");
   }
@@ -304,16 +356,21 @@ interface Cost {
   readonly workerRequest: number;
   readonly workerResponse: number;
   readonly workerFailures: number;
+  /** 503s the gateway sent because of its overload bounds (rejections reason overload_*). */
+  readonly overload503: number;
   readonly store: number;
   readonly datagramsIn: number;
   readonly datagramsOut: number;
 }
+
+type Phase = "warmup" | "step" | "overload";
 
 interface Row {
   readonly system: SystemId;
   readonly test: TestId;
   readonly rate: number;
   readonly calls: number;
+  readonly phase: Phase;
   readonly result?: LoadResult;
   readonly skipped?: string;
   /** % of one core per named process group, over the sipp run. */
@@ -324,17 +381,42 @@ interface Row {
   readonly cost?: Cost;
 }
 
+/** The issue's clean step: at most 0.1 % failed and at least 95 % of the offered rate achieved. */
+function isClean(r: LoadResult, rate: number): boolean {
+  const done = r.ok + r.failed;
+  return done > 0 && r.failed <= 0.001 * done && r.achieved >= 0.95 * rate;
+}
+
+/** VmRSS of a process, MB (undefined once it is gone). */
+function rssMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface SoakResult {
+  readonly system: OursId;
+  readonly reg: LoadResult;
+  readonly opt: LoadResult;
+  /** [seconds since start, gateway RSS MB, workerd RSS MB or undefined]. */
+  readonly samples: [number, number, number | undefined][];
+}
+
 // ---- the run ----------------------------------------------------------------------------------------------
 
 class Bench {
   private readonly rows: Row[] = [];
+  readonly soaks: SoakResult[] = [];
   private readonly saturated = new Map<string, number>();
   private prefix = 100;
-  private ours: OurStack | undefined;
+  private readonly ours = new Map<OursId, OurStack>();
   private kam: KamailioProxy | undefined;
-  private upOurs: Upstream | undefined;
+  private readonly upOurs = new Map<OursId, Upstream>();
   private upKam: Upstream | undefined;
-  private readonly uas = new Map<"ours" | "kamailio", SippUas>();
+  private readonly uas = new Map<OursId | "kamailio", SippUas>();
   private readonly started = Date.now();
   /** How the reference proxy was run (for the report). */
   kamNote: string | undefined;
@@ -354,13 +436,20 @@ class Bench {
     return this.o.systems.includes(system);
   }
 
+  private oursSystems(): OursId[] {
+    return this.o.systems.filter(isOurs);
+  }
+
   async checkAddresses(): Promise<void> {
     const want: Addr[] = [];
-    if (this.need("ours")) want.push(OURS.target, { ip: OURS.upA, port: OURS.upPort }, { ip: OURS.upB, port: OURS.upPort }, OURS.regClient, OURS.phone, OURS.pbx);
+    for (const id of this.oursSystems()) {
+      const s = SITES[id];
+      want.push(s.target, { ip: s.upA, port: s.upPort }, { ip: s.upB, port: s.upPort }, s.regClient, s.phone, s.pbx);
+    }
+    if (this.need("kamailio")) want.push(KAM.target, KAM.regClient);
     if (this.need("kamailio") || this.need("direct")) {
       want.push({ ip: KAM.upA, port: KAM.upPort }, { ip: KAM.upB, port: KAM.upPort }, KAM.phone, KAM.pbx);
     }
-    if (this.need("kamailio")) want.push(KAM.target, KAM.regClient);
     if (this.need("direct")) want.push(DIRECT_REG_CLIENT);
     const busy: string[] = [];
     for (const a of want) if (await isUdpPortBound(a.ip, a.port)) busy.push(hp(a));
@@ -388,19 +477,22 @@ class Bench {
       this.log(`Kamailio proxy pid ${this.kam.pid} (${this.o.proxyChildren} UDP workers) on ${hp(KAM.target)}`);
       this.log(`reference config: ${this.kam.configNote}`);
     }
-    if (this.need("ours")) {
-      this.upOurs = await startUpstream({ addrA: OURS.upA, addrB: OURS.upB, port: OURS.upPort, shmMb: 256, runDir: mkdir(dir, "upstream-ours") });
-      this.log(`stand-in registrar (ours) pid ${this.upOurs.process.pid} on ${OURS.upA}/${OURS.upB}:${OURS.upPort}`);
-      this.ours = await startOurStack(mkdir(dir, "ours"));
-      this.log(`our stack: node pid ${this.ours.pid} (gateway + store endpoint), workerd pid ${this.ours.workerdPids.join(",")}, gateway ${hp(OURS.target)}`);
+    for (const id of this.oursSystems()) {
+      const s = SITES[id];
+      const up = await startUpstream({ addrA: s.upA, addrB: s.upB, port: s.upPort, shmMb: 256, runDir: mkdir(dir, `upstream-${id}`) });
+      this.upOurs.set(id, up);
+      this.log(`stand-in registrar (${id}) pid ${up.process.pid} on ${s.upA}/${s.upB}:${s.upPort}`);
+      const stack = await startOurStack(mkdir(dir, id), id, this.o.cpuProf);
+      this.ours.set(id, stack);
+      this.log(`our stack (${id}): node pid ${stack.pid}${stack.workerdPids.length ? `, workerd pid ${stack.workerdPids.join(",")}` : ""}, gateway ${hp(s.target)}`);
     }
   }
 
   /** Registers phone 201 through the system (digest), then starts its OPTIONS-answering UAS. */
-  async startPhone(system: "ours" | "kamailio" | "direct"): Promise<void> {
-    const key = system === "ours" ? "ours" : "kamailio";
+  async startPhone(system: OursId | "kamailio" | "direct"): Promise<void> {
+    const key = system === "direct" ? "kamailio" : system;
     if (this.uas.has(key)) return;
-    const site = system === "ours" ? OURS : KAM;
+    const site = SITES[key];
     const work = mkdir(this.o.outDir, `phone-${key}`);
     if (system !== "direct") {
       await runSipp({
@@ -429,46 +521,45 @@ class Bench {
 
   private groups(system: SystemId, test: TestId): { sys: CpuGroup[]; peer: CpuGroup } {
     const tree = (pid: number): number[] => [pid, ...descendants(pid).map((d) => d.pid)];
-    const up = system === "ours" ? this.upOurs : this.upKam;
-    const phone = this.uas.get(system === "ours" ? "ours" : "kamailio");
+    const up = isOurs(system) ? this.upOurs.get(system) : this.upKam;
+    const phone = this.uas.get(isOurs(system) ? system : "kamailio");
     const peer: CpuGroup =
-      test === "register" ? { name: "peer", pids: up ? tree(up.process.pid) : [] } : { name: "peer", pids: phone ? [phone.pid] : [] };
-    if (system === "ours" && this.ours) {
-      return { sys: [{ name: "node", pids: [this.ours.pid] }, { name: "workerd", pids: this.ours.workerdPids }], peer };
+      test === "register" ? { name: "peer", pids: up ? tree(up.process.pid) : [] } : test === "options" ? { name: "peer", pids: phone ? [phone.pid] : [] } : { name: "peer", pids: [] };
+    const stack = isOurs(system) ? this.ours.get(system) : undefined;
+    if (stack) {
+      return { sys: [{ name: "node", pids: [stack.pid] }, ...(stack.workerdPids.length ? [{ name: "workerd", pids: stack.workerdPids }] : [])], peer };
     }
     if (system === "kamailio" && this.kam) return { sys: [{ name: "proxy", pids: tree(this.kam.pid) }], peer };
     return { sys: [], peer };
   }
 
-  /** One measured (or warm-up) step; returns the row. */
-  async step(system: SystemId, test: TestId, rate: number, seconds: number, warm: boolean): Promise<Row> {
+  private loadSpec(system: SystemId, test: TestId): Pick<LoadSpec, "scenario" | "target" | "bindIp" | "bindPort" | "keys" | "service"> {
+    const site = system === "direct" ? KAM : SITES[system];
+    if (test === "register") {
+      return {
+        scenario: SCENARIOS.register,
+        target: system === "direct" ? `${KAM.upA}:${KAM.upPort}` : hp(site.target),
+        bindIp: system === "direct" ? DIRECT_REG_CLIENT.ip : site.regClient.ip,
+        bindPort: system === "direct" ? DIRECT_REG_CLIENT.port : site.regClient.port,
+        keys: { domain: TENANT_A_DOMAIN, contact: system === "direct" ? DIRECT_REG_CONTACT : site.regContact, prefix: String(this.prefix++) },
+      };
+    }
+    if (test === "keepalive") return { scenario: SCENARIOS.keepalive, target: hp(site.target), bindIp: site.regClient.ip, bindPort: site.regClient.port };
+    return { scenario: SCENARIOS.options, target: system === "direct" ? hp(KAM.phone) : hp(site.target), bindIp: site.pbx.ip, bindPort: site.pbx.port, service: "201" };
+  }
+
+  /** One measured (or warm-up, or overload) step; returns the row. */
+  async step(system: SystemId, test: TestId, rate: number, seconds: number, phase: Phase): Promise<Row> {
     const calls = Math.max(1, Math.round(rate * seconds));
-    const site = system === "ours" ? OURS : KAM;
     const { sys, peer } = this.groups(system, test);
     const all = [...sys, peer];
-    const label = `${warm ? "warmup" : "step"}-${system}-${test}-${rate}`;
-    const prefix = String(this.prefix++);
-    const spec =
-      test === "register"
-        ? {
-            scenario: SCENARIOS.register,
-            target: system === "direct" ? `${KAM.upA}:${KAM.upPort}` : hp(site.target),
-            bindIp: system === "direct" ? DIRECT_REG_CLIENT.ip : site.regClient.ip,
-            bindPort: system === "direct" ? DIRECT_REG_CLIENT.port : site.regClient.port,
-            keys: { domain: TENANT_A_DOMAIN, contact: system === "direct" ? DIRECT_REG_CONTACT : site.regContact, prefix },
-          }
-        : {
-            scenario: SCENARIOS.options,
-            target: system === "direct" ? hp(KAM.phone) : hp(site.target),
-            bindIp: site.pbx.ip,
-            bindPort: site.pbx.port,
-            service: "201",
-          };
-    const m0 = system === "ours" && this.ours ? await scrape(this.ours.metricsUrl) : undefined;
-    const s0 = system === "ours" && this.ours ? await this.ours.storeRequests() : 0;
+    const label = `${phase}-${system}-${test}-${rate}`;
+    const stack = isOurs(system) ? this.ours.get(system) : undefined;
+    const m0 = stack ? await scrape(stack.metricsUrl) : undefined;
+    const s0 = stack ? await stack.storeRequests() : 0;
     const c0 = sampleGroups(all);
     const result = await runLoad({
-      ...spec,
+      ...this.loadSpec(system, test),
       label,
       parentDir: this.o.outDir,
       rate,
@@ -484,15 +575,17 @@ class Bench {
     cpu.sipp = (result.sippCpuSec / result.wallSec) * 100;
     const sysCpuSec = sys.reduce((s, g) => s + (c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0), 0);
     let cost: Cost | undefined;
-    if (m0 && this.ours) {
-      const m1 = await scrape(this.ours.metricsUrl);
-      const s1 = await this.ours.storeRequests();
+    if (m0 && stack) {
+      const m1 = await scrape(stack.metricsUrl);
+      const s1 = await stack.storeRequests();
       const d = (k: string): number => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
       const dsum = (k: string): number => metricSum(m1, k) - metricSum(m0, k);
+      const overload = (m: Map<string, number>): number => [...m].filter(([k]) => k.startsWith('edge_gateway_rejections_total{reason="overload')).reduce((a, [, v]) => a + v, 0);
       cost = {
         workerRequest: d('edge_gateway_worker_calls_total{kind="request"}'),
         workerResponse: d('edge_gateway_worker_calls_total{kind="response"}'),
         workerFailures: dsum("edge_gateway_worker_failures_total"),
+        overload503: overload(m1) - overload(m0),
         store: s1 - s0,
         datagramsIn: dsum("edge_gateway_received_total"),
         datagramsOut: dsum("edge_gateway_sent_total"),
@@ -503,6 +596,7 @@ class Bench {
       test,
       rate,
       calls,
+      phase,
       result,
       cpu,
       ...(sys.length > 0 && result.ok > 0 ? { cpuPerOpUs: (sysCpuSec / result.ok) * 1e6 } : {}),
@@ -510,57 +604,91 @@ class Bench {
     };
     const r = result;
     this.log(
-      `${warm ? "warm-up " : ""}${system} ${test} ${rate}/s: ok ${r.ok}/${calls} failed ${r.failed} retrans ${r.retrans}` +
+      `${phase === "step" ? "" : `${phase} `}${system} ${test} ${rate}/s: ok ${r.ok}/${calls} failed ${r.failed} retrans ${r.retrans}` +
         ` ach ${fmt(r.achieved)}/s p50 ${fmtMs(r.p50Ms)} p99 ${fmtMs(r.p99Ms)} max ${fmtMs(r.maxMs)} ms` +
         ` cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)}%`).join(" ")}` +
         (cost && r.ok > 0 ? ` worker ${fmt((cost.workerRequest + cost.workerResponse) / r.ok, 2)}/op store ${fmt(cost.store / r.ok, 2)}/op` : "") +
-        (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : ""),
+        (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : "") +
+        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503}` : ""),
     );
     // Let the system drain (worker backlog, retransmissions) before the next step.
     await settle(all.flatMap((g) => g.pids), { minMs: 1500, maxMs: 20_000 });
-    if (system === "ours") await this.checkOurs(`${warm ? "warm-up " : ""}${test} ${rate}/s`);
+    if (isOurs(system)) await this.checkOurs(system, `${phase} ${test} ${rate}/s`);
     return row;
   }
 
   /**
-   * After an overload our stack may stop answering for good (seen here: the worker's requests then end in
-   * "Worker's code had hung" 500s or time out). A 5-REGISTER probe tells; if it fails, the incident is
-   * recorded and the stack is restarted (fresh store) so that later steps measure the system, not the wedge.
+   * After an overload our stack may stop answering for good (seen before the overload bounds existed: the
+   * worker's requests then ended in "Worker's code had hung" 500s or timed out). A 5-REGISTER probe tells;
+   * if it fails, the incident is recorded and the stack is restarted (fresh store) so that later steps
+   * measure the system, not the wedge.
    */
-  private async checkOurs(after: string): Promise<void> {
-    if (!this.ours) return;
-    const probe = await runLoad({
-      label: `probe-ours-${++this.probes}`,
-      parentDir: this.o.outDir,
-      scenario: SCENARIOS.register,
-      target: hp(OURS.target),
-      bindIp: OURS.regClient.ip,
-      bindPort: OURS.regClient.port,
-      rate: 20,
-      calls: 5,
-      keys: { domain: TENANT_A_DOMAIN, contact: OURS.regContact, prefix: String(this.prefix++) },
-      traceMsg: false,
-      keepTrace: false,
-      timeoutSec: 15,
-      recvTimeoutMs: 4000,
-    });
+  private async checkOurs(id: OursId, after: string): Promise<void> {
+    const stack = this.ours.get(id);
+    if (!stack) return;
+    const site = SITES[id];
+    const probeOnce = (): Promise<LoadResult> =>
+      runLoad({
+        label: `probe-${id}-${++this.probes}`,
+        parentDir: this.o.outDir,
+        scenario: SCENARIOS.register,
+        target: hp(site.target),
+        bindIp: site.regClient.ip,
+        bindPort: site.regClient.port,
+        rate: 20,
+        calls: 5,
+        keys: { domain: TENANT_A_DOMAIN, contact: site.regContact, prefix: String(this.prefix++) },
+        traceMsg: false,
+        keepTrace: false,
+        timeoutSec: 15,
+        recvTimeoutMs: 4000,
+      });
+    const probe = await probeOnce();
     if (probe.ok === 5) return;
-    const msg = `ours stopped answering after ${after}: health probe ${probe.ok}/5 REGISTER ok after the drain; stack restarted`;
+    // Refused (503) rather than wedged? Server transactions that answered linger in Completed for Timer J
+    // (64*T1= 32 s, RFC 3261 17.2.2) and count against MAX_TRANSACTIONS: give them time to go.
+    const t0 = Date.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 4000));
+      const again = await probeOnce();
+      if (again.ok === 5) {
+        const msg = `${id} refused new requests after ${after} for ${((Date.now() - t0) / 1000 + 1).toFixed(0)}-${((Date.now() - t0) / 1000 + 5).toFixed(0)} s after the drain (probe ${probe.ok}/5 first, then 5/5; no restart)`;
+        this.incidents.push(msg);
+        this.log(msg);
+        return;
+      }
+      if (Date.now() - t0 > 40_000) break;
+    }
+    const msg = `${id} stopped answering after ${after}: health probe ${probe.ok}/5 REGISTER ok after the drain and still failing 40 s later; stack restarted`;
     this.incidents.push(msg);
     this.log(msg);
-    const uas = this.uas.get("ours");
+    const uas = this.uas.get(id);
     if (uas) {
       await uas.stop();
-      this.uas.delete("ours");
+      this.uas.delete(id);
     }
-    await this.ours.stop();
-    this.ours = await startOurStack(mkdir(this.o.outDir, `ours-restart-${++this.restarts}`));
-    this.log(`our stack restarted: node pid ${this.ours.pid}, workerd pid ${this.ours.workerdPids.join(",")}`);
-    if (this.o.tests.includes("options")) await this.startPhone("ours");
+    await stack.stop();
+    const fresh = await startOurStack(mkdir(this.o.outDir, `${id}-restart-${++this.restarts}`), id, this.o.cpuProf);
+    this.ours.set(id, fresh);
+    this.log(`our stack (${id}) restarted: node pid ${fresh.pid}`);
+    if (this.o.tests.includes("options")) await this.startPhone(id);
   }
 
   private isSaturated(r: LoadResult, calls: number): boolean {
     return r.failed > 0.1 * Math.max(1, r.ok + r.failed) || r.ok < 0.9 * calls;
+  }
+
+  /** Highest clean step (isClean) of a system and test; `top` when that is the highest rate measured. */
+  capacity(system: SystemId, test: TestId): { rate: number; top: boolean } | undefined {
+    const steps = this.rows.filter((r) => r.system === system && r.test === test && r.phase === "step" && r.result);
+    const clean = steps.filter((r) => isClean(r.result!, r.rate)).map((r) => r.rate);
+    if (clean.length === 0) return undefined;
+    const rate = Math.max(...clean);
+    return { rate, top: rate === Math.max(...steps.map((r) => r.rate)) };
+  }
+
+  private loadTests(): ("register" | "options")[] {
+    return this.o.tests.filter((t): t is "register" | "options" => t !== "keepalive");
   }
 
   async measure(): Promise<void> {
@@ -569,14 +697,14 @@ class Bench {
       // baseline uses the reference's phone (started unregistered when Kamailio itself is not measured).
       if (this.need("kamailio")) await this.startPhone("kamailio");
       else if (this.need("direct")) await this.startPhone("direct");
-      if (this.need("ours")) await this.startPhone("ours");
+      for (const id of this.oursSystems()) await this.startPhone(id);
     }
     if (this.o.warmup > 0) {
-      for (const test of this.o.tests) {
-        for (const system of this.o.systems) await this.step(system, test, 100, this.o.warmup, true);
+      for (const test of this.loadTests()) {
+        for (const system of this.o.systems) await this.step(system, test, 100, this.o.warmup, "warmup");
       }
     }
-    for (const test of this.o.tests) {
+    for (const test of this.loadTests()) {
       const rates = test === "register" ? this.o.regRates : this.o.optRates;
       for (const [i, rate] of rates.entries()) {
         for (const system of this.o.systems) {
@@ -584,23 +712,66 @@ class Bench {
           const key = `${system}/${test}`;
           const sat = this.saturated.get(key);
           if (sat !== undefined && this.o.skipSaturated) {
-            this.rows.push({ system, test, rate, calls: rate * this.o.dur, cpu: {}, skipped: `saturated at ${sat}/s` });
+            this.rows.push({ system, test, rate, calls: rate * this.o.dur, phase: "step", cpu: {}, skipped: `saturated at ${sat}/s` });
             this.log(`${system} ${test} ${rate}/s skipped (saturated at ${sat}/s)`);
             continue;
           }
-          const row = await this.step(system, test, rate, this.o.dur, false);
+          const row = await this.step(system, test, rate, this.o.dur, "step");
           this.rows.push(row);
           if (row.result && this.isSaturated(row.result, row.calls) && sat === undefined) this.saturated.set(key, rate);
         }
       }
     }
+    if (this.o.tests.includes("keepalive")) {
+      // Keep-alive OPTIONS to the gateway itself: answered in the ingress, no decision (target 0 calls).
+      for (const id of this.oursSystems()) this.rows.push(await this.step(id, "keepalive", 100, this.o.dur, "step"));
+    }
+    if (this.o.overload) {
+      // Twice each system's measured capacity: goodput should stay >= 0.8x capacity, without a retransmission storm.
+      for (const test of this.loadTests()) {
+        for (const system of this.o.systems) {
+          if (system === "direct") continue;
+          const cap = this.capacity(system, test);
+          if (!cap) continue;
+          this.rows.push(await this.step(system, test, 2 * cap.rate, this.o.dur, "overload"));
+        }
+      }
+    }
+  }
+
+  /** Memory soak: REGISTER and routed OPTIONS together through each of ours, gateway RSS every 5 s. */
+  async soak(): Promise<void> {
+    if (this.o.tests.includes("options")) for (const id of this.oursSystems()) await this.startPhone(id);
+    for (const id of this.oursSystems()) {
+      const stack = this.ours.get(id)!;
+      const site = SITES[id];
+      const samples: SoakResult["samples"] = [];
+      const t0 = Date.now();
+      const sample = (): void => {
+        const g = rssMb(stack.pid);
+        if (g !== undefined) samples.push([(Date.now() - t0) / 1000, g, stack.workerdPids.length ? stack.workerdPids.reduce((a, p) => a + (rssMb(p) ?? 0), 0) : undefined]);
+      };
+      sample();
+      const timer = setInterval(sample, 5000);
+      this.log(`soak ${id}: REGISTER ${this.o.soakRegRate}/s + OPTIONS ${this.o.soakOptRate}/s for ${this.o.soakS} s`);
+      const common = { parentDir: this.o.outDir, traceMsg: false, keepTrace: false, timeoutSec: this.o.soakS + 60, recvTimeoutMs: 8000 };
+      const [reg, opt] = await Promise.all([
+        runLoad({ ...common, ...this.loadSpec(id, "register"), label: `soak-${id}-register`, rate: this.o.soakRegRate, calls: this.o.soakRegRate * this.o.soakS }),
+        runLoad({ ...common, ...this.loadSpec(id, "options"), label: `soak-${id}-options`, rate: this.o.soakOptRate, calls: this.o.soakOptRate * this.o.soakS }),
+      ]);
+      clearInterval(timer);
+      sample();
+      this.soaks.push({ system: id, reg, opt, samples });
+      this.log(`soak ${id}: register ok ${reg.ok} failed ${reg.failed}; options ok ${opt.ok} failed ${opt.failed}; RSS ${samples.map((s) => fmt(s[1])).join(" ")}`);
+      writeFileSync(path.join(this.o.outDir, `soak-${id}-rss.csv`), ["t_s,gateway_rss_mb,workerd_rss_mb", ...samples.map((s) => s.map((v) => (v === undefined ? "" : v.toFixed(1))).join(","))].join("\n") + "\n");
+    }
   }
 
   async teardown(): Promise<void> {
     for (const u of this.uas.values()) await u.stop().catch(() => undefined);
-    await this.ours?.stop().catch(() => undefined);
+    for (const s of this.ours.values()) await s.stop().catch(() => undefined);
     await this.kam?.stop().catch(() => undefined);
-    await this.upOurs?.stop().catch(() => undefined);
+    for (const u of this.upOurs.values()) await u.stop().catch(() => undefined);
     await this.upKam?.stop().catch(() => undefined);
   }
 
@@ -608,32 +779,35 @@ class Bench {
 
   tables(): Table[] {
     const out: Table[] = [];
-    const byKey = (system: SystemId, test: TestId, rate: number): Row | undefined =>
-      this.rows.find((r) => r.system === system && r.test === test && r.rate === rate);
+    const stepRow = (system: SystemId, test: TestId, rate: number): Row | undefined =>
+      this.rows.find((r) => r.system === system && r.test === test && r.rate === rate && r.phase === "step");
     const peerName = (t: TestId): string => (t === "register" ? "stand-in" : "phone");
+    const proxies = this.o.systems.filter((s) => s !== "direct");
     for (const system of this.o.systems) {
-      const rows = this.rows.filter((r) => r.system === system);
+      const rows = this.rows.filter((r) => r.system === system && r.phase !== "warmup");
       if (rows.length === 0) continue;
-      const sysCols = system === "ours" ? ["node%", "workerd%"] : system === "kamailio" ? ["proxy%"] : [];
+      const ours = isOurs(system);
+      const sysCols = system === "workers" ? ["node%", "workerd%"] : system === "node" ? ["node%"] : system === "kamailio" ? ["proxy%"] : [];
       const headers = [
         "test", "rate/s", "sent", "ok", "failed", "fail%", "achvd/s", "p50 ms", "p99 ms", "max ms", "retrans",
         ...sysCols, "peer%", "sipp%",
         ...(system !== "direct" ? ["cpu µs/op"] : []),
-        ...(system === "ours" ? ["worker/op", "store/op"] : []),
+        ...(ours ? ["worker/op", "store/op", "503 ovl"] : []),
       ];
       const body = rows.map((row) => {
         const r = row.result;
-        if (!r) return [row.test, String(row.rate), "skipped", ...new Array<string>(headers.length - 3).fill("-")];
+        const test = row.phase === "overload" ? `${row.test} (2x cap)` : row.test;
+        if (!r) return [test, String(row.rate), "skipped", ...new Array<string>(headers.length - 3).fill("-")];
         const fails = r.ok + r.failed > 0 ? (100 * r.failed) / (r.ok + r.failed) : 0;
         const c = row.cost;
         return [
-          row.test, String(row.rate), String(r.sent), String(r.ok), String(r.failed), fmt(fails, 1), fmt(r.achieved),
+          test, String(row.rate), String(r.sent), String(r.ok), String(r.failed), fmt(fails, 1), fmt(r.achieved),
           fmtMs(r.p50Ms), fmtMs(r.p99Ms), fmtMs(r.maxMs), String(r.retrans),
-          ...(system === "ours" ? [fmt(row.cpu.node), fmt(row.cpu.workerd)] : system === "kamailio" ? [fmt(row.cpu.proxy)] : []),
+          ...(system === "workers" ? [fmt(row.cpu.node), fmt(row.cpu.workerd)] : system === "node" ? [fmt(row.cpu.node)] : system === "kamailio" ? [fmt(row.cpu.proxy)] : []),
           fmt(row.cpu.peer), fmt(row.cpu.sipp),
           ...(system !== "direct" ? [fmt(row.cpuPerOpUs)] : []),
-          ...(system === "ours"
-            ? [c && r.ok ? fmt((c.workerRequest + c.workerResponse) / r.ok, 2) : "-", c && r.ok ? fmt(c.store / r.ok, 2) : "-"]
+          ...(ours
+            ? [c && r.ok ? fmt((c.workerRequest + c.workerResponse) / r.ok, 2) : "-", c && r.ok ? fmt(c.store / r.ok, 2) : "-", c ? String(c.overload503) : "-"]
             : []),
         ];
       });
@@ -644,70 +818,77 @@ class Bench {
         notes: [
           `peer% = ${peerName("register")} registrar (register) or phone UAS (options); sipp% = load client; 100% = one core.`,
           ...rows.filter((r) => r.skipped).map((r) => `skipped ${r.test} ${r.rate}/s: ${r.skipped} (>10% failed; --no-skip runs it anyway).`),
-          ...(system === "ours"
+          ...(system === "workers" ? ["node% = the Node process running gateway + store endpoint; workerd% = the worker (Miniflare)."] : []),
+          ...(system === "node" ? ["node% = the one Node process: gateway, decisions, and the store thread."] : []),
+          ...(ours
             ? [
-                "node% = the one Node process running gateway + store endpoint; workerd% = the worker (Miniflare).",
-                "worker/op, store/op = worker calls and store round trips per successful call (all calls of the step counted).",
-                ...this.incidents.map((i) => `! ${i}`),
+                "worker/op, store/op = decision calls (request + response events) and store round trips per successful call (all calls of the step counted);",
+                "503 ovl = 503s sent by the overload bounds (MAX_TRANSACTIONS / MAX_PENDING_DECISIONS). keepalive = OPTIONS to the gateway itself.",
+                ...this.incidents.filter((i) => i.startsWith(system)).map((i) => `! ${i}`),
               ]
             : []),
         ],
       });
     }
 
-    if (this.need("ours") && this.need("kamailio")) {
+    // Capacity: the highest clean step, and the ratio to the reference in the same run.
+    if (proxies.length > 0) {
       const rows: string[][] = [];
-      for (const test of this.o.tests) {
-        for (const rate of test === "register" ? this.o.regRates : this.o.optRates) {
-          const a = byKey("ours", test, rate)?.result;
-          const b = byKey("kamailio", test, rate)?.result;
-          const ao = byKey("ours", test, rate);
-          const bo = byKey("kamailio", test, rate);
-          rows.push([
-            test, String(rate),
-            fmt(a?.achieved), fmt(b?.achieved), ratio(a?.achieved, b?.achieved),
-            fmtMs(a?.p50Ms), fmtMs(b?.p50Ms), ratio(a?.p50Ms, b?.p50Ms),
-            fmtMs(a?.p99Ms), fmtMs(b?.p99Ms), ratio(a?.p99Ms, b?.p99Ms),
-            fmt(ao?.cpuPerOpUs), fmt(bo?.cpuPerOpUs), ratio(ao?.cpuPerOpUs, bo?.cpuPerOpUs),
-          ]);
-        }
+      const capStr = (c: { rate: number; top: boolean } | undefined): string => (c ? `${c.top ? ">= " : ""}${c.rate}` : "none clean");
+      for (const test of this.loadTests()) {
+        const kam = this.capacity("kamailio", test);
+        rows.push([
+          test,
+          ...proxies.flatMap((s) => {
+            const c = this.capacity(s, test);
+            // Kamailio clean at the top rate: its capacity is a lower bound, so the ratio is an upper bound.
+            return s === "kamailio" ? [capStr(c)] : [capStr(c), `${kam?.top && c ? "<= " : ""}${ratio(c?.rate, kam?.rate)}`];
+          }),
+        ]);
       }
       out.push({
-        title: "ours / Kamailio",
-        headers: ["test", "rate/s", "ours/s", "kam/s", "ratio", "p50 ours", "p50 kam", "ratio", "p99 ours", "p99 kam", "ratio", "µs/op ours", "µs/op kam", "ratio"],
+        title: "capacity: highest clean step (<= 0.1 % failed and >= 95 % of the offered rate achieved), per second",
+        headers: ["test", ...proxies.flatMap((s) => (s === "kamailio" ? ["kam"] : [SHORT[s], `${SHORT[s]}/kam`]))],
         rows,
-        notes: ["throughput ratio < 1: ours completed fewer; latency and CPU ratio > 1: ours slower / costlier (ms; CPU µs per successful call)."],
+        notes: [
+          "\">= r\": clean at the highest rate run, so the capacity is at least r (the bench's rates bound it, not the system).",
+          "targets: node >= 0.5x Kamailio for both workloads (aim 1.0x). Resolution: the step rates given.",
+        ],
       });
     }
 
     if (this.need("direct")) {
       const rows: string[][] = [];
-      for (const test of this.o.tests) {
+      const others = proxies;
+      for (const test of this.loadTests()) {
         const rate = (test === "register" ? this.o.regRates : this.o.optRates)[0];
         if (rate === undefined) continue;
-        const d = byKey("direct", test, rate)?.result;
-        const k = byKey("kamailio", test, rate)?.result;
-        const u = byKey("ours", test, rate)?.result;
+        const d = stepRow("direct", test, rate)?.result;
         const add = (x: number | undefined, y: number | undefined): string => (x === undefined || y === undefined ? "-" : fmtMs(x - y));
         rows.push([
           test, String(rate), fmtMs(d?.p50Ms), fmtMs(d?.p99Ms),
-          add(k?.p50Ms, d?.p50Ms), add(k?.p99Ms, d?.p99Ms),
-          add(u?.p50Ms, d?.p50Ms), add(u?.p99Ms, d?.p99Ms),
+          ...others.flatMap((s) => {
+            const u = stepRow(s, test, rate)?.result;
+            return [add(u?.p50Ms, d?.p50Ms), add(u?.p99Ms, d?.p99Ms)];
+          }),
         ]);
       }
       out.push({
-        title: "latency added over the direct path (ms)",
-        headers: ["test", "rate/s", "direct p50", "direct p99", "kam +p50", "kam +p99", "ours +p50", "ours +p99"],
+        title: "latency added over the direct path at the lowest rate (ms)",
+        headers: ["test", "rate/s", "direct p50", "direct p99", ...others.flatMap((s) => [`${SHORT[s]} +p50`, `${SHORT[s]} +p99`])],
         rows,
-        notes: ["direct: sipp straight to the stand-in registrar (register) or to the phone UAS (options)."],
+        notes: [
+          "direct: sipp straight to the stand-in registrar (register) or to the phone UAS (options); added = proxy percentile minus direct percentile.",
+          "targets at 100/s: node +p99 <= 5 ms, workers +p99 <= 20 ms, both workloads.",
+        ],
       });
     }
 
-    if (this.need("ours")) {
+    for (const id of this.oursSystems()) {
       const rows: string[][] = [];
       for (const test of this.o.tests) {
         // The lowest rate at which every call went through without a retransmission; else the lowest at all.
-        const measured = this.rows.filter((r) => r.system === "ours" && r.test === test && r.cost && r.result && r.result.ok > 0);
+        const measured = this.rows.filter((r) => r.system === id && r.test === test && r.phase === "step" && r.cost && r.result && r.result.ok > 0);
         const row = measured.find((r) => r.result!.failed === 0 && r.result!.retrans === 0) ?? measured[0];
         const c = row?.cost;
         const ok = row?.result?.ok ?? 0;
@@ -715,19 +896,63 @@ class Bench {
         const per = (n: number): string => fmt(n / ok, 3);
         rows.push([
           test, `${row.rate}${row.result!.failed === 0 && row.result!.retrans === 0 ? "" : " (overloaded)"}`, String(ok), per(c.workerRequest), per(c.workerResponse), per(c.workerFailures),
-          per(c.store), `${c.store}`, per(c.datagramsIn), per(c.datagramsOut),
+          per(c.store), `${c.store}`, per(c.datagramsIn), per(c.datagramsOut), fmt(row.cpuPerOpUs),
         ]);
       }
       out.push({
-        title: "what one call costs us (lowest clean rate; counters read before/after the step)",
-        headers: ["test", "rate/s", "ok", "worker req/op", "worker resp/op", "worker fail/op", "store RT/op", "store RT", "dgrams in/op", "dgrams out/op"],
+        title: `what one call costs ${SHORT[id]} (lowest clean rate; counters read before/after the step)`,
+        headers: ["test", "rate/s", "ok", "decision req/op", "decision resp/op", "fail/op", "store RT/op", "store RT", "dgrams in/op", "dgrams out/op", "cpu µs/op"],
         rows,
         notes: [
-          "worker calls: the gateway's edge_gateway_worker_calls_total{kind}; store RT: HTTP requests received by the store",
-          "endpoint (one per Hrana pipeline call), counted in the stack process via Node's http.server.request.start",
-          "diagnostics channel. Includes the worker's tenant-directory reloads (TENANT_CACHE_TTL_MS=1000 in the local",
-          "stack: about one store round trip per second, whatever the rate). Kamailio: no external hop at all",
-          "(usrloc in memory, db_mode 0; the domain table is cached in memory at start-up).",
+          "decision calls: the gateway's edge_gateway_worker_calls_total{kind} (workers: HTTP to the worker; node: in-process calls).",
+          id === "workers"
+            ? "store RT: HTTP pipeline requests the store endpoint received (one per Hrana client round trip); includes the worker's tenant-directory reloads (TENANT_CACHE_TTL_MS=1000: ~1/s whatever the rate)."
+            : "store RT: calls from the decisions to the store thread (one per round trip); includes the tenant-directory reloads (TENANT_CACHE_TTL_MS=1000: ~1/s whatever the rate).",
+          "keepalive target: 0 decision calls per keep-alive OPTIONS to the gateway itself. Kamailio: no external hop (usrloc in memory).",
+        ],
+      });
+    }
+
+    const over = this.rows.filter((r) => r.phase === "overload" && r.result);
+    if (over.length > 0) {
+      out.push({
+        title: "overload: twice the measured capacity for one step",
+        headers: ["system", "test", "capacity/s", "offered/s", "goodput/s", "goodput/cap", ">= 0.8x", "ok", "failed", "retrans", "retrans/sent", "503 ovl", "p99 ms"],
+        rows: over.map((r) => {
+          const cap = r.rate / 2;
+          const res = r.result!;
+          const g = res.achieved;
+          return [
+            SHORT[r.system], r.test, String(cap), String(r.rate), fmt(g), fmt(g / cap, 2), g >= 0.8 * cap ? "met" : "missed",
+            String(res.ok), String(res.failed), String(res.retrans), fmt(res.sent > 0 ? res.retrans / res.sent : 0, 3), r.cost ? String(r.cost.overload503) : "-", fmtMs(res.p99Ms),
+          ];
+        }),
+        notes: [
+          "goodput = 2xx completed per second over the step (sipp: ok / (last 2xx - first request)); retrans = sipp's client retransmissions (its 500 ms T1 timer);",
+          "503 ovl = 503 + Retry-After sent by the gateway's overload bounds (sipp counts a 503 as a failed call). Kamailio's reference has no such bound.",
+        ],
+      });
+    }
+
+    if (this.soaks.length > 0) {
+      out.push({
+        title: `memory soak: REGISTER ${this.o.soakRegRate}/s + routed OPTIONS ${this.o.soakOptRate}/s for ${this.o.soakS} s (warm-up ${this.o.soakWarmupS} s)`,
+        headers: ["system", "reg ok", "reg failed", "opt ok", "opt failed", "RSS start MB", "RSS after warm-up MB", "RSS max after warm-up MB", "RSS end MB", "growth after warm-up", "< 10 %", "workerd RSS warm-up/end MB"],
+        rows: this.soaks.map((s) => {
+          const after = s.samples.filter((x) => x[0] >= this.o.soakWarmupS);
+          const w = after[0] ?? s.samples[0]!;
+          const end = s.samples[s.samples.length - 1]!;
+          const max = Math.max(...after.map((x) => x[1]));
+          const growth = (end[1] - w[1]) / w[1];
+          return [
+            SHORT[s.system], String(s.reg.ok), String(s.reg.failed), String(s.opt.ok), String(s.opt.failed),
+            fmt(s.samples[0]![1]), fmt(w[1]), fmt(max), fmt(end[1]), `${fmt(100 * growth, 1)} %`, growth < 0.1 ? "met" : "missed",
+            w[2] === undefined ? "-" : `${fmt(w[2])} / ${fmt(end[2])}`,
+          ];
+        }),
+        notes: [
+          "RSS = VmRSS of the gateway's Node process (node runtime: gateway, decisions and the store thread with its SQLite cache) sampled every 5 s;",
+          "growth = (end - first sample after warm-up) / that sample. Every REGISTER adds a binding (expires 3600): the store grows through the soak.",
         ],
       });
     }
@@ -770,17 +995,23 @@ function machineFacts(kamVersion: string | undefined): string[] {
   ];
 }
 
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   mkdirSync(o.outDir, { recursive: true });
   const bench = new Bench(o);
-  const steps =
-    o.tests.reduce((n, t) => {
-      const rates = t === "register" ? o.regRates : o.optRates;
-      return n + rates.length * o.systems.filter((s) => s !== "direct").length + (o.systems.includes("direct") ? (o.directAll ? rates.length : 1) : 0);
-    }, 0);
-  console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step; ` +
-    `systems ${o.systems.join(", ")}; ${steps} measured steps (~${Math.round((steps * (o.dur + 4) + o.tests.length * 2 * (o.warmup + 4) + 20) / 60)} min)`);
+  const loadTests = o.tests.filter((t) => t !== "keepalive");
+  const proxies = o.systems.filter((s) => s !== "direct").length;
+  const steps = loadTests.reduce((n, t) => {
+    const rates = t === "register" ? o.regRates : o.optRates;
+    return n + rates.length * proxies + (o.systems.includes("direct") ? (o.directAll ? rates.length : 1) : 0);
+  }, 0) + (o.tests.includes("keepalive") ? o.systems.filter(isOurs).length : 0) + (o.overload ? loadTests.length * proxies : 0);
+  if (o.soak) {
+    console.log(`edge-registrar bench, memory soak: ${o.systems.join(", ")}; REGISTER ${o.soakRegRate}/s + OPTIONS ${o.soakOptRate}/s for ${o.soakS} s each`);
+  } else {
+    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step; ` +
+      `systems ${o.systems.join(", ")}; ${steps} measured steps${o.overload ? " (overload included)" : ""} (~${Math.round((steps * (o.dur + 5) + loadTests.length * o.systems.length * (o.warmup + 4) + 40) / 60)} min)`);
+  }
   console.log(`files: ${o.outDir}`);
   let interrupted = false;
   const onSignal = (): void => {
@@ -796,23 +1027,30 @@ async function main(): Promise<void> {
     await bench.checkAddresses();
     await bench.setup();
     kamVersion = kamailioVersion();
-    await bench.measure();
+    if (o.soak) await bench.soak();
+    else await bench.measure();
   } finally {
     if (!interrupted) await bench.teardown();
   }
   const facts = machineFacts(kamVersion);
   const tables = bench.tables();
   const cmd = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "PROXY_CHILDREN", "SHM_MB"]
+  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB"]
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]}`);
   const header = [
     `command: ${[...envUsed, cmd].join(" ")}`,
+    `date: ${new Date(startedAt).toISOString()}`,
     ...facts,
     ...(bench.kamNote ? [bench.kamNote] : []),
-    `${o.dur} s per step, warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
-      (o.trace ? "from sipp's -trace_msg timestamps (µs)" : "from sipp's -trace_rtt (whole ms)") +
-      `; achvd/s = ok / (last final 2xx - first request); total run ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
+    ...(o.soak
+      ? []
+      : [
+          `${o.dur} s per step, warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
+            (o.trace ? "from sipp's -trace_msg timestamps (µs)" : "from sipp's -trace_rtt (whole ms)") +
+            `; achvd/s = ok / (last final 2xx - first request)`,
+        ]),
+    `total run ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
   ];
   const text = [...header, "", ...tables.map(renderText).flatMap((t) => [t, ""])].join("\n");
   console.log(`\n${text}`);

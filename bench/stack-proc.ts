@@ -1,44 +1,39 @@
 /**
  * Our whole system for the benchmark, in a process of its own (started by bench/run.ts with an IPC channel):
- * the local stack exactly as `npm start` runs it (scripts/local-stack.ts: store endpoint + gateway in this
- * Node process, the worker in Miniflare's workerd child), with the bench tenants seeded through the admin API.
- * Being its own process, its CPU time is this process's and workerd's, apart from the bench driver's.
+ * the local stack exactly as `npm start` runs it (scripts/local-stack.ts), in either runtime:
+ * - workers: store endpoint + gateway in this Node process, the worker in Miniflare's workerd child;
+ * - node: gateway + decisions in this process, the libSQL file in its store thread;
+ * with the bench tenants seeded through the admin API. Being its own process, its CPU time is this
+ * process's (and workerd's), apart from the bench driver's.
  *
- * Store round trips are counted without touching the store server: Node's `http.server.request.start`
- * diagnostics channel fires once per HTTP request any server of this process receives; the ones arriving
- * on the store endpoint's port are the worker's Hrana pipeline calls (one per client round trip).
+ * Store round trips are the stack's own count (LocalStack.storeRoundTrips): workers, the HTTP pipeline
+ * requests the store endpoint received (one per Hrana client round trip); node, the calls to the store thread.
  *
  * IPC: sends {type:"ready", ...} once up; answers {type:"counts"} with the store counter; {type:"stop"}
  * (or the parent going away) closes the stack and exits.
  */
-import dc from "node:diagnostics_channel";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import type { Socket } from "node:net";
 import { loadFloodConfig } from "../edge-gateway/src/config";
 import { createLogger } from "../edge-gateway/src/observability/logger";
+import type { EdgeRuntime } from "../node-runtime/runtime";
 import { startLocalStack, type LocalStack } from "../scripts/local-stack";
 
 /** What bench/run.ts passes as the one argument (JSON). */
 export interface StackProcConfig {
   readonly dir: string;
+  readonly runtime: EdgeRuntime;
   readonly sip: { readonly ip: string; readonly port: number };
   readonly tenants: readonly { readonly domain: string; readonly destinations: readonly string[] }[];
 }
 
 /** Messages this process sends to its parent. */
 export type StackProcMessage =
-  | { type: "ready"; pid: number; metricsUrl: string; workerUrl: string; storeUrl: string; storePort: number }
+  | { type: "ready"; pid: number; metricsUrl: string; workerUrl: string; storeUrl: string }
   | { type: "counts"; storeRequests: number }
   | { type: "error"; message: string };
 
 const config = JSON.parse(process.argv[2] ?? "{}") as StackProcConfig;
-let storePort = -1;
-let storeRequests = 0;
-dc.subscribe("http.server.request.start", (message) => {
-  const socket = (message as { socket?: Socket }).socket;
-  if (socket?.localPort === storePort) storeRequests++;
-});
 
 const send = (m: StackProcMessage): void => {
   if (process.connected) process.send?.(m);
@@ -57,6 +52,7 @@ async function main(): Promise<void> {
   const gatewayLog = createWriteStream(join(config.dir, "gateway.log"));
   const workerLog = createWriteStream(join(config.dir, "worker.log"));
   stack = await startLocalStack({
+    runtime: config.runtime,
     dbFile: join(config.dir, "store.db"),
     sipListen: config.sip,
     metricsPort: 0,
@@ -66,7 +62,6 @@ async function main(): Promise<void> {
     logger: createLogger("warn", (l) => gatewayLog.write(l + "\n")),
     workerLog: (l) => workerLog.write(l + "\n"),
   });
-  storePort = Number(new URL(stack.storeUrl).port);
   for (const t of config.tenants) {
     const res = await fetch(`${stack.workerUrl}/admin/v1/tenants`, {
       method: "POST",
@@ -82,12 +77,11 @@ async function main(): Promise<void> {
     metricsUrl: stack.gateway.metricsUrl,
     workerUrl: stack.workerUrl,
     storeUrl: stack.storeUrl,
-    storePort,
   });
 }
 
 process.on("message", (m: { type?: string }) => {
-  if (m.type === "counts") send({ type: "counts", storeRequests });
+  if (m.type === "counts") send({ type: "counts", storeRequests: stack?.storeRoundTrips() ?? 0 });
   else if (m.type === "stop") void stop(0);
 });
 process.on("disconnect", () => void stop(0));
