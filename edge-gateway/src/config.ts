@@ -45,6 +45,8 @@ export interface GatewayConfig {
   readonly maxTransactions?: number;
   /** Overload control: worker calls in flight past which new requests get 503 (MAX_PENDING_DECISIONS; default 1000). */
   readonly maxPendingDecisions?: number;
+  /** Overload control: new requests get 503 while the oldest worker call has waited longer (MAX_DECISION_WAIT_MS; default 250). */
+  readonly maxDecisionWaitMs?: number;
   /**
    * Bound of the drain on SIGTERM (SHUTDOWN_GRACE_MS; default 30000): transactions still without a final
    * response then are ended with one. Keep systemd's TimeoutStopSec above it.
@@ -173,6 +175,8 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
                             MAX_TRANSACTIONS     live server transactions before new requests get 503 (default 10000)
                             MAX_PENDING_DECISIONS  worker calls in flight before new requests get 503 (default 1000)
+                            MAX_DECISION_WAIT_MS   new requests get 503 while the oldest worker call has waited
+                                                 longer than this (default 250, below T1: no retransmission storm)
                             SHUTDOWN_GRACE_MS    SIGTERM: new requests get 503 + Retry-After; transactions in
                                                  progress get this long to finish, then 503 (default 30000)
 
@@ -338,6 +342,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     timerC: intOpt("SIP_TIMER_C_MS", env.SIP_TIMER_C_MS, 181_000, 1000, 3_600_000),
     maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
+    maxDecisionWaitMs: intOpt("MAX_DECISION_WAIT_MS", env.MAX_DECISION_WAIT_MS, 250, 10, 600_000),
     shutdownGraceMs: intOpt("SHUTDOWN_GRACE_MS", env.SHUTDOWN_GRACE_MS, DEFAULT_SHUTDOWN_GRACE_MS, 0, 600_000),
     flood: loadFloodConfig(env, values),
     probe: loadProbeSettings(env),

@@ -108,6 +108,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
     limits: {
       ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
       ...(config.maxPendingDecisions !== undefined ? { maxPendingDecisions: config.maxPendingDecisions } : {}),
+      ...(config.maxDecisionWaitMs !== undefined ? { maxDecisionWaitMs: config.maxDecisionWaitMs } : {}),
     },
     screen: (req, source, listener) => ingress.screen(req, source, listener),
     parseLimits: config.parseLimits,

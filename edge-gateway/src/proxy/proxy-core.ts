@@ -70,9 +70,10 @@ export class ProxyCore implements ProxyEnv {
     });
     this.overload = new OverloadGuard(
       { ...DEFAULT_OVERLOAD_LIMITS, ...o.limits },
-      () => this.layer.counts().server,
+      { total: () => this.layer.counts().server, inProgress: () => this.layer.serversInProgress() },
       o.retryAfterS ?? 5,
       o.random,
+      () => this.layer.clock.now(),
     );
     this.meter = new OutcomeMeter(o.metrics, this.layer.clock);
     o.metrics.gauge("edge_gateway_transactions", () => this.layer.size());

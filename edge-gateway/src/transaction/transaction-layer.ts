@@ -187,6 +187,18 @@ export class TransactionLayer {
     return this.clients.size + this.servers.size;
   }
 
+  /**
+   * Server transactions still working on a request (Trying or Proceeding: no final response sent yet). The
+   * others only absorb retransmissions until their timers end them (Timer J keeps an answered non-INVITE
+   * for 32 s): they are cheap and bounded by time, and must not count as load. O(servers): callers ask only
+   * when the total is high.
+   */
+  serversInProgress(): number {
+    let n = 0;
+    for (const t of this.servers.values()) if (t.state === "Trying" || t.state === "Proceeding") n++;
+    return n;
+  }
+
   /** Live transactions per side (metrics). */
   counts(): { readonly client: number; readonly server: number } {
     return { client: this.clients.size, server: this.servers.size };

@@ -361,6 +361,38 @@ describe("overload control (bounded state)", () => {
   });
 });
 
+describe("overload control counts work in progress, and bounds how long decisions queue", () => {
+  it("answered server transactions waiting out their timers do not count against MAX_TRANSACTIONS", async () => {
+    // Old core: every live server transaction counted, so at a sustained rate above MAX_TRANSACTIONS / 32 s
+    // (Timer J) the gateway refused everything.
+    const h = setup({ limits: { maxTransactions: 1 } });
+    h.worker.onRequest = () => decide({ action: "reply", status: 404, reason: "Not Found" });
+    h.fromPbx(pbxInvite({ callId: "answered" }));
+    await flush();
+    expect(h.take().map((s) => (s.message.kind === "response" ? s.message.status : 0))).toContain(404);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-9", callId: "next" }));
+    await flush();
+    const statuses = h.take().map((s) => (s.message.kind === "response" ? s.message.status : 0));
+    expect(statuses).not.toContain(503);
+    expect(h.worker.requests).toHaveLength(2);
+  });
+
+  it("while the oldest decision in flight has waited longer than MAX_DECISION_WAIT_MS, a new request gets 503", () => {
+    const h = setup({ limits: { maxDecisionWaitMs: 100 } });
+    h.worker.onRequest = () => deferred<never>().promise;
+    h.fromPbx(pbxInvite());
+    h.take();
+    h.clock.advance(50);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-10", callId: "young" }));
+    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    h.clock.advance(100);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-11", callId: "old-queue" }));
+    expect(onlyResponse(h.take()).response.status).toBe(503);
+    expect(h.metrics.get("edge_gateway_rejections_total", { reason: "overload_decision_wait" })).toBe(1);
+    expect(h.worker.requests).toHaveLength(2);
+  });
+});
+
 describe("overload control: response decisions", () => {
   it("a 2xx the worker should see while MAX_PENDING_DECISIONS calls are in flight is answered 500 with Retry-After, never forwarded undecided", async () => {
     const h = setup({ limits: { maxPendingDecisions: 1 } });
