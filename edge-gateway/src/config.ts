@@ -175,8 +175,8 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             SIP_T1_MS SIP_T2_MS SIP_T4_MS SIP_TIMER_C_MS   RFC 3261 timers
                             MAX_TRANSACTIONS     live server transactions before new requests get 503 (default 10000)
                             MAX_PENDING_DECISIONS  worker calls in flight before new requests get 503 (default 1000)
-                            MAX_DECISION_WAIT_MS   new requests get 503 while the oldest worker call has waited
-                                                 longer than this (default 250, below T1: no retransmission storm)
+                            MAX_DECISION_WAIT_MS   new requests get 503 once the oldest worker call has stayed older
+                                                 than this for 4x as long (default 250, below T1: no retransmission storm)
                             SHUTDOWN_GRACE_MS    SIGTERM: new requests get 503 + Retry-After; transactions in
                                                  progress get this long to finish, then 503 (default 30000)
 

@@ -7,8 +7,10 @@
  *
  * Why the wait bound: a count of calls in flight lets a queue of seconds build up before it binds, longer
  * than a client's retransmission interval (T1 = 500 ms), and then every request is retransmitted and the
- * goodput collapses (measured, docs/benchmarks.md). Refusing while the queue is older than a fraction of T1
- * keeps the work admitted answerable in time.
+ * goodput collapses (measured, docs/benchmarks.md). Refusing while the queue stays older than a fraction of
+ * T1 keeps the work admitted answerable in time. "Stays": as in CoDel, the queue must have been too old for a
+ * whole interval (4 x the bound, 1 s by default) before requests are refused, so that a burst (a scanner's
+ * first requests before the flood limit blocks it) delays a phone's REGISTER instead of refusing it.
  */
 
 export interface OverloadLimits {
@@ -32,6 +34,8 @@ export class OverloadGuard {
   /** Start times of the calls in flight, oldest first (a Map keeps insertion order). */
   private readonly started = new Map<number, number>();
   private nextId = 0;
+  /** Since when the oldest call in flight has been older than the bound; undefined while it is not. */
+  private tooOldSince: number | undefined;
 
   constructor(
     private readonly limits: OverloadLimits,
@@ -48,8 +52,19 @@ export class OverloadGuard {
       return "transactions";
     }
     if (needsDecision && this.started.size >= this.limits.maxPendingDecisions) return "pending_decisions";
-    if (needsDecision && this.oldestWaitMs() > this.limits.maxDecisionWaitMs) return "decision_wait";
+    if (needsDecision && this.queueTooOld()) return "decision_wait";
     return undefined;
+  }
+
+  /** True once the oldest call in flight has been older than the bound for a whole interval. */
+  private queueTooOld(): boolean {
+    const now = this.now();
+    if (this.oldestWaitMs() <= this.limits.maxDecisionWaitMs) {
+      this.tooOldSince = undefined;
+      return false;
+    }
+    this.tooOldSince ??= now;
+    return now - this.tooOldSince >= 4 * this.limits.maxDecisionWaitMs;
   }
 
   /** How long the oldest call in flight has waited (ms); 0 when none is. */

@@ -377,7 +377,7 @@ describe("overload control counts work in progress, and bounds how long decision
     expect(h.worker.requests).toHaveLength(2);
   });
 
-  it("while the oldest decision in flight has waited longer than MAX_DECISION_WAIT_MS, a new request gets 503", () => {
+  it("while the oldest decision in flight stays older than MAX_DECISION_WAIT_MS for an interval, a new request gets 503; a burst does not", () => {
     const h = setup({ limits: { maxDecisionWaitMs: 100 } });
     h.worker.onRequest = () => deferred<never>().promise;
     h.fromPbx(pbxInvite());
@@ -385,11 +385,16 @@ describe("overload control counts work in progress, and bounds how long decision
     h.clock.advance(50);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-10", callId: "young" }));
     expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    // Too old for the first time: a burst, still admitted.
     h.clock.advance(100);
+    h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-12", callId: "burst" }));
+    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    // Still too old a whole interval (4 x the bound) later: refused.
+    h.clock.advance(400);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-11", callId: "old-queue" }));
     expect(onlyResponse(h.take()).response.status).toBe(503);
     expect(h.metrics.get("edge_gateway_rejections_total", { reason: "overload_decision_wait" })).toBe(1);
-    expect(h.worker.requests).toHaveLength(2);
+    expect(h.worker.requests).toHaveLength(3);
   });
 });
 
