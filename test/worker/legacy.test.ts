@@ -2,7 +2,7 @@
 // and reading live bindings page by page. Run in the Workers runtime against the local store endpoint.
 import { describe, expect, it } from "vitest";
 import type { RequestEventInput } from "../../contract/v1";
-import { admin, ADMIN_TOKEN, bindingsOf, createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri } from "./support";
+import { admin, ADMIN_TOKEN, bindingsOf, createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri, requestEvent } from "./support";
 
 const A = "legacy-a.example";
 const B = "legacy-b.example";
@@ -32,28 +32,7 @@ function row(username: string, contact: string, extra: Partial<Row> = {}): Row {
   return { username, domain: A, contact, received: null, expires: IN_AN_HOUR, ...extra };
 }
 
-function fromPbx(ruri: string): RequestEventInput {
-  return {
-    kind: "request",
-    transactionId: "z9hG4bKlegacy",
-    method: "INVITE",
-    requestUri: ruri,
-    headers: [],
-    body: "",
-    source: { ip: "10.7.0.1", port: 5080, transport: "udp" },
-    local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
-    receivedAt: Date.now(),
-    parsed: {
-      callId: `legacy-${Math.random()}`,
-      cseq: { seq: 1, method: "INVITE" },
-      from: { uri: "sip:pbx@pbx.invalid", params: { tag: "x" } },
-      to: { uri: ruri, params: {} },
-      contacts: [],
-      path: [],
-      inDialog: false,
-    },
-  };
-}
+const fromPbx = (ruri: string) => requestEvent("INVITE", ruri, { ip: "10.7.0.1", port: 5080 });
 
 describe("legacy import", () => {
   it("needs the admin token", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RequestEventInput } from "../../contract/v1";
-import { admin, createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri, type AnyDecision } from "./support";
+import { admin, createTenant, decide, decideResponse, registerEvent, responseEvent, upstreamUri, type AnyDecision, requestEvent } from "./support";
 
 // Three tenants that all have extension 201; PBX addresses set up for the prefix trap and a shared host.
 await createTenant("rt-a.example", "sip:10.3.0.1:5080");
@@ -20,28 +20,7 @@ async function register(user: string, domain: string, contact: string, source: {
   return up[0]!;
 }
 
-function fromPbx(method: string, ruri: string, source: { ip: string; port: number }): RequestEventInput {
-  return {
-    kind: "request",
-    transactionId: "z9hG4bKrt",
-    method,
-    requestUri: ruri,
-    headers: [],
-    body: "",
-    source: { ...source, transport: "udp" },
-    local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
-    receivedAt: Date.now(),
-    parsed: {
-      callId: `${method}-${Math.random()}`,
-      cseq: { seq: 1, method },
-      from: { uri: "sip:pbx@pbx.invalid", params: { tag: "x" } },
-      to: { uri: ruri, params: {} },
-      contacts: [],
-      path: [],
-      inDialog: false,
-    },
-  };
-}
+const fromPbx = (method: string, ruri: string, source: { ip: string; port: number }) => requestEvent(method, ruri, source);
 
 const hops = (d: AnyDecision) => (d.targets ?? []).map((t) => `${t.requestUri} via ${t.nextHop?.ip}:${t.nextHop?.port}`);
 

@@ -10,7 +10,7 @@ import { parseRequestEvent } from "../../contract/v1";
 import { decideRoute } from "../../worker/src/routing/route-request";
 import { createLibsqlStore } from "../../worker/src/store/libsql-store";
 import { buildTenantDirectory } from "../../worker/src/tenants/tenant-directory";
-import { admin, bindingsOf, createTenant, decide, decideResponse, registerEvent, responseEvent, self, upstreamUri, type AnyDecision } from "./support";
+import { admin, bindingsOf, createTenant, decide, decideResponse, registerEvent, responseEvent, self, upstreamUri, type AnyDecision, requestEvent } from "./support";
 
 /** The worker's bindings (vitest.config.ts): the same store the worker under test uses. */
 const env = workerEnv as unknown as { LIBSQL_URL: string; LIBSQL_AUTH_TOKEN?: string };
@@ -23,29 +23,8 @@ await createTenant(S, "sip:10.5.0.1:5080");
   if (res.status !== 201) throw new Error(`${P}: ${res.status} ${await res.text()}`);
 }
 
-function request(method: string, ruri: string, source: { ip: string; port: number }, localRole?: SocketRole, from = "sip:pbx@pbx.invalid"): RequestEventInput {
-  return {
-    kind: "request",
-    transactionId: "z9hG4bKsrc",
-    method,
-    requestUri: ruri,
-    headers: [],
-    body: "",
-    source: { ...source, transport: "udp" },
-    local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
-    ...(localRole ? { localRole } : {}),
-    receivedAt: Date.now(),
-    parsed: {
-      callId: `${method}-${Math.random()}`,
-      cseq: { seq: 1, method },
-      from: { uri: from, params: { tag: "x" } },
-      to: { uri: ruri, params: {} },
-      contacts: [],
-      path: [],
-      inDialog: false,
-    },
-  };
-}
+const request = (method: string, ruri: string, source: { ip: string; port: number }, localRole?: SocketRole, from?: string) =>
+  requestEvent(method, ruri, source, { ...(localRole ? { localRole } : {}), ...(from ? { from } : {}) });
 
 async function registerPhone(user: string, domain: string, contact: string, source: { ip: string; port: number }): Promise<void> {
   const d = await decide(registerEvent({ user, domain, contacts: [contact], source, callId: `${user}-${domain}` }));

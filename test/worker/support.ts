@@ -1,7 +1,7 @@
 // Helpers for the worker tests: signed gateway calls, admin calls, and SIP-shaped events.
 import { exports } from "cloudflare:workers";
 import { importHmacKey, signRequest } from "../../contract/signing";
-import type { RequestEventInput, ResponseEventInput } from "../../contract/v1";
+import type { RequestEventInput, ResponseEventInput, SocketRole } from "../../contract/v1";
 
 export const GATEWAY_SECRET = "worker-test-gateway-secret-0123";
 export const ADMIN_TOKEN = "worker-test-admin-token";
@@ -46,6 +46,36 @@ export interface PhoneRegister {
   source?: { ip: string; port: number };
   userAgent?: string;
   allow?: string[];
+}
+
+/** An out-of-dialog request event (an Asterisk's INVITE or OPTIONS, say) from `source`. */
+export function requestEvent(
+  method: string,
+  ruri: string,
+  source: { ip: string; port: number },
+  options: { readonly from?: string; readonly localRole?: SocketRole } = {},
+): RequestEventInput {
+  return {
+    kind: "request",
+    transactionId: "z9hG4bKtest",
+    method,
+    requestUri: ruri,
+    headers: [],
+    body: "",
+    source: { ...source, transport: "udp" },
+    local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
+    ...(options.localRole ? { localRole: options.localRole } : {}),
+    receivedAt: Date.now(),
+    parsed: {
+      callId: `${method}-${Math.random()}`,
+      cseq: { seq: 1, method },
+      from: { uri: options.from ?? "sip:pbx@pbx.invalid", params: { tag: "x" } },
+      to: { uri: ruri, params: {} },
+      contacts: [],
+      path: [],
+      inDialog: false,
+    },
+  };
 }
 
 /** The RequestEvent the gateway would send for a phone's REGISTER. */

@@ -2,32 +2,12 @@
 // rollback-trigger metrics with it. Strangers' requests name none, so they cannot create a label.
 import { describe, expect, it } from "vitest";
 import type { RequestEventInput } from "../../contract/v1";
-import { createTenant, decide, registerEvent } from "./support";
+import { createTenant, decide, registerEvent, requestEvent } from "./support";
 
 await createTenant("tl-a.example", "sip:10.41.0.1:5080");
 
-function request(method: string, ruri: string, source: { ip: string; port: number }): RequestEventInput {
-  return {
-    kind: "request",
-    transactionId: "z9hG4bKtl",
-    method,
-    requestUri: ruri,
-    headers: [],
-    body: "",
-    source: { ...source, transport: "udp" },
-    local: { ip: "127.0.0.1", port: 5060, transport: "udp" },
-    receivedAt: Date.now(),
-    parsed: {
-      callId: `${method}-${Math.random()}`,
-      cseq: { seq: 1, method },
-      from: { uri: "sip:100@elsewhere.invalid", params: { tag: "x" } },
-      to: { uri: ruri, params: {} },
-      contacts: [],
-      path: [],
-      inDialog: false,
-    },
-  };
-}
+const request = (method: string, ruri: string, source: { ip: string; port: number }) =>
+  requestEvent(method, ruri, source, { from: "sip:100@elsewhere.invalid" });
 
 describe("the tenant in the worker's decisions", () => {
   it("a REGISTER relayed to the tenant's Asterisk names the tenant; one for an unknown domain names none", async () => {
