@@ -3,8 +3,17 @@ import type { Store } from "../worker/src/store/store";
 
 export type StoreOp = Exclude<keyof Store, never>;
 
+/**
+ * What a thread's connection is for: the writer runs every write (saves, the sweep, admin changes) one after
+ * another; the reader serves the lookups. Under WAL a reader never waits for the writer, so a sweep batch or
+ * a burst of saves never holds up the lookup of a call being routed.
+ */
+export type StoreThreadRole = "writer" | "reader";
+
 export interface StoreThreadData {
   readonly url: string;
+  /** Default "writer". A reader's connection is query_only. */
+  readonly role?: StoreThreadRole | undefined;
   readonly authToken: string | undefined;
   /**
    * How long a call may wait in the thread's queue before it is refused unrun (its caller, a decision bounded

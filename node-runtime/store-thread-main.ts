@@ -4,10 +4,11 @@
  * here it blocks only this thread, never the gateway's event loop with its SIP timers and retransmissions.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createClient } from "@libsql/client";
+import { createClient, type Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { StoreError, type Store } from "../worker/src/store/store";
+import { createEmbeddedClient } from "./embedded-client";
 import type { StoreCall, StoreReady, StoreReply, StoreThreadData } from "./store-protocol";
 
 const port = parentPort;
@@ -15,12 +16,18 @@ if (!port) throw new Error("store-thread-main.ts runs only as a worker thread (s
 const data = workerData as StoreThreadData;
 
 async function open(): Promise<{ store: Store; close: () => void }> {
-  const client = createClient({ url: data.url, authToken: data.authToken });
+  // An embedded file: the statement-caching client (embedded-client.ts); any other URL: @libsql/client.
+  const client: Client = data.url.startsWith("file:") ? createEmbeddedClient(data.url) : createClient({ url: data.url, authToken: data.authToken });
   // WAL: readers never wait for the writer; a writer waits (in this thread only) for another process's
   // writer instead of failing at once, when several processes share the file.
-  await client.execute("PRAGMA journal_mode = WAL");
+  if (data.role === "reader") {
+    // The writer (started first) has put the file in WAL mode; this connection only reads.
+    await client.execute("PRAGMA query_only = 1");
+  } else {
+    await client.execute("PRAGMA journal_mode = WAL");
+    await client.execute("PRAGMA synchronous = NORMAL");
+  }
   await client.execute("PRAGMA busy_timeout = 5000");
-  await client.execute("PRAGMA synchronous = NORMAL");
   return { store: createLibsqlStore(drizzle(client)), close: () => client.close() };
 }
 

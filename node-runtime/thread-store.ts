@@ -1,18 +1,37 @@
 /**
- * The worker's Store interface, served by a worker thread that owns the embedded libSQL connection
- * (store-thread-main.ts). Every call is one message each way (structured clone of plain rows); failures come
- * back as the same StoreError / StoreConflictError classes the decisions already handle. When the thread
- * dies, its pending calls fail with StoreError and the next call starts a fresh thread.
+ * The worker's Store interface, served by two worker threads that own the embedded libSQL connections
+ * (store-thread-main.ts): a writer, which runs every write one after another, and a reader, which serves the
+ * lookups a routed request waits for. Under WAL the reader's queries never wait for the writer's transactions,
+ * so the expiry sweep or a burst of saves never delays a call being routed (docs/benchmarks.md, "Scale").
+ *
+ * Every call is one message each way (structured clone of plain rows); failures come back as the same
+ * StoreError / StoreConflictError classes the decisions already handle. When a thread dies, its pending calls
+ * fail with StoreError and the next call starts a fresh thread.
  */
 import { Worker } from "node:worker_threads";
 import { StoreConflictError, StoreError, type Store } from "../worker/src/store/store";
-import type { StoreCall, StoreOp, StoreReady, StoreReply, StoreThreadData } from "./store-protocol";
+import type { StoreCall, StoreOp, StoreReady, StoreReply, StoreThreadData, StoreThreadRole } from "./store-protocol";
 
 const ENTRY = new URL("./store-thread.mjs", import.meta.url);
+
+/**
+ * Operations the reader serves: reads of committed state, each one statement or one read transaction.
+ * Everything else (writes, and any operation not listed) goes to the writer.
+ */
+export const READER_OPS: ReadonlySet<string> = new Set<StoreOp>([
+  "lookup",
+  "lookupUsername",
+  "loadTenants",
+  "listBindings",
+  "getBinding",
+  "listDestinationRecords",
+]);
 
 export interface ThreadStore extends Store {
   /** Calls made so far (store round trips, for tests and metrics). */
   calls(): number;
+  /** Calls made so far to each thread. */
+  callsBy(): Record<StoreThreadRole, number>;
   close(): Promise<void>;
 }
 
@@ -21,13 +40,19 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
+interface StoreThread {
+  call(op: StoreOp, args: unknown[]): Promise<never>;
+  calls(): number;
+  close(): Promise<void>;
+}
+
 function errorOf(r: Extract<StoreReply, { ok: false }>): StoreError {
   const cause = new Error(r.message);
   return r.name === "StoreConflictError" ? new StoreConflictError(r.operation, cause) : new StoreError(r.operation, cause);
 }
 
-/** Starts the thread and waits until its connection is open; rejects when it cannot open the store. */
-export async function startThreadStore(data: StoreThreadData): Promise<ThreadStore> {
+/** One thread with its connection; waits until the connection is open, rejects when it cannot be. */
+async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
   let nextId = 1;
   let count = 0;
   let closed = false;
@@ -70,26 +95,25 @@ export async function startThreadStore(data: StoreThreadData): Promise<ThreadSto
   let current: { worker: Worker; ready: Promise<void> } | undefined = spawn();
   await current.ready;
 
-  function call(op: StoreOp, args: unknown[]): Promise<never> {
-    if (closed) return Promise.reject(new StoreError(op, new Error("store closed")));
-    current ??= spawn();
-    const { worker, ready } = current;
-    const id = nextId++;
-    count++;
-    const deadline = data.opTimeoutMs === undefined ? undefined : Date.now() + data.opTimeoutMs;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      ready.then(
-        () => worker.postMessage({ id, op, args, deadline } satisfies StoreCall),
-        (err: unknown) => {
-          pending.delete(id);
-          reject(err instanceof StoreError ? err : new StoreError(op, err));
-        },
-      );
-    });
-  }
-
-  const own = {
+  return {
+    call(op, args) {
+      if (closed) return Promise.reject(new StoreError(op, new Error("store closed")));
+      current ??= spawn();
+      const { worker, ready } = current;
+      const id = nextId++;
+      count++;
+      const deadline = data.opTimeoutMs === undefined ? undefined : Date.now() + data.opTimeoutMs;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        ready.then(
+          () => worker.postMessage({ id, op, args, deadline } satisfies StoreCall),
+          (err: unknown) => {
+            pending.delete(id);
+            reject(err instanceof StoreError ? err : new StoreError(op, err));
+          },
+        );
+      });
+    },
     calls: () => count,
     async close() {
       if (closed) return;
@@ -104,13 +128,36 @@ export async function startThreadStore(data: StoreThreadData): Promise<ThreadSto
       clearTimeout(timer);
     },
   };
-  // Every Store method is one message to the thread, by name: a method added to the interface needs no
-  // change here (the thread calls the real store's method of that name).
+}
+
+/** Starts the writer, then the reader (the writer puts the file in WAL mode first). */
+export async function startThreadStore(data: StoreThreadData): Promise<ThreadStore> {
+  const writer = await startStoreThread({ ...data, role: "writer" });
+  let reader: StoreThread;
+  try {
+    reader = await startStoreThread({ ...data, role: "reader" });
+  } catch (err) {
+    await writer.close();
+    throw err;
+  }
+  const own = {
+    calls: () => writer.calls() + reader.calls(),
+    callsBy: () => ({ writer: writer.calls(), reader: reader.calls() }),
+    // Readiness asks both connections.
+    ping: () => Promise.all([writer.call("ping", []), reader.call("ping", [])]).then(() => undefined),
+    async close() {
+      await Promise.all([writer.close(), reader.close()]);
+    },
+  };
+  // Every other Store method is one message to a thread, by name: a method added to the interface needs no
+  // change here (the thread calls the real store's method of that name); it runs on the writer unless it is
+  // listed as a read.
   return new Proxy(own, {
     get(target, key) {
       if (key in target) return target[key as keyof typeof target];
       if (typeof key !== "string" || key === "then") return undefined;
-      return (...args: unknown[]) => call(key as StoreOp, args);
+      const thread = READER_OPS.has(key) ? reader : writer;
+      return (...args: unknown[]) => thread.call(key as StoreOp, args);
     },
   }) as ThreadStore;
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestEventInput, ResponseEventInput } from "../../../contract/v1";
 import { importHmacKey, signRequest } from "../../../contract/signing";
 import { startNodeRuntime, type NodeRuntime } from "../../../node-runtime/runtime";
+import { createEmbeddedClient } from "../../../node-runtime/embedded-client";
 import { startThreadStore } from "../../../node-runtime/thread-store";
 import { StoreConflictError, StoreError } from "../../../worker/src/store/store";
 
@@ -124,6 +125,29 @@ describe("the store thread", () => {
       expect(err).toBeInstanceOf(StoreConflictError);
       expect(ts.calls()).toBe(1);
     } finally {
+      await ts.close();
+    }
+  });
+
+  it("serves lookups from its reader while the writer waits for the write lock (a sweep or a burst of saves never holds up routing)", async () => {
+    const url = `file:${join(dir, "store.db")}`;
+    const ts = await startThreadStore({ url, authToken: undefined });
+    // Another process's writer holds the file's write lock.
+    const other = createEmbeddedClient(url);
+    try {
+      await other.execute("BEGIN IMMEDIATE");
+      const write = ts.deleteAor("nobody", "nr.example", Date.now() + 60_000).then(
+        () => "done",
+        () => "failed",
+      );
+      // The writer waits (busy_timeout); the lookup of a call being routed does not wait behind it.
+      expect(await ts.lookup("100", "nr.example", 0)).toEqual(expect.any(Array));
+      expect(await Promise.race([write, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 100))])).toBe("still waiting");
+      await other.execute("COMMIT");
+      expect(await write).toBe("done");
+      expect(ts.callsBy()).toEqual({ writer: 1, reader: 1 });
+    } finally {
+      other.close();
       await ts.close();
     }
   });

@@ -59,6 +59,28 @@ export function createLibsqlStore(db: Db): Store {
 
   const run = storeOperation;
 
+  // The lookups of every routed request are prepared once per store, on first use: the SQL is built once
+  // and the values travel as placeholders (building drizzle's query costs more than running it on an
+  // embedded store). Lazy, because the Workers runtime makes a store per request.
+  let lookupQuery: ReturnType<typeof prepareLookup> | undefined;
+  let lookupUsernameQuery: ReturnType<typeof prepareLookupUsername> | undefined;
+  function prepareLookup() {
+    return db
+      .select()
+      .from(location)
+      .where(and(eq(location.username, sql.placeholder("username")), eq(location.domain, sql.placeholder("domain")), gt(location.expires, sql.placeholder("now"))))
+      .orderBy(desc(location.q), desc(location.lastModified), asc(location.contactId))
+      .prepare();
+  }
+  function prepareLookupUsername() {
+    return db
+      .select()
+      .from(location)
+      .where(and(eq(location.username, sql.placeholder("username")), gt(location.expires, sql.placeholder("now"))))
+      .orderBy(asc(location.domain), desc(location.q), asc(location.contactId))
+      .prepare();
+  }
+
   /** Deletes the bindings matching `where`, DELETE_BATCH rows per statement; returns how many. */
   async function deleteInBatches(where: SQL): Promise<number> {
     let total = 0;
@@ -270,21 +292,15 @@ export function createLibsqlStore(db: Db): Store {
 
     lookup: (username, dom, now) =>
       run("lookup", async () => {
-        const rows = await db
-          .select()
-          .from(location)
-          .where(and(aorIs(username, dom), gt(location.expires, now)))
-          .orderBy(desc(location.q), desc(location.lastModified), asc(location.contactId));
+        lookupQuery ??= prepareLookup();
+        const rows = await lookupQuery.all({ username, domain: dom, now });
         return rows.map(toBinding);
       }),
 
     lookupUsername: (username, now) =>
       run("lookupUsername", async () => {
-        const rows = await db
-          .select()
-          .from(location)
-          .where(and(eq(location.username, username), gt(location.expires, now)))
-          .orderBy(asc(location.domain), desc(location.q), asc(location.contactId));
+        lookupUsernameQuery ??= prepareLookupUsername();
+        const rows = await lookupUsernameQuery.all({ username, now });
         return rows.map(toBinding);
       }),
 
