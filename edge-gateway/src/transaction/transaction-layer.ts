@@ -89,6 +89,12 @@ export class TransactionLayer {
   private readonly onAnyTerminated: ((transaction: Transaction) => void) | undefined;
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
+  /**
+   * Server transactions that were in progress when last looked at: states only move forward (17.2), so one
+   * that has left Trying/Proceeding is dropped the next time the count is asked for, and each transaction
+   * enters and leaves this set once.
+   */
+  private readonly progressing = new Set<ServerTransaction>();
 
   constructor(options: TransactionLayerOptions) {
     this.timers = timerDurations(options.timers);
@@ -118,12 +124,14 @@ export class TransactionLayer {
       // RFC 6026 8.6: an ACK matching an INVITE transaction in Accepted goes to the TU, like any ACK for a 2xx.
       if (disposition === "pass") return { kind: "ack" };
       this.servers.delete(id);
+      this.progressing.delete(existing);
     }
     // 17.2.3 matches an ACK to the INVITE's transaction; the ACK for a 2xx has a branch of its own and is
     // not part of any transaction (17.1.1.3), so it goes to the core.
     if (request.method === "ACK") return { kind: "ack" };
     const transaction = this.createServer(request, key, replyTo, id);
     this.servers.set(id, transaction);
+    this.progressing.add(transaction);
     if (transaction.kind === "invite-server") transaction.start();
     return { kind: "new", transaction };
   }
@@ -190,13 +198,12 @@ export class TransactionLayer {
   /**
    * Server transactions still working on a request (Trying or Proceeding: no final response sent yet). The
    * others only absorb retransmissions until their timers end them (Timer J keeps an answered non-INVITE
-   * for 32 s): they are cheap and bounded by time, and must not count as load. O(servers): callers ask only
-   * when the total is high.
+   * for 32 s): they are cheap and bounded by time, and must not count as load. Costs the transactions in progress,
+   * not all of them (the answered ones waiting for Timer J are many more under load).
    */
   serversInProgress(): number {
-    let n = 0;
-    for (const t of this.servers.values()) if (t.state === "Trying" || t.state === "Proceeding") n++;
-    return n;
+    for (const t of this.progressing) if (t.state !== "Trying" && t.state !== "Proceeding") this.progressing.delete(t);
+    return this.progressing.size;
   }
 
   /** Live transactions per side (metrics). */
@@ -210,12 +217,14 @@ export class TransactionLayer {
     for (const transaction of this.servers.values()) transaction.dispose();
     this.clients.clear();
     this.servers.clear();
+    this.progressing.clear();
   }
 
   private createServer(request: SipRequest, key: TransactionKey, replyTo: Destination, id: string): ServerTransaction {
     const user = this.serverUser;
     const onTerminated = (transaction: ServerTransaction): void => {
       if (this.servers.get(id) === transaction) this.servers.delete(id);
+      this.progressing.delete(transaction);
       user.onTerminated?.(transaction);
       this.onAnyTerminated?.(transaction);
     };

@@ -40,6 +40,31 @@ describe("TransactionLayer: server side (RFC 3261 17.2.3)", () => {
     expect(layer.counts()).toEqual({ client: 0, server: 1 });
   });
 
+  it("counts only server transactions still working on their request, and forgets the answered ones", () => {
+    const { layer, clock } = setup();
+    const started: ServerTransaction[] = [];
+    for (let i = 0; i < 6; i++) {
+      const branch = `z9hG4bK-count-${i}`;
+      const req = makeRequest(i % 2 === 0 ? "OPTIONS" : "INVITE", { branch });
+      const r = layer.receiveRequest(req, requestKey(req, branch), UPSTREAM);
+      if (r.kind !== "new") throw new Error("expected a new transaction");
+      started.push(r.transaction);
+    }
+    expect(layer.serversInProgress()).toBe(6);
+    // Answered: a non-INVITE waits in Completed for Timer J, an INVITE's error waits in Completed for its ACK.
+    started[0]!.respond(makeResponse(started[0]!.request, 200));
+    started[1]!.respond(makeResponse(started[1]!.request, 486));
+    started[2]!.respond(makeResponse(started[2]!.request, 180));
+    expect(layer.counts().server).toBe(6);
+    expect(layer.serversInProgress()).toBe(4);
+    started[2]!.respond(makeResponse(started[2]!.request, 200));
+    expect(layer.serversInProgress()).toBe(3);
+    // Timers end the answered ones; those in progress are unaffected.
+    clock.advance(64 * 500 + 1);
+    expect(layer.counts().server).toBeLessThan(6);
+    expect(layer.serversInProgress()).toBe(3);
+  });
+
   it("17.2.1: sendTrying false leaves the 100 Trying to the TU", () => {
     const { layer, sent } = setup({ sendTrying: false });
     const invite = makeRequest("INVITE");
