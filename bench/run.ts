@@ -259,7 +259,13 @@ async function startOurStack(dir: string, runtime: OursId, cpuProf = false): Pro
   try {
     child = fork(path.join(BENCH_DIR, "stack-proc.ts"), [JSON.stringify(cfg)], {
       cwd: REPO_ROOT,
-      execArgv: ["--import", "tsx", ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", path.join(dir, "cpu-prof")] : [])],
+      // BENCH_NODE_FLAGS: extra V8/Node flags for our stack's process (say "--trace-gc"), output in stack.stdout.
+      execArgv: [
+        "--import",
+        "tsx",
+        ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", path.join(dir, "cpu-prof")] : []),
+        ...(process.env.BENCH_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean),
+      ],
       stdio: ["ignore", out, err, "ipc"],
       // One sipp load generator sends everything from one address: the per-source flood limit would block it.
       env: { ...process.env, FLOOD_LIMIT: process.env.FLOOD_LIMIT ?? "off", WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
