@@ -96,6 +96,22 @@ describe("two node runtimes on one store", () => {
   });
 });
 
+describe("two node runtimes on one host", () => {
+  it("the second one whose ADMIN_LISTEN the first holds refuses to start, naming the variable and address", async () => {
+    const port = Number(new URL(one.adminUrl!).port);
+    const started = startNodeRuntime({
+      env: { LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: TOKEN, GATEWAY_SECRET: "shared-store-secret-0123", ADMIN_TOKEN: "shared-admin" },
+      adminListen: { ip: "127.0.0.1", port },
+      decisionTimeoutMs: 2000,
+      sweepIntervalMs: 0,
+      log: () => undefined,
+    });
+    await expect(started).rejects.toThrow(`ADMIN_LISTEN 127.0.0.1:${port}: listen EADDRINUSE`);
+    // The first one still serves its admin API.
+    expect((await fetch(`${one.adminUrl}/admin/v1/tenants`, { headers: { authorization: "Bearer shared-admin" } })).status).toBe(200);
+  });
+});
+
 // Every gateway of a deployment runs the expiry sweep on its own timer; on one store their runs overlap. Each
 // run deletes bounded batches of rows already expired (worker/src/cron/sweep-expired.ts), each batch one
 // transaction: overlapping runs share the work, delete nothing live and never fail each other.
