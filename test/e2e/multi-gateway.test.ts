@@ -185,6 +185,7 @@ describe.each(DEPLOYMENTS)("two gateways on one store (%s)", (deployment) => {
   });
 
   it("an Asterisk's INVITE to gateway B reaches the phone from gateway A only; ACK and BYE complete", async () => {
+    const decisionsAtA = stack.gateway.metrics.get("edge_gateway_worker_calls_total", { kind: "request" });
     const phone = await startSippUas({
       scenario: scenarioPath("phone-uas-invite-answers.xml"),
       bindIp: PHONE.ip,
@@ -232,6 +233,8 @@ describe.each(DEPLOYMENTS)("two gateways on one store (%s)", (deployment) => {
     }
     // B asked its worker once (the INVITE); the ACK and BYE followed the proven Route set, no decision.
     expect(await gatewayB.requestDecisions()).toBe(1);
+    // A relayed the INVITE by the proof in B's peer Route (`pgw=...;pmac=...`), with no decision of its own.
+    expect(stack.gateway.metrics.get("edge_gateway_worker_calls_total", { kind: "request" })).toBe(decisionsAtA);
   });
 
   it("a stranger's peer Route with a made-up proof gets 403 from A, and A sends nothing to the address it names", async () => {
