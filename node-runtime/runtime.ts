@@ -145,7 +145,8 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       });
       const { ip, port } = options.adminListen;
       await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
+        // Named: two gateways on one host with the default ADMIN_LISTEN take the same port.
+        server.once("error", (err) => reject(new Error(`ADMIN_LISTEN ${ip}:${port}: ${err.message}`, { cause: err })));
         server.listen(port, ip, () => resolve());
       });
       cleanups.push(

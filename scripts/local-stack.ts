@@ -36,6 +36,11 @@ export interface LocalStackOptions {
   readonly runtime?: EdgeRuntime;
   /** libSQL database file. */
   readonly dbFile: string;
+  /**
+   * Node runtime only: the store to use instead of `dbFile`, as several gateways share one (a libSQL URL:
+   * `http(s)://` to sqld, Turso or the store endpoint, migrated beforehand; or another gateway's `file:`).
+   */
+  readonly libsql?: { readonly url: string; readonly authToken?: string | undefined } | undefined;
   /** Phones' SIP socket. */
   readonly sipListen: { readonly ip: string; readonly port: number };
   /** Optional second SIP socket for the Asterisk boxes. */
@@ -130,16 +135,20 @@ function gatewayConfig(options: LocalStackOptions, workerUrl: string, gatewaySec
   };
 }
 
-/** The node runtime: one process, the libSQL file in a store thread, the admin API on `workerPort`. */
+/**
+ * The node runtime: one process, the libSQL file in a store thread (or the shared store `libsql` names), the
+ * admin API on `workerPort`.
+ */
 async function startNodeStack(options: LocalStackOptions, log: Logger): Promise<LocalStack> {
   const gatewaySecret = options.gatewaySecret ?? "dev-gateway-secret-0123456789";
   const adminToken = options.adminToken ?? "dev-admin-token";
   mkdirSync(dirname(options.dbFile), { recursive: true });
-  const storeUrl = `file:${options.dbFile}`;
+  const storeUrl = options.libsql?.url ?? `file:${options.dbFile}`;
   const workerLog = options.workerLog ?? ((line: string) => process.stdout.write(line + "\n"));
   const node = await startNodeRuntime({
     env: {
       LIBSQL_URL: storeUrl,
+      ...(options.libsql?.authToken ? { LIBSQL_AUTH_TOKEN: options.libsql.authToken } : {}),
       GATEWAY_SECRET: gatewaySecret,
       ADMIN_TOKEN: adminToken,
       TENANT_CACHE_TTL_MS: "1000",

@@ -56,6 +56,20 @@ describe("db:migrate", () => {
     }
   });
 
+  it("several gateways starting at once on one fresh file: store all migrate it, each migration applied once", async () => {
+    // Two node-runtime gateways on one VM sharing a `file:` store migrate it at start. Each migrator reads
+    // "nothing applied" and applies the batch; the loser's batch (atomic) failed with "table already exists"
+    // (or "database is locked") and its gateway did not start.
+    const url = `file:${join(dir, "race.db")}`;
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => applyMigrations({ url })));
+    expect(results.map((r) => (r.status === "rejected" ? String(r.reason) : "ok"))).toEqual(["ok", "ok", "ok", "ok"]);
+    expect(await tables(url)).toEqual(EXPECTED);
+    const client = createClient({ url });
+    const applied = (await client.execute("SELECT hash FROM __drizzle_migrations")).rows.map((r) => String(r["hash"]));
+    client.close();
+    expect(new Set(applied).size).toBe(applied.length);
+  });
+
   it("location carries the OpenSIPS columns", async () => {
     const url = `file:${join(dir, "c.db")}`;
     await applyMigrations({ url });

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestEventInput } from "../../../contract/v1";
 import { applyMigrations } from "../../../migrations/apply";
@@ -16,9 +17,16 @@ let server: StoreServer;
 let one: NodeRuntime;
 let two: NodeRuntime;
 
-function start(ttlMs: string): Promise<NodeRuntime> {
+function start(ttlMs: string, url = server.url, more: Record<string, string> = {}): Promise<NodeRuntime> {
   return startNodeRuntime({
-    env: { LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: TOKEN, GATEWAY_SECRET: "shared-store-secret-0123", ADMIN_TOKEN: "shared-admin", TENANT_CACHE_TTL_MS: ttlMs },
+    env: {
+      LIBSQL_URL: url,
+      ...(url.startsWith("file:") ? {} : { LIBSQL_AUTH_TOKEN: TOKEN }),
+      GATEWAY_SECRET: "shared-store-secret-0123",
+      ADMIN_TOKEN: "shared-admin",
+      TENANT_CACHE_TTL_MS: ttlMs,
+      ...more,
+    },
     adminListen: { ip: "127.0.0.1", port: 0 },
     decisionTimeoutMs: 2000,
     sweepIntervalMs: 0,
@@ -85,5 +93,49 @@ describe("two node runtimes on one store", () => {
     await new Promise((r) => setTimeout(r, 350));
     const routed = await two.client.request(event("INVITE", "sip:500@127.0.0.1", { ip: "10.8.0.1", port: 5071 }));
     expect(routed).toMatchObject({ ok: true, decision: { action: "relay", targets: [{ requestUri: "sip:500@10.8.0.5:5070", nextHop: { ip: "10.8.0.5", port: 5070 } }] } });
+  });
+});
+
+describe("two node runtimes on one host", () => {
+  it("the second one whose ADMIN_LISTEN the first holds refuses to start, naming the variable and address", async () => {
+    const port = Number(new URL(one.adminUrl!).port);
+    const started = startNodeRuntime({
+      env: { LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: TOKEN, GATEWAY_SECRET: "shared-store-secret-0123", ADMIN_TOKEN: "shared-admin" },
+      adminListen: { ip: "127.0.0.1", port },
+      decisionTimeoutMs: 2000,
+      sweepIntervalMs: 0,
+      log: () => undefined,
+    });
+    await expect(started).rejects.toThrow(`ADMIN_LISTEN 127.0.0.1:${port}: listen EADDRINUSE`);
+    // The first one still serves its admin API.
+    expect((await fetch(`${one.adminUrl}/admin/v1/tenants`, { headers: { authorization: "Bearer shared-admin" } })).status).toBe(200);
+  });
+});
+
+// Every gateway of a deployment runs the expiry sweep on its own timer; on one store their runs overlap. Each
+// run deletes bounded batches of rows already expired (worker/src/cron/sweep-expired.ts), each batch one
+// transaction: overlapping runs share the work, delete nothing live and never fail each other.
+describe.each(["one libSQL server over HTTP", "one file"])("the sweeps of two gateways at once on %s", (shape) => {
+  it("delete each expired binding once, keep the live ones, and fail nothing", async () => {
+    const url = shape === "one file" ? `file:${join(dir, "sweep.db")}` : server.url;
+    // On one file, both migrate it at start, at once (migrations/apply.ts tolerates that).
+    const [a, b] = await Promise.all([start("0", url, { SWEEP_BATCH: "25" }), start("0", url, { SWEEP_BATCH: "25" })]);
+    const client = createClient({ url, authToken: url.startsWith("file:") ? undefined : TOKEN });
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const rows = Array.from({ length: 302 }, (_, i) => ({
+        sql: "INSERT INTO location (username, domain, contact, expires, ruid) VALUES (?, 'sweep.example', ?, ?, ?)",
+        args: [`u${i}`, `sip:u${i}@10.9.9.9:5070`, i < 300 ? now - 10 : now + 3600, `r${i}`],
+      }));
+      await client.batch(rows, "write");
+      const [ra, rb] = await Promise.all([a.runSweep(), b.runSweep()]);
+      expect(ra.deleted + rb.deleted).toBe(300);
+      expect(ra.more || rb.more).toBe(false);
+      const left = await client.execute("SELECT username FROM location WHERE domain = 'sweep.example' ORDER BY username");
+      expect(left.rows.map((r) => String(r["username"]))).toEqual(["u300", "u301"]);
+    } finally {
+      client.close();
+      await Promise.allSettled([a.close(), b.close()]);
+    }
   });
 });
