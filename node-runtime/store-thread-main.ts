@@ -15,20 +15,38 @@ const port = parentPort;
 if (!port) throw new Error("store-thread-main.ts runs only as a worker thread (see thread-store.ts)");
 const data = workerData as StoreThreadData;
 
+/** How often the checkpointer runs a PASSIVE checkpoint. */
+const CHECKPOINT_INTERVAL_MS = 1000;
+/**
+ * The writer's own checkpoint threshold (pages of WAL), a safety net for when the checkpointer falls behind
+ * (SQLite's default, 1000, would make the writer checkpoint on a commit about once a second under load).
+ */
+const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
+
 async function open(): Promise<{ store: Store; close: () => void }> {
   // An embedded file: the statement-caching client (embedded-client.ts); any other URL: @libsql/client.
   const client: Client = data.url.startsWith("file:") ? createEmbeddedClient(data.url) : createClient({ url: data.url, authToken: data.authToken });
   // WAL: readers never wait for the writer; a writer waits (in this thread only) for another process's
   // writer instead of failing at once, when several processes share the file.
+  let timer: ReturnType<typeof setInterval> | undefined;
   if (data.role === "reader") {
     // The writer (started first) has put the file in WAL mode; this connection only reads.
     await client.execute("PRAGMA query_only = 1");
+  } else if (data.role === "checkpointer") {
+    timer = setInterval(() => void client.execute("PRAGMA wal_checkpoint(PASSIVE)").catch(() => undefined), CHECKPOINT_INTERVAL_MS);
   } else {
     await client.execute("PRAGMA journal_mode = WAL");
     await client.execute("PRAGMA synchronous = NORMAL");
+    if (data.url.startsWith("file:")) await client.execute(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
   }
   await client.execute("PRAGMA busy_timeout = 5000");
-  return { store: createLibsqlStore(drizzle(client)), close: () => client.close() };
+  return {
+    store: createLibsqlStore(drizzle(client)),
+    close: () => {
+      clearInterval(timer);
+      client.close();
+    },
+  };
 }
 
 function errorReply(id: number, op: string, err: unknown): StoreReply {

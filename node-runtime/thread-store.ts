@@ -1,8 +1,9 @@
 /**
- * The worker's Store interface, served by two worker threads that own the embedded libSQL connections
+ * The worker's Store interface, served by worker threads that own the embedded libSQL connections
  * (store-thread-main.ts): a writer, which runs every write one after another, and a reader, which serves the
  * lookups a routed request waits for. Under WAL the reader's queries never wait for the writer's transactions,
  * so the expiry sweep or a burst of saves never delays a call being routed (docs/benchmarks.md, "Scale").
+ * A third thread checkpoints the WAL every second, off the writer's commits.
  *
  * Every call is one message each way (structured clone of plain rows); failures come back as the same
  * StoreError / StoreConflictError classes the decisions already handle. When a thread dies, its pending calls
@@ -130,23 +131,23 @@ async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
   };
 }
 
-/** Starts the writer, then the reader (the writer puts the file in WAL mode first). */
+/** Starts the writer, then the reader and the checkpointer (the writer puts the file in WAL mode first). */
 export async function startThreadStore(data: StoreThreadData): Promise<ThreadStore> {
   const writer = await startStoreThread({ ...data, role: "writer" });
-  let reader: StoreThread;
-  try {
-    reader = await startStoreThread({ ...data, role: "reader" });
-  } catch (err) {
-    await writer.close();
-    throw err;
+  const started = await Promise.allSettled([startStoreThread({ ...data, role: "reader" }), startStoreThread({ ...data, role: "checkpointer" })]);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.all([writer, ...started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))].map((t) => t.close()));
+    throw failed.reason;
   }
+  const [reader, checkpointer] = started.map((r) => (r as PromiseFulfilledResult<StoreThread>).value) as [StoreThread, StoreThread];
   const own = {
     calls: () => writer.calls() + reader.calls(),
     callsBy: () => ({ writer: writer.calls(), reader: reader.calls() }),
     // Readiness asks both connections.
     ping: () => Promise.all([writer.call("ping", []), reader.call("ping", [])]).then(() => undefined),
     async close() {
-      await Promise.all([writer.close(), reader.close()]);
+      await Promise.all([writer.close(), reader.close(), checkpointer.close()]);
     },
   };
   // Every other Store method is one message to a thread, by name: a method added to the interface needs no

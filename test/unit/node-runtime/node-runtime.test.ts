@@ -1,12 +1,13 @@
 // The Node runtime's own parts: the in-process WorkerClient (decisions without HTTP, contexts that never
 // leave the process), the store thread (the Store interface over a worker_thread), the runtime's failures.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestEventInput, ResponseEventInput } from "../../../contract/v1";
 import { importHmacKey, signRequest } from "../../../contract/signing";
 import { startNodeRuntime, type NodeRuntime } from "../../../node-runtime/runtime";
+import { applyMigrations } from "../../../migrations/apply";
 import { createEmbeddedClient } from "../../../node-runtime/embedded-client";
 import { startThreadStore } from "../../../node-runtime/thread-store";
 import { StoreConflictError, StoreError } from "../../../worker/src/store/store";
@@ -148,6 +149,36 @@ describe("the store thread", () => {
       expect(ts.callsBy()).toEqual({ writer: 1, reader: 1 });
     } finally {
       other.close();
+      await ts.close();
+    }
+  });
+
+  it("checkpoints the WAL into the database file on a thread of its own, not on the writer's commits", async () => {
+    const file = join(dir, "checkpoint.db");
+    await applyMigrations({ url: `file:${file}` });
+    const ts = await startThreadStore({ url: `file:${file}`, authToken: undefined });
+    try {
+      await ts.createTenant({ domain: "ckpt.example", destinations: [] });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const before = statSync(file).size;
+      // About 1 MB of bindings: far below the writer's own checkpoint threshold (10,000 pages).
+      const now = Date.now();
+      for (let i = 0; i < 300; i++) {
+        await ts.applySave({
+          username: `u${i}`, domain: "ckpt.example", callid: `c${i}`, cseq: 1, now, issuedAt: now, removedAt: now,
+          tombstoneExpires: now + 60_000, maxContacts: 10, removeAll: false, removals: [],
+          upserts: [{ contact: `sip:u${i}@10.0.0.1:5070`, received: null, path: null, expires: now + 3_600_000, q: 1,
+            userAgent: "x".repeat(3000), socket: null, methods: null, sipInstance: null, ruid: `r${i}` }],
+        });
+      }
+      // The new pages are in the WAL: the database file grows only when they are checkpointed.
+      let grown = false;
+      for (let i = 0; i < 40 && !grown; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        grown = statSync(file).size > before + 500_000;
+      }
+      expect(grown).toBe(true);
+    } finally {
       await ts.close();
     }
   });
