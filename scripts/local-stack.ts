@@ -157,7 +157,11 @@ async function startNodeStack(options: LocalStackOptions, log: Logger): Promise<
     adminListen: { ip: "127.0.0.1", port: options.workerPort ?? 0 },
     decisionTimeoutMs: options.workerTimeoutMs ?? 2000,
     sweepIntervalMs: 0,
-    log: (obj) => workerLog(JSON.stringify({ t: new Date().toISOString(), ...obj })),
+    // The decisions' routine outcomes (level "debug") only with LOG_LEVEL=debug, as in the gateway's own log.
+    log: (obj) => {
+      if (obj.level === "debug" && options.logLevel !== "debug") return;
+      workerLog(JSON.stringify({ t: new Date().toISOString(), ...obj }));
+    },
   });
   const workerUrl = node.adminUrl!;
   try {

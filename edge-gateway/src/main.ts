@@ -40,7 +40,8 @@ async function main(): Promise<void> {
         adminListen: nodeSettings.adminListen,
         decisionTimeoutMs: config.workerTimeoutMs,
         sweepIntervalMs: nodeSettings.sweepIntervalMs,
-        log: ({ msg, ...fields }) => log.info(String(msg), fields),
+        // The decisions' routine outcomes are marked level "debug" (worker/src/services.ts jsonLog).
+        log: ({ msg, level, ...fields }) => (level === "debug" ? log.debug(String(msg), fields) : log.info(String(msg), fields)),
       });
     } catch (err) {
       if (err instanceof NodeRuntimeConfigError) {

@@ -28,9 +28,16 @@ export interface Services extends DecisionServices {
   readonly log: (obj: Record<string, unknown>) => void;
 }
 
-/** One JSON line per event, on the runtime's console (Workers Logs / wrangler tail). */
+/**
+ * One JSON line per event, on the runtime's console (Workers Logs / wrangler tail). An event marked
+ * `level: "debug"` (the routine outcome of every decision: a REGISTER saved, a request routed) goes to
+ * console.debug, which Workers Logs and wrangler tail show at the debug level; the rest to console.log.
+ * Outcomes are counted by the gateway's per-tenant metrics either way.
+ */
 export function jsonLog(obj: Record<string, unknown>): void {
-  console.log(JSON.stringify({ t: new Date().toISOString(), ...obj }));
+  const line = JSON.stringify({ t: new Date().toISOString(), ...obj });
+  if (obj.level === "debug") console.debug(line);
+  else console.log(line);
 }
 
 /** What does not touch the store: config, signing key, contexts, logger. */

@@ -15,6 +15,8 @@ import { StoreConflictError, StoreError } from "../../../worker/src/store/store"
 const SECRET = "unit-node-runtime-secret-0123";
 let dir: string;
 let rt: NodeRuntime;
+/** What the decisions logged. */
+const logged: Record<string, unknown>[] = [];
 
 function register(user: string, contact: string, cseq = 1): RequestEventInput {
   return {
@@ -58,7 +60,7 @@ beforeAll(async () => {
     adminListen: { ip: "127.0.0.1", port: 0 },
     decisionTimeoutMs: 2000,
     sweepIntervalMs: 0,
-    log: () => undefined,
+    log: (obj) => logged.push(obj),
   });
   const res = await fetch(`${rt.adminUrl}/admin/v1/tenants`, {
     method: "POST",
@@ -90,6 +92,17 @@ describe("the in-process client", () => {
     const res = await fetch(`${rt.adminUrl}/admin/v1/bindings?aor=100@nr.example`, { headers: { authorization: "Bearer unit-admin-token" } });
     const { bindings } = (await res.json()) as { bindings: { contact: string; received: string }[] };
     expect(bindings.map((b) => [b.contact, b.received])).toEqual([["sip:100@10.9.0.1:5070", "sip:192.0.2.9:5070"]]);
+  });
+
+  it("logs the routine outcome of a decision at debug level, so that a production log at info is not a line per REGISTER", async () => {
+    logged.length = 0;
+    const d = await rt.client.request(register("104", "sip:104@10.9.0.5:5070"));
+    if (!d.ok || d.decision.action !== "relay") throw new Error("expected a relay");
+    const token = d.decision.targets[0]?.contacts?.[0]?.uriParams["erb"];
+    const r = await rt.client.response(ok200(d.decision.context, [`sip:104@127.0.0.1:5060;erb=${token}`]));
+    expect(r.ok).toBe(true);
+    expect(logged).toContainEqual(expect.objectContaining({ msg: "register saved", level: "debug", aor: "104@nr.example" }));
+    expect(logged.filter((e) => e.level !== "debug")).toEqual([]);
   });
 
   it("answers a stale or malformed context as a rejected call, never a throw, and saves nothing", async () => {

@@ -64,7 +64,7 @@ export async function decideRegisterResponse(
   deps: RegisterResponseDeps,
 ): Promise<ResponseDecisionInput> {
   if (ev.status < 200 || ev.status >= 300) {
-    deps.log({ msg: "register not saved", aor: `${ctx.username}@${ctx.domain}`, status: ev.status });
+    deps.log({ level: "debug", msg: "register not saved", aor: `${ctx.username}@${ctx.domain}`, status: ev.status });
     return { action: "forward" };
   }
   const nowSec = Math.floor(deps.now / 1000);
@@ -83,6 +83,7 @@ export async function decideRegisterResponse(
   const missing = outcome.granted.filter((g) => !stored.has(g.token));
   const overLimit = missing.filter((g) => !saved.blocked.has(g.token));
   deps.log({
+    level: "debug",
     msg: "register saved",
     aor,
     upserts: plan.upserts.length - missing.length,

@@ -65,6 +65,7 @@ async function toPhones(ev: RequestEvent, tenant: Tenant, deps: RouteDeps): Prom
     bindings = matches;
   }
   deps.log({
+    level: "debug",
     msg: "route to phones",
     method: ev.method,
     from: addressUri(ev.source.ip, ev.source.port),
