@@ -17,7 +17,7 @@ import type { SipHeader, SipMessage } from "./message";
 import { countListValues, parseContactHeader, parseNameAddr, splitHeaderList } from "./name-addr";
 import { isToken, isWsp, parseBoundedInt } from "./token";
 import { parseSipUri } from "./uri";
-import { parseTopVia, parseVia, RFC3261_BRANCH_COOKIE } from "./via";
+import { parseTopVia, parseVia, RFC3261_BRANCH_COOKIE, type Via } from "./via";
 
 /**
  * Limits on what is accepted; the gateway reads them from its configuration (the grammar never reads the
@@ -74,7 +74,12 @@ export interface PartialRequest {
  * silently; or an error, with what is needed to answer it when the request is answerable.
  */
 export type ParseResult =
-  | { readonly ok: true; readonly message: SipMessage }
+  | {
+      readonly ok: true;
+      readonly message: SipMessage;
+      /** The top Via, parsed while checking the message: callers need not parse it again. */
+      readonly topVia: Via;
+    }
   | { readonly ok: false; readonly keepalive: true }
   | {
       readonly ok: false;
@@ -334,14 +339,18 @@ function single(values: readonly string[], name: string): Failure | undefined {
   return undefined;
 }
 
-/** Mandatory headers and the scalar ones the transaction layer relies on (RFC 3261 8.1.1, 16.3). */
-function checkHeaders(s: Singles, start: StartLine): Failure | undefined {
+/**
+ * Mandatory headers and the scalar ones the transaction layer relies on (RFC 3261 8.1.1, 16.3). Returns the
+ * top Via when all is well.
+ */
+function checkHeaders(s: Singles, start: StartLine): Failure | Via {
   if (s.via === undefined) return fail(400, "Missing Via");
   const vias = parseVia(s.via);
-  if (vias.length === 0) return fail(400, "Bad Via");
+  const top = vias[0];
+  if (top === undefined) return fail(400, "Bad Via");
   // RFC 4475 3.2.1 "badbranch": the magic cookie alone claims RFC 3261 transaction matching and gives no
   // identifier; answered 400 statelessly, from here, rather than matched as a transaction of its own.
-  if (start.kind === "request" && vias[0]?.branch === RFC3261_BRANCH_COOKIE) return fail(400, "Bad Via Branch");
+  if (start.kind === "request" && top.branch === RFC3261_BRANCH_COOKIE) return fail(400, "Bad Via Branch");
   const callId = single(s.callId, "Call-ID");
   if (callId) return callId;
   const id = s.callId[0] ?? "";
@@ -367,7 +376,7 @@ function checkHeaders(s: Singles, start: StartLine): Failure | undefined {
     // A `*` among other values is left to the registrar logic (RFC 3261 10.2.2), not refused as syntax.
     if (start.method === "REGISTER" && !s.contacts.every(isContactLine)) return fail(400, "Bad Contact");
   }
-  return undefined;
+  return top;
 }
 
 function isContactLine(value: string): boolean {
@@ -471,8 +480,8 @@ function parse(bytes: Uint8Array, limits: ParseLimits): ParseResult {
   const tooMany = checkListCounts(headers, limits.maxListValues);
   if (tooMany) return errorResult(tooMany, startLine, headers);
   const singles = collect(headers);
-  const problem = checkHeaders(singles, startLine);
-  if (problem) return errorResult(problem, startLine, headers);
+  const topVia = checkHeaders(singles, startLine);
+  if (isFailure(topVia)) return errorResult(topVia, startLine, headers);
 
   // RFC 3261 18.3: over UDP the body is Content-Length bytes; bytes beyond it are discarded, fewer is an
   // error; without Content-Length the body runs to the end of the datagram.
@@ -495,7 +504,7 @@ function parse(bytes: Uint8Array, limits: ParseLimits): ParseResult {
     startLine.kind === "request"
       ? { kind: "request", method: startLine.method, uri: startLine.uri, headers, body }
       : { kind: "response", status: startLine.status, reason: startLine.reason, headers, body };
-  return { ok: true, message };
+  return { ok: true, message, topVia };
 }
 
 /** Complete limits for `limits`, memoised per object: the gateway passes the same one for every datagram. */

@@ -21,9 +21,14 @@ import { readPeerRoute } from "./peer-route";
 import { isLooped, responseDestination, stampVia } from "./via-routing";
 
 /** Parses a datagram; answers a replyable bad request (RFC 3581: to the stamped Via). */
-export function parseDatagram(env: ProxyEnv, bytes: Uint8Array, source: TransportAddress, listener: Listener): SipMessage | undefined {
+export function parseDatagram(
+  env: ProxyEnv,
+  bytes: Uint8Array,
+  source: TransportAddress,
+  listener: Listener,
+): { message: SipMessage; topVia: Via } | undefined {
   const parsed = parseMessage(bytes, env.o.parseLimits);
-  if (parsed.ok) return parsed.message;
+  if (parsed.ok) return parsed;
   if (parsed.keepalive) return undefined;
   env.o.metrics.inc("edge_gateway_bad_messages_total", { status: parsed.error.status });
   env.o.log.info("bad message", { source, status: parsed.error.status, reason: parsed.error.reason });

@@ -17,7 +17,7 @@ import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 import { headerValue } from "../../../sip/message";
 import { parseNameAddr } from "../../../sip/name-addr";
 import { serializeMessage } from "../../../sip/serializer";
-import { topVia, type Via } from "../../../sip/via";
+import type { Via } from "../../../sip/via";
 import { hasMagicCookie } from "../transaction/transaction-key";
 import type { ServerTransaction } from "../transaction/transaction-layer";
 import { TransactionLayer } from "../transaction/transaction-layer";
@@ -234,15 +234,16 @@ export class ProxyCore implements ProxyEnv {
   // ---- receiving -------------------------------------------------------------------------------------------
 
   private receive(bytes: Uint8Array, source: TransportAddress, listener: Listener): void {
-    const msg = parseDatagram(this, bytes, source, listener);
-    if (!msg) return;
+    const parsed = parseDatagram(this, bytes, source, listener);
+    if (!parsed) return;
+    const { message: msg, topVia } = parsed;
     this.o.metrics.inc("edge_gateway_received_total", { kind: msg.kind });
     if (msg.kind === "response") {
-      this.receiveResponse(msg);
+      this.receiveResponse(msg, topVia);
       return;
     }
-    // The top Via is parsed once, here, stamped with what the gateway observed (18.2.1, RFC 3581).
-    const { request, via } = stampVia(msg, source);
+    // The top Via, parsed once by the parser, stamped with what the gateway observed (18.2.1, RFC 3581).
+    const { request, via } = stampVia(msg, source, topVia);
     this.receiveRequest(request, via, source, listener);
   }
 
@@ -347,8 +348,7 @@ export class ProxyCore implements ProxyEnv {
    * A response goes to its client transaction and nowhere else: one whose top Via is the gateway's but that
    * matches no transaction is dropped (RFC 6026's Accepted state keeps 2xx retransmissions matched).
    */
-  private receiveResponse(res: SipResponse): void {
-    const via = topVia(res);
+  private receiveResponse(res: SipResponse, via: Via): void {
     const cseq = parseCSeq(headerValue(res, "CSeq") ?? "");
     if (via?.branch && cseq && this.layer.receiveResponse(res, { branch: via.branch, method: cseq.method }).kind !== "stray") return;
     this.o.metrics.inc("edge_gateway_stray_responses_total");

@@ -9,7 +9,7 @@ import { parseCSeq } from "../../../sip/cseq";
 import type { SipRequest } from "../../../sip/message";
 import { headerValue, headerValues } from "../../../sip/message";
 import { parseNameAddr } from "../../../sip/name-addr";
-import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, withViaParams, type Via } from "../../../sip/via";
+import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams, type Via } from "../../../sip/via";
 import { replaceTopVia } from "../transaction/via-line";
 import type { TransportAddress } from "../transport/transport";
 
@@ -62,7 +62,11 @@ export function loopHash(req: SipRequest, top: Via): string {
  * below ours, which was the topmost Via when the gateway first received the request.
  */
 export function isLooped(req: SipRequest, isOwnSentBy: (host: string, port: number | undefined) => boolean): boolean {
-  const vias = headerValues(req, "Via").flatMap((line) => parseVia(line));
+  const lines = headerValues(req, "Via");
+  // A loop needs the gateway's Via and one below it under the top: a single Via value (what phones and
+  // Asterisk boxes send) cannot have looped, and is not parsed again. A comma may be a second value.
+  if (lines.length === 1 && !lines[0]!.includes(",")) return false;
+  const vias = lines.flatMap((line) => parseVia(line));
   for (let i = 1; i < vias.length - 1; i++) {
     const ours = vias[i]!;
     const below = vias[i + 1]!;
@@ -83,10 +87,8 @@ const LOOP_BRANCH = /^z9hG4bK([0-9a-f]{16})\.[0-9a-f]+$/;
  * and also when the sent-by is not the source address at all (a phone behind NAT that did not ask:
  * force_rport). Returns the request unchanged, and its top Via parsed once, when nothing needs writing.
  */
-export function stampVia(req: SipRequest, source: TransportAddress): { request: SipRequest; via: Via | undefined } {
-  const line = req.headers.find((h) => h.name === "Via");
-  if (!line) return { request: req, via: undefined };
-  const top = parseVia(line.value)[0];
+export function stampVia(req: SipRequest, source: TransportAddress, parsedTop?: Via): { request: SipRequest; via: Via | undefined } {
+  const top = parsedTop ?? topVia(req);
   if (!top) return { request: req, via: undefined };
   const wantsRport = top.rport !== undefined;
   const sameHost = normalizeHost(top.host) === normalizeHost(source.ip);

@@ -45,6 +45,23 @@ describe("parseMessage: requests", () => {
     expect(headerValue(req, "Contact")).toBe("<sip:202@192.0.2.10:5070>;expires=600");
   });
 
+  it("hands back the top Via it checked, so that nobody parses it again (first value of the first Via line)", () => {
+    const r = parseMessage(
+      datagram("OPTIONS sip:201@tenant-a.example SIP/2.0", [
+        "v: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-top;rport, SIP/2.0/UDP 192.0.2.99;branch=z9hG4bK-second",
+        "Via: SIP/2.0/UDP 192.0.2.98;branch=z9hG4bK-third",
+        "Max-Forwards: 70",
+        "From: <sip:a@tenant-a.example>;tag=1",
+        "To: <sip:201@tenant-a.example>",
+        "Call-ID: top-via-1",
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+      ]),
+    );
+    if (!r.ok) throw new Error("expected a message");
+    expect(r.topVia).toMatchObject({ host: "192.0.2.10", port: 5070, branch: "z9hG4bK-top", rport: null });
+  });
+
   it("keeps unknown header names in their original spelling", () => {
     const req = expectRequest(parseMessage(datagram("OPTIONS sip:a@b.example SIP/2.0", [...requestHeaders("OPTIONS"), "x-TeNaNt: a"])));
     expect(req.headers.at(-1)).toEqual({ name: "x-TeNaNt", value: "a" });
