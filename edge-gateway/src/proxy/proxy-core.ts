@@ -208,6 +208,11 @@ export class ProxyCore implements ProxyEnv {
 
   sendFinal(ctx: ResponseContext, res: SipResponse, local = false): void {
     sendFinal(this, ctx, res, local);
+    // A non-INVITE's context has done its work once the final response is sent: its server transaction
+    // absorbs retransmissions for Timer J (32 s) by itself, and no CANCEL can match it. Kept until Timer J,
+    // the context (the decision, its branches and their messages) was most of the gateway's memory under
+    // load. An INVITE's stays: CANCELs, 2xx retransmissions and the drain look it up until it ends.
+    if (ctx.request.method !== "INVITE" && ctx.state === "Answered") this.contexts.delete(ctx.server);
   }
 
   decideResponse(ctx: ResponseContext, branch: Branch | undefined, res: SipResponse, answerKey: string | undefined): void {

@@ -205,6 +205,27 @@ describe("ProxyCore: REGISTER relayed to the registrar (mid-registrar)", () => {
     expect(value(response, "To")).toMatch(/;tag=/);
   });
 
+  it("releases a REGISTER's response context once the final response is sent; its transaction alone absorbs retransmissions", async () => {
+    const h = setup();
+    h.worker.onRequest = () => decide(RELAY_TO_ASTERISK);
+    h.worker.onResponse = () => forward({ action: "forward" });
+    const reg = register();
+    h.fromPhone(reg);
+    await flush();
+    const { request: fwd } = onlyRequest(h.take());
+    expect(h.gauge("edge_gateway_response_contexts")).toBe(1);
+    h.fromPbx(answer(fwd, 200, "OK", ["Contact: <sip:401-tok@192.0.2.1:5060>;expires=3600"]));
+    await flush();
+    expect(onlyResponse(h.take()).response.status).toBe(200);
+    // Answered: the context is gone at once, not after Timer J; the server transaction stays for Timer J.
+    expect(h.gauge("edge_gateway_response_contexts")).toBe(0);
+    expect(h.gauge("edge_gateway_server_transactions")).toBe(1);
+    h.fromPhone(reg);
+    await flush();
+    expect(onlyResponse(h.take()).response.status).toBe(200);
+    expect(h.worker.requests).toHaveLength(1);
+  });
+
   it("a drop decision sends nothing; retransmissions cost no worker call; the transaction ends after 64*T1", async () => {
     const h = setup();
     h.worker.onRequest = () => decide({ action: "drop", reason: "scanner" });
