@@ -465,7 +465,7 @@ class Bench {
   async setup(): Promise<void> {
     const dir = this.o.outDir;
     if (this.need("kamailio") || this.need("direct")) {
-      this.upKam = await startUpstream({ addrA: KAM.upA, addrB: KAM.upB, port: KAM.upPort, shmMb: 256, runDir: mkdir(dir, "upstream-kamailio") });
+      this.upKam = await startUpstream({ addrA: KAM.upA, addrB: KAM.upB, port: KAM.upPort, shmMb: 1024, runDir: mkdir(dir, "upstream-kamailio") });
       this.log(`stand-in registrar (reference) pid ${this.upKam.process.pid} on ${KAM.upA}/${KAM.upB}:${KAM.upPort}`);
     }
     if (this.need("kamailio")) {
@@ -485,7 +485,7 @@ class Bench {
     }
     for (const id of this.oursSystems()) {
       const s = SITES[id];
-      const up = await startUpstream({ addrA: s.upA, addrB: s.upB, port: s.upPort, shmMb: 256, runDir: mkdir(dir, `upstream-${id}`) });
+      const up = await startUpstream({ addrA: s.upA, addrB: s.upB, port: s.upPort, shmMb: 1024, runDir: mkdir(dir, `upstream-${id}`) });
       this.upOurs.set(id, up);
       this.log(`stand-in registrar (${id}) pid ${up.process.pid} on ${s.upA}/${s.upB}:${s.upPort}`);
       const stack = await startOurStack(mkdir(dir, id), id, this.o.cpuProf);
