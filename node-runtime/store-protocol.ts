@@ -7,13 +7,15 @@ export type StoreOp = Exclude<keyof Store, never>;
  * What a thread's connection is for: the writer runs every write (saves, the sweep, admin changes) one after
  * another; the reader serves the lookups. Under WAL a reader never waits for the writer, so a sweep batch or
  * a burst of saves never holds up the lookup of a call being routed. The checkpointer copies the WAL back
- * into the database file every second (PASSIVE: it never blocks the others), so that the writer's commits
+ * into the database file every 10 s (PASSIVE: it never blocks the others), so that the writer's commits
  * do not pay for checkpoints and their fsync.
  */
 export type StoreThreadRole = "writer" | "reader" | "checkpointer";
 
 export interface StoreThreadData {
   readonly url: string;
+  /** How often the checkpointer checkpoints the WAL (ms); default 10 s (store-thread-main.ts). */
+  readonly checkpointIntervalMs?: number | undefined;
   /** Default "writer". A reader's connection is query_only. */
   readonly role?: StoreThreadRole | undefined;
   readonly authToken: string | undefined;

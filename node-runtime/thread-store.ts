@@ -3,7 +3,7 @@
  * (store-thread-main.ts): a writer, which runs every write one after another, and a reader, which serves the
  * lookups a routed request waits for. Under WAL the reader's queries never wait for the writer's transactions,
  * so the expiry sweep or a burst of saves never delays a call being routed (docs/benchmarks.md, "Scale").
- * A third thread checkpoints the WAL every second, off the writer's commits.
+ * A third thread checkpoints the WAL every 10 s, off the writer's commits.
  *
  * Every call is one message each way (structured clone of plain rows); failures come back as the same
  * StoreError / StoreConflictError classes the decisions already handle. When a thread dies, its pending calls

@@ -169,10 +169,10 @@ describe("the store thread", () => {
   it("checkpoints the WAL into the database file on a thread of its own, not on the writer's commits", async () => {
     const file = join(dir, "checkpoint.db");
     await applyMigrations({ url: `file:${file}` });
-    const ts = await startThreadStore({ url: `file:${file}`, authToken: undefined });
+    const ts = await startThreadStore({ url: `file:${file}`, authToken: undefined, checkpointIntervalMs: 300 });
     try {
       await ts.createTenant({ domain: "ckpt.example", destinations: [] });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await new Promise((resolve) => setTimeout(resolve, 600));
       const before = statSync(file).size;
       // About 1 MB of bindings: far below the writer's own checkpoint threshold (10,000 pages).
       const now = Date.now();
