@@ -349,8 +349,8 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
       for (const stream of streams.values()) stream.close();
       streams.clear();
       pool.close();
-      const checkpointerClosed = checkpointer?.close() ?? Promise.resolve();
-      httpServer.close(() => void checkpointerClosed.then(() => resolveClose()));
+      void checkpointer?.close();
+      httpServer.close(() => resolveClose());
       httpServer.closeAllConnections();
       log({ event: "closed", url });
     });
