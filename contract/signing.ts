@@ -35,8 +35,13 @@ function fromHex(hex: string): Uint8Array | undefined {
   return out;
 }
 
+/** The text a signature covers (a signer outside Web Crypto must sign exactly this, as UTF-8). */
+export function signedText(timestamp: string, nonce: string, path: string, body: string): string {
+  return `${timestamp}\n${nonce}\n${path}\n${body}`;
+}
+
 function payload(timestamp: string, nonce: string, path: string, body: string): Uint8Array {
-  return encoder.encode(`${timestamp}\n${nonce}\n${path}\n${body}`);
+  return encoder.encode(signedText(timestamp, nonce, path, body));
 }
 
 /** Signs a request; returns the three headers to send. `now` is Unix milliseconds. */

@@ -219,6 +219,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host: "127.0.0.1",
       port: options.workerPort ?? 0,
       cf: false,
+      // Miniflare's entry worker would otherwise copy every response to time it for a request log line
+      // (which, with no Miniflare logger, it then drops): work on every gateway call for nothing.
+      logRequests: false,
       ...(options.workerLog ? { handleRuntimeStdio: pipeLines(options.workerLog) } : {}),
       bindings: {
         LIBSQL_URL: store.url,

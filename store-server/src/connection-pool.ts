@@ -102,13 +102,19 @@ export class SqlConnection {
   #settingsTouched = false;
   #open = true;
 
-  /** Opens a connection to `file` and applies the per-connection settings. */
-  constructor(file: string, analyze: (sql: string) => SqlAnalysis) {
+  readonly #settings: string;
+
+  /**
+   * Opens a connection to `file` and applies the per-connection settings. `autoCheckpoint` false: commits
+   * never checkpoint the WAL (`wal_autocheckpoint = 0`); the server's checkpoint thread does.
+   */
+  constructor(file: string, analyze: (sql: string) => SqlAnalysis, autoCheckpoint = true) {
     this.#analyze = analyze;
+    this.#settings = autoCheckpoint ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0";
     this.#db = new Database(file, { timeout: 0 });
     try {
       this.#db.defaultSafeIntegers(true);
-      this.#db.exec("PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
+      this.#db.exec(`PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL; ${this.#settings}`);
     } catch (error) {
       this.#db.close();
       throw toStoreError(error);
@@ -310,7 +316,7 @@ export class SqlConnection {
     if (!this.rollback()) return false;
     if (!this.#settingsTouched) return true;
     try {
-      this.#db.exec("PRAGMA foreign_keys = ON");
+      this.#db.exec(this.#settings);
       this.#settingsTouched = false;
       return true;
     } catch {
@@ -344,6 +350,8 @@ export interface ConnectionPoolOptions {
   readonly maxConnections?: number;
   /** Most idle connections kept for reuse. Default 8. */
   readonly maxIdle?: number;
+  /** False: connections never checkpoint on commit (a checkpoint thread does). Default true. */
+  readonly autoCheckpoint?: boolean;
 }
 
 /**
@@ -355,6 +363,7 @@ export class ConnectionPool {
   readonly #file: string;
   readonly #maxConnections: number;
   readonly #maxIdle: number;
+  readonly #autoCheckpoint: boolean;
   readonly #analyses = new Lru<SqlAnalysis>(1024);
   readonly #idle: SqlConnection[] = [];
   readonly #all = new Set<SqlConnection>();
@@ -368,6 +377,7 @@ export class ConnectionPool {
     this.shared = options.file === ":memory:";
     this.#maxConnections = Math.max(1, options.maxConnections ?? 64);
     this.#maxIdle = Math.max(0, options.maxIdle ?? 64);
+    this.#autoCheckpoint = options.autoCheckpoint ?? true;
     const first = this.#open();
     if (this.shared) {
       this.#sharedConnection = first;
@@ -449,7 +459,7 @@ export class ConnectionPool {
   }
 
   #open(): SqlConnection {
-    const connection = new SqlConnection(this.#file, this.analyze);
+    const connection = new SqlConnection(this.#file, this.analyze, this.#autoCheckpoint);
     this.#all.add(connection);
     return connection;
   }

@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
+import { startCheckpointer } from "./checkpointer";
 import { ConnectionPool } from "./connection-pool";
 import { decodeStreamRequest } from "./hrana-proto";
 import { HranaStream, protoErrorOf } from "./hrana-stream";
@@ -34,6 +35,12 @@ export interface StoreServerOptions {
   maxBodyBytes?: number;
   /** Most engine connections open at once; more streams wait for one. Default 64. */
   maxConnections?: number;
+  /**
+   * WAL checkpoints: every this many ms, PASSIVE, in a thread of their own (checkpointer.ts), never on a
+   * commit in the server's thread. 0: SQLite's default, the commit past 1000 WAL pages checkpoints.
+   * Default 1000. Ignored for `:memory:`.
+   */
+  checkpointIntervalMs?: number;
   /** Receives one object per notable event (listening, expiry, internal errors). */
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -46,6 +53,8 @@ export interface StoreServer {
   readonly port: number;
   /** Pipeline requests served so far (each one is one client round trip); for cost measurements. */
   readonly pipelineRequests: () => number;
+  /** The checkpoint thread's runs and copied WAL frames; undefined without one. */
+  readonly checkpoints?: () => Promise<{ runs: number; frames: number } | undefined>;
   /** Ends all streams (rolling back open transactions), closes the connections and the HTTP server. */
   close(): Promise<void>;
 }
@@ -100,7 +109,14 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
 
   const file = options.file === ":memory:" ? ":memory:" : resolve(options.file);
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-  const pool = new ConnectionPool({ file, maxConnections: options.maxConnections });
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 1000;
+  if (!(Number.isInteger(checkpointIntervalMs) && checkpointIntervalMs >= 0)) {
+    throw new StoreError("CONFIG_INVALID", "`checkpointIntervalMs` must be a non-negative integer");
+  }
+  const background = file !== ":memory:" && checkpointIntervalMs > 0;
+  const pool = new ConnectionPool({ file, maxConnections: options.maxConnections, autoCheckpoint: !background });
+  // After the pool: its first connection has put the file in WAL mode.
+  const checkpointer = background ? startCheckpointer(file, checkpointIntervalMs, log) : undefined;
   const queue = new WriteQueue();
   const expectedToken = options.authToken === undefined || options.authToken === "" ? undefined : sha256(options.authToken);
   const streams = new Map<number, HranaStream>();
@@ -309,6 +325,7 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
   await new Promise<void>((resolveListen, rejectListen) => {
     const onError = (error: Error): void => {
       pool.close();
+      void checkpointer?.close();
       rejectListen(error);
     };
     httpServer.once("error", onError);
@@ -332,6 +349,7 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
       for (const stream of streams.values()) stream.close();
       streams.clear();
       pool.close();
+      void checkpointer?.close();
       httpServer.close(() => resolveClose());
       httpServer.closeAllConnections();
       log({ event: "closed", url });
@@ -339,5 +357,11 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
     return closed;
   };
 
-  return { url, port: boundPort, pipelineRequests: () => pipelineCount, close };
+  return {
+    url,
+    port: boundPort,
+    pipelineRequests: () => pipelineCount,
+    checkpoints: async () => (checkpointer ? checkpointer.stats() : undefined),
+    close,
+  };
 }

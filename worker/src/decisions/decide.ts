@@ -16,7 +16,7 @@ import { decideRegisterResponse } from "../registrar/register-response";
 import { isRegisterContext, type RegisterContext } from "../registrar/register-context";
 import { decideRoute } from "../routing/route-request";
 import type { Store } from "../store/store";
-import type { TenantDirectoryCache } from "../tenants/tenant-directory";
+import type { Defer, TenantDirectoryCache } from "../tenants/tenant-directory";
 import type { ContextCodec } from "./contexts";
 
 /** What the decisions need from their runtime. */
@@ -30,6 +30,8 @@ export interface DecisionServices {
   /** This runtime's tenant configuration cache (two runtimes in one process never share one). */
   readonly tenantCache: TenantDirectoryCache;
   readonly log: (obj: Record<string, unknown>) => void;
+  /** Keeps background work (a tenant cache refresh) alive past the answer: workerd's `ctx.waitUntil`. */
+  readonly defer?: Defer;
 }
 
 /** The response event's context is forged, stale, or of a kind no decision issued. */
@@ -42,7 +44,7 @@ export class InvalidContextError extends Error {
 
 /** An initial request: REGISTER to the registrar decision, anything else to routing. `now` is Unix ms. */
 export async function decideRequest(ev: RequestEvent, s: DecisionServices, now: number): Promise<RequestDecisionInput> {
-  const tenants = await s.tenantCache.get(s.store, now, s.config.tenantCacheTtlMs);
+  const tenants = await s.tenantCache.get(s.store, now, s.config.tenantCacheTtlMs, s.defer);
   if (ev.method === "REGISTER") {
     const { minExpires, maxExpires } = s.config;
     return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });

@@ -3,12 +3,13 @@
  * `/v1/response` (a final response the worker asked to see -> a decision). Thin: authenticate, validate,
  * call the decision (decisions/decide.ts, shared with the Node runtime), answer JSON.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ContractError, parseRequestEvent, parseResponseEvent } from "../../../contract/v1";
 import type { Env } from "../config/env";
 import { decideRequest, decideResponse, InvalidContextError } from "../decisions/decide";
 import { mountProbeRoutes } from "../destinations/probe-routes";
+import type { Defer } from "../tenants/tenant-directory";
 import { getServices } from "../services";
 import { gatewayAuth, type GatewayVars } from "./gateway-auth";
 
@@ -29,6 +30,19 @@ function validated<T>(fn: () => T): T {
   }
 }
 
+/**
+ * The request's `waitUntil`, for work that outlives the answer (a tenant cache refresh); none when the app
+ * runs without an execution context (Hono's `app.request` in the Node runtime's tests).
+ */
+function deferOf(c: Context): Defer | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Routes under `/v1`, behind the gateway signature check. */
 export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
   const app = new Hono<{ Bindings: Env } & GatewayVars>();
@@ -37,7 +51,9 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
 
   app.post("/request", async (c) => {
     const ev = validated(() => parseRequestEvent(parseJson(c.get("rawBody"))));
-    return c.json(await decideRequest(ev, getServices(c.env), Date.now()));
+    const defer = deferOf(c);
+    const services = getServices(c.env);
+    return c.json(await decideRequest(ev, defer ? { ...services, defer } : services, Date.now()));
   });
 
   // The gateway's readiness probe (contract PING_PATH): signature accepted (the middleware) and store reached.

@@ -37,14 +37,27 @@ interface CacheEntry {
   readonly directory: TenantDirectory;
 }
 
+/**
+ * Keeps work that outlives the request alive (workerd: the request's `ctx.waitUntil`); without it the work
+ * just runs on (Node).
+ */
+export type Defer = (work: Promise<unknown>) => void;
+
 /** A directory cache: one per runtime instance (per env in the Workers runtime, per Node runtime). */
 export interface TenantDirectoryCache {
   /**
-   * The cached directory, reloaded from the store when older than `ttlMs` (0 = always reload) or after an
-   * invalidation. Only a loaded directory is cached, never a pending load: a load belongs to the request
-   * that started it, and workerd may cancel that request; another request must not wait on it.
+   * The cached directory, never older than `ttlMs` (0 = always reload) nor from before an invalidation:
+   * otherwise loaded from the store, and the request waits for it.
+   *
+   * Refresh ahead: once the directory is half its TTL old, the request that sees it starts a reload in the
+   * background (kept alive by `defer`) and is answered from the cache at once; the reload replaces the cache
+   * when it lands. Under steady traffic no request waits for a reload (before, one request per TTL did: a
+   * store round trip more, 1 % of the requests at 100/s, the p99). Only a loaded directory is cached, never a
+   * pending load: a load belongs to the request that started it, and workerd may cancel that request;
+   * another request must not wait on it. A background reload that has not landed within a quarter of the TTL
+   * counts as lost, and a later request starts another.
    */
-  get(store: Store, now: number, ttlMs: number): Promise<TenantDirectory>;
+  get(store: Store, now: number, ttlMs: number, defer?: Defer): Promise<TenantDirectory>;
 }
 
 /** Bumped by every admin change in this isolate or process: every cache reloads on its next use. */
@@ -52,13 +65,30 @@ let generation = 0;
 
 export function createTenantDirectoryCache(): TenantDirectoryCache {
   let cached: CacheEntry | undefined;
+  /** When the background reload in flight started (undefined: none). */
+  let refreshingSince: number | undefined;
+  const load = async (store: Store, now: number): Promise<TenantDirectory> => {
+    const seen = generation;
+    const directory = buildTenantDirectory(await store.loadTenants());
+    if (!cached || cached.at <= now) cached = { at: now, generation: seen, directory };
+    return directory;
+  };
   return {
-    async get(store, now, ttlMs) {
-      if (cached && ttlMs > 0 && now - cached.at < ttlMs && cached.generation === generation) return cached.directory;
-      const seen = generation;
-      const directory = buildTenantDirectory(await store.loadTenants());
-      if (!cached || cached.at <= now) cached = { at: now, generation: seen, directory };
-      return directory;
+    async get(store, now, ttlMs, defer) {
+      const fresh = cached !== undefined && ttlMs > 0 && now - cached.at < ttlMs && cached.generation === generation;
+      if (!fresh) return load(store, now);
+      const age = now - cached!.at;
+      if (age >= ttlMs / 2 && (refreshingSince === undefined || now - refreshingSince >= ttlMs / 4)) {
+        const started = now;
+        refreshingSince = started;
+        const refresh = load(store, started)
+          .catch(() => undefined) // the next request past half the TTL tries again; at the TTL one waits
+          .finally(() => {
+            if (refreshingSince === started) refreshingSince = undefined;
+          });
+        defer?.(refresh);
+      }
+      return cached!.directory;
     },
   };
 }
