@@ -11,8 +11,9 @@
  *
  * Semantics follow @libsql/client's `file:` client with intMode "number": integers outside the safe range
  * throw a RangeError, a batch runs in one deferred transaction and is rolled back when a statement fails,
- * `undefined` arguments are refused. Measured in bench/node-runtime-hop.ts: the same drizzle lookup goes from
- * about 260 µs to about 60 µs (docs/benchmarks.md).
+ * `undefined` arguments are refused. With the routing lookups prepared (worker/src/store/libsql-store.ts),
+ * a lookup through the store thread went from 335 to 73 µs on average, hop included
+ * (`npx tsx bench/node-runtime-hop.ts 3000`; docs/benchmarks.md).
  *
  * Only the store thread uses it (store-thread-main.ts); URLs other than `file:` keep @libsql/client.
  */
