@@ -7,18 +7,26 @@ import type { Env } from "../worker/src/config/env";
 
 export const DEFAULT_NODE_LIBSQL_URL = "file:.data/edge-registrar.db";
 
-const NAMES = [
-  "LIBSQL_AUTH_TOKEN",
-  "GATEWAY_SECRET",
-  "ADMIN_TOKEN",
-  "DEFAULT_EXPIRES",
-  "MIN_EXPIRES",
-  "TENANT_CACHE_TTL_MS",
-  "SIGNATURE_WINDOW_S",
-  "SWEEP_BATCH",
-  "SWEEP_MAX_BATCHES",
-  "ANY_DOMAIN_LOOKUP",
-] as const satisfies readonly (keyof Env)[];
+/**
+ * Every optional binding of the worker, by name: the `satisfies` makes a binding added to Env without being
+ * listed here a compile error (five were missing, and so silently ignored by the node runtime).
+ */
+const OPTIONAL = {
+  LIBSQL_AUTH_TOKEN: true,
+  GATEWAY_SECRET_PREVIOUS: true,
+  ADMIN_TOKEN_PREVIOUS: true,
+  DEFAULT_EXPIRES: true,
+  MIN_EXPIRES: true,
+  MAX_EXPIRES: true,
+  MAX_CONTACTS: true,
+  REGISTER_CONTEXT_MAX_AGE_S: true,
+  TENANT_CACHE_TTL_MS: true,
+  SIGNATURE_WINDOW_S: true,
+  SWEEP_BATCH: true,
+  SWEEP_MAX_BATCHES: true,
+  ANY_DOMAIN_LOOKUP: true,
+} as const satisfies Record<Exclude<keyof Env, "LIBSQL_URL" | "GATEWAY_SECRET" | "ADMIN_TOKEN">, true>;
+const NAMES = Object.keys(OPTIONAL) as (keyof typeof OPTIONAL)[];
 
 /** The bindings of the Node runtime from `env` (process.env). Validation is getConfig's, once, at start. */
 export function envFromProcess(env: NodeJS.ProcessEnv): Env {

@@ -29,4 +29,9 @@ describe("the node runtime's settings", () => {
     expect(env).toEqual({ LIBSQL_URL: DEFAULT_NODE_LIBSQL_URL, GATEWAY_SECRET: "s".repeat(16), ADMIN_TOKEN: "t".repeat(8), ANY_DOMAIN_LOOKUP: "on" });
     expect(envFromProcess({ LIBSQL_URL: "libsql://db.example" }).LIBSQL_URL).toBe("libsql://db.example");
   });
+
+  it("carries the registrar limits and the rotation secrets too (they were dropped before)", () => {
+    const vars = { MAX_EXPIRES: "7200", MAX_CONTACTS: "3", REGISTER_CONTEXT_MAX_AGE_S: "50", GATEWAY_SECRET_PREVIOUS: "p".repeat(16), ADMIN_TOKEN_PREVIOUS: "q".repeat(8) };
+    expect(envFromProcess(vars)).toMatchObject(vars);
+  });
 });
