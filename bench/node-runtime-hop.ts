@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       headers: { authorization: "Bearer bench-admin", "content-type": "application/json" },
       body: JSON.stringify({ domain: "hop.example", destinations: ["sip:127.0.0.11:5080"] }),
     });
-    const thread = await startThreadStore({ url, authToken: undefined });
+    const thread = await startThreadStore({ url });
     const direct = createLibsqlStore(drizzle(createClient({ url })));
     await time(200, () => thread.ping());
     await time(200, () => direct.ping());

@@ -112,7 +112,7 @@ async function lookups(store: ThreadStore, live: number, count: number, until?: 
 }
 
 async function open(file: string): Promise<ThreadStore> {
-  return startThreadStore({ url: `file:${file}`, authToken: undefined, opTimeoutMs: undefined });
+  return startThreadStore({ url: `file:${file}`, opTimeoutMs: undefined });
 }
 
 async function main(): Promise<void> {

@@ -90,7 +90,7 @@ async function openStore(
   opTimeoutMs: number,
 ): Promise<{ store: Store; calls: () => number; close: () => Promise<void> }> {
   if (config.libsqlUrl.startsWith("file:")) {
-    const ts = await startThreadStore({ url: config.libsqlUrl, authToken: config.libsqlAuthToken, opTimeoutMs });
+    const ts = await startThreadStore({ url: config.libsqlUrl, opTimeoutMs });
     return { store: ts, calls: () => ts.calls(), close: () => ts.close() };
   }
   const client = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });

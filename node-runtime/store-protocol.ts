@@ -1,24 +1,23 @@
 /** Messages between the gateway's event loop and the store thread (thread-store.ts, store-thread-main.ts). */
 import type { Store } from "../worker/src/store/store";
 
-export type StoreOp = Exclude<keyof Store, never>;
+export type StoreOp = keyof Store;
 
 /**
  * What a thread's connection is for: the writer runs every write (saves, the sweep, admin changes) one after
  * another; the reader serves the lookups. Under WAL a reader never waits for the writer, so a sweep batch or
- * a burst of saves never holds up the lookup of a call being routed. The checkpointer copies the WAL back
- * into the database file every 10 s (PASSIVE: it never blocks the others), so that the writer's commits
- * do not pay for checkpoints and their fsync.
+ * a burst of saves never holds up the lookup of a call being routed. (A third thread, the store endpoint's
+ * checkpointer, copies the WAL into the database file: thread-store.ts.)
  */
-export type StoreThreadRole = "writer" | "reader" | "checkpointer";
+export type StoreThreadRole = "writer" | "reader";
 
 export interface StoreThreadData {
+  /** A `file:` URL (the embedded database). */
   readonly url: string;
-  /** How often the checkpointer checkpoints the WAL (ms); default 10 s (store-thread-main.ts). */
+  /** How often the checkpointer checkpoints the WAL (ms); default 10 s (thread-store.ts). */
   readonly checkpointIntervalMs?: number | undefined;
   /** Default "writer". A reader's connection is query_only. */
   readonly role?: StoreThreadRole | undefined;
-  readonly authToken: string | undefined;
   /**
    * How long a call may wait in the thread's queue before it is refused unrun (its caller, a decision bounded
    * by WORKER_TIMEOUT_MS, has given up by then). Undefined: no bound.

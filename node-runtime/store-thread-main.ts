@@ -1,10 +1,9 @@
 /**
- * The store thread: owns the embedded libSQL connection (`file:` URLs) and runs the worker's Store
+ * A store thread: owns one connection to the embedded libSQL file and runs the worker's Store
  * (worker/src/store/libsql-store.ts, the same SQL as every runtime) on it. The `file:` driver is synchronous:
  * here it blocks only this thread, never the gateway's event loop with its SIP timers and retransmissions.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createClient, type Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { StoreError, type Store } from "../worker/src/store/store";
@@ -16,44 +15,27 @@ if (!port) throw new Error("store-thread-main.ts runs only as a worker thread (s
 const data = workerData as StoreThreadData;
 
 /**
- * How often the checkpointer runs a PASSIVE checkpoint, unless the thread's data says otherwise. Each one
- * ends with an fsync of the database file, and on ext4 the writer's WAL appends can wait for that journal
- * commit: every second, that wait showed in the REGISTER p99 at 100/s (three alternating runs each, added
- * p99 13.0 / 9.6 / 14.2 ms every second vs 9.7 / 9.2 / 8.1 ms every 10 s). Between checkpoints the WAL
- * grows; the writer's own threshold below bounds it.
- */
-const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
-/**
- * The writer's own checkpoint threshold (pages of WAL), a safety net for when the checkpointer falls behind
- * (SQLite's default, 1000, would make the writer checkpoint on a commit about once a second under load).
+ * The writer's own checkpoint threshold (pages of WAL), a safety net for when the checkpointer thread
+ * (thread-store.ts) falls behind (SQLite's default, 1000, would make the writer checkpoint on a commit about
+ * once a second under load).
  */
 const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 
 async function open(): Promise<{ store: Store; close: () => void }> {
-  // An embedded file: the statement-caching client (embedded-client.ts); any other URL: @libsql/client.
-  const client: Client = data.url.startsWith("file:") ? createEmbeddedClient(data.url) : createClient({ url: data.url, authToken: data.authToken });
-  // WAL: readers never wait for the writer; a writer waits (in this thread only) for another process's
-  // writer instead of failing at once, when several processes share the file.
-  let timer: ReturnType<typeof setInterval> | undefined;
+  const client = createEmbeddedClient(data.url);
+  // First: another process's writer (several gateways on one file) is waited for, in this thread only,
+  // instead of failing at once, and that includes the journal_mode switch below.
+  await client.execute("PRAGMA busy_timeout = 5000");
   if (data.role === "reader") {
     // The writer (started first) has put the file in WAL mode; this connection only reads.
     await client.execute("PRAGMA query_only = 1");
-  } else if (data.role === "checkpointer") {
-    const every = data.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
-    timer = setInterval(() => void client.execute("PRAGMA wal_checkpoint(PASSIVE)").catch(() => undefined), every);
   } else {
+    // WAL: readers never wait for the writer.
     await client.execute("PRAGMA journal_mode = WAL");
     await client.execute("PRAGMA synchronous = NORMAL");
-    if (data.url.startsWith("file:")) await client.execute(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+    await client.execute(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
   }
-  await client.execute("PRAGMA busy_timeout = 5000");
-  return {
-    store: createLibsqlStore(drizzle(client)),
-    close: () => {
-      clearInterval(timer);
-      client.close();
-    },
-  };
+  return { store: createLibsqlStore(drizzle(client)), close: () => client.close() };
 }
 
 function errorReply(id: number, op: string, err: unknown): StoreReply {

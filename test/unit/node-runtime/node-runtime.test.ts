@@ -133,7 +133,7 @@ describe("the store thread", () => {
   });
 
   it("carries StoreConflictError across the thread as the same class", async () => {
-    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, authToken: undefined });
+    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}` });
     try {
       const err = await ts.createTenant({ domain: "nr.example", destinations: [] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreConflictError);
@@ -145,7 +145,7 @@ describe("the store thread", () => {
 
   it("serves lookups from its reader while the writer waits for the write lock (a sweep or a burst of saves never holds up routing)", async () => {
     const url = `file:${join(dir, "store.db")}`;
-    const ts = await startThreadStore({ url, authToken: undefined });
+    const ts = await startThreadStore({ url });
     // Another process's writer holds the file's write lock.
     const other = createEmbeddedClient(url);
     try {
@@ -169,7 +169,7 @@ describe("the store thread", () => {
   it("checkpoints the WAL into the database file on a thread of its own, not on the writer's commits", async () => {
     const file = join(dir, "checkpoint.db");
     await applyMigrations({ url: `file:${file}` });
-    const ts = await startThreadStore({ url: `file:${file}`, authToken: undefined, checkpointIntervalMs: 300 });
+    const ts = await startThreadStore({ url: `file:${file}`, checkpointIntervalMs: 300 });
     try {
       await ts.createTenant({ domain: "ckpt.example", destinations: [] });
       await new Promise((resolve) => setTimeout(resolve, 600));
@@ -197,7 +197,7 @@ describe("the store thread", () => {
   });
 
   it("refuses, unrun, calls that waited in its queue longer than their callers wait (load shedding)", async () => {
-    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, authToken: undefined, opTimeoutMs: 1 });
+    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, opTimeoutMs: 1 });
     try {
       // A burst far longer than 1 ms of work: the head runs, the tail expires in the queue.
       const results = await Promise.allSettled(Array.from({ length: 400 }, () => ts.lookup("100", "nr.example", 0)));
