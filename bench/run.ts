@@ -71,39 +71,24 @@ interface Site {
   readonly phoneContact: string;
   readonly pbx: Addr;
 }
-const WORKERS: Site = {
-  target: { ip: "127.0.20.1", port: 5060 },
-  upA: "127.0.20.11",
-  upB: "127.0.20.12",
-  upPort: 5080,
-  regClient: { ip: "127.0.20.31", port: 5090 },
-  regContact: "127.0.20.131:5070",
-  phone: { ip: "127.0.20.21", port: 5070 },
-  phoneContact: "127.0.20.121:5070",
-  pbx: { ip: "127.0.20.11", port: 5082 },
-};
-const KAM: Site = {
-  target: { ip: "127.0.21.1", port: 5060 },
-  upA: "127.0.21.11",
-  upB: "127.0.21.12",
-  upPort: 5080,
-  regClient: { ip: "127.0.21.31", port: 5090 },
-  regContact: "127.0.21.131:5070",
-  phone: { ip: "127.0.21.21", port: 5070 },
-  phoneContact: "127.0.21.121:5070",
-  pbx: { ip: "127.0.21.11", port: 5082 },
-};
-const NODE: Site = {
-  target: { ip: "127.0.22.1", port: 5060 },
-  upA: "127.0.22.11",
-  upB: "127.0.22.12",
-  upPort: 5080,
-  regClient: { ip: "127.0.22.31", port: 5090 },
-  regContact: "127.0.22.131:5070",
-  phone: { ip: "127.0.22.21", port: 5070 },
-  phoneContact: "127.0.22.121:5070",
-  pbx: { ip: "127.0.22.11", port: 5082 },
-};
+/** A system's addresses: the same layout in its own block 127.0.<block>.x (test/e2e/README.md). */
+function site(block: number): Site {
+  const ip = (host: number): string => `127.0.${block}.${host}`;
+  return {
+    target: { ip: ip(1), port: 5060 },
+    upA: ip(11),
+    upB: ip(12),
+    upPort: 5080,
+    regClient: { ip: ip(31), port: 5090 },
+    regContact: `${ip(131)}:5070`,
+    phone: { ip: ip(21), port: 5070 },
+    phoneContact: `${ip(121)}:5070`,
+    pbx: { ip: ip(11), port: 5082 },
+  };
+}
+const WORKERS = site(20);
+const KAM = site(21);
+const NODE = site(22);
 const SITES: Record<OursId | "kamailio", Site> = { workers: WORKERS, node: NODE, kamailio: KAM };
 /** Direct baseline: REGISTER straight to the reference's stand-in, OPTIONS straight to the reference's phone. */
 const DIRECT_REG_CLIENT: Addr = { ip: "127.0.21.32", port: 5090 };

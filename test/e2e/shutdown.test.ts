@@ -78,6 +78,20 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** The PBX got the INVITE: the call is in progress at the gateway. */
+/** The phone calls 202 through the gateway with the given scenario. */
+function phoneCalls202(scenario: string): ReturnType<typeof runSipp> {
+  return runSipp({
+    scenario: scenarioPath(scenario),
+    target: GW_TARGET,
+    bindIp: PHONE.ip,
+    bindPort: PHONE.port,
+    service: "201",
+    keys: { domain: DOMAIN, contact: PHONE.contact, dial: "202" },
+    workDir: work,
+    timeoutSec: 20,
+  });
+}
+
 function inviteReached(pbx: SippUas): Promise<true> {
   return until("the INVITE at the PBX", async () => ((await pbx.requests()).some((l) => l.startsWith("INVITE")) ? true : undefined), 10_000);
 }
@@ -132,16 +146,7 @@ describe("SIGTERM: the gateway drains, then exits 0", () => {
     expect(before.body).toMatchObject({ status: "ready", sockets: true, worker: true, draining: false });
 
     const pbx = await startSippUas({ scenario: scenarioPath("pbx-uas-rings-then-answers.xml"), bindIp: PBX.ip, bindPort: PBX.port, service: "202", calls: 1, timeoutSec: 30, extraArgs: ["-d", "2500"], workDir: work });
-    const call = runSipp({
-      scenario: scenarioPath("phone-uac-invite-to-pbx.xml"),
-      target: GW_TARGET,
-      bindIp: PHONE.ip,
-      bindPort: PHONE.port,
-      service: "201",
-      keys: { domain: DOMAIN, contact: PHONE.contact, dial: "202" },
-      workDir: work,
-      timeoutSec: 20,
-    });
+    const call = phoneCalls202("phone-uac-invite-to-pbx.xml");
     await inviteReached(pbx);
 
     const signalledAt = Date.now();
@@ -178,16 +183,7 @@ describe("SIGTERM: the gateway drains, then exits 0", () => {
     const gw = await startGatewayProcess("gateway-bound", { SHUTDOWN_GRACE_MS: String(GRACE_MS), LOG_LEVEL: "warn" });
     await until("/ready 200", async () => ((await ready()).status === 200 ? true : undefined), 15_000);
     const pbx = await startSippUas({ scenario: scenarioPath("pbx-uas-trying-only-until-cancelled.xml"), bindIp: PBX.ip, bindPort: PBX.port, service: "202", calls: 1, timeoutSec: 30, workDir: work });
-    const call = runSipp({
-      scenario: scenarioPath("phone-uac-invite-expect-503.xml"),
-      target: GW_TARGET,
-      bindIp: PHONE.ip,
-      bindPort: PHONE.port,
-      service: "201",
-      keys: { domain: DOMAIN, contact: PHONE.contact, dial: "202" },
-      workDir: work,
-      timeoutSec: 20,
-    });
+    const call = phoneCalls202("phone-uac-invite-expect-503.xml");
     await inviteReached(pbx);
     const signalledAt = Date.now();
     process.kill(gw.pid, "SIGTERM");
