@@ -67,10 +67,11 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
   let core: ProxyCore | undefined;
   let guard: IngressGuard | undefined;
   let prober: Prober | undefined;
-  // Responses to the prober's OPTIONS are its own (matched by their random branch): taken first. Then the
-  // flood limit, before the parser: a blocked source costs a Map lookup per datagram, nothing more.
+  // Responses to the prober's OPTIONS are its own (matched by their random branch): taken first, and only
+  // on the socket the probes go out from (the Asterisk side). Then the flood limit, before the parser: a
+  // blocked source costs a Map lookup per datagram, nothing more.
   const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
-    if (prober?.intercept(bytes, source, listener)) return;
+    if (listener === prober?.listener && prober.intercept(bytes, source, listener)) return;
     if (guard?.admit(source, listener)) core?.onDatagram(bytes, source, listener);
   };
   const onError = (err: Error) => log.warn("udp socket error", { error: err.message });

@@ -22,7 +22,7 @@ import { normalizeHost } from "../../../sip/host";
 import { EMPTY_BODY, headerValue } from "../../../sip/message";
 import { parseMessage } from "../../../sip/parser";
 import { serializeMessage } from "../../../sip/serializer";
-import { topVia } from "../../../sip/via";
+import { hostPort } from "../proxy/local-address";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import type { Clock, TimerHandle } from "../transaction/clock";
@@ -77,21 +77,11 @@ interface Target {
   probe: Probe | undefined;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: false });
-const PREFIX_BYTES = new TextEncoder().encode(`branch=${PROBE_BRANCH_PREFIX}`);
+const PREFIX_BYTES = Buffer.from(`branch=${PROBE_BRANCH_PREFIX}`);
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Byte search without decoding: most datagrams are not probe responses. */
-function contains(hay: Uint8Array, needle: Uint8Array): boolean {
-  const first = needle[0];
-  outer: for (let i = hay.indexOf(first!); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(first!, i + 1)) {
-    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
+/** Byte search without decoding (a view, no copy): most datagrams are not probe responses. */
+function contains(hay: Uint8Array, needle: Buffer): boolean {
+  return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).includes(needle);
 }
 
 export class Prober {
@@ -106,6 +96,11 @@ export class Prober {
   private refreshTimer: TimerHandle | undefined;
   private cseq = 0;
   private readonly token: () => string;
+
+  /** The socket the probes go out from, and their responses come back to. */
+  get listener(): Listener {
+    return this.deps.listener;
+  }
 
   constructor(private readonly deps: ProberDeps) {
     this.token = deps.token ?? (() => randomBytes(8).toString("hex"));
@@ -153,7 +148,7 @@ export class Prober {
     if (!contains(bytes, PREFIX_BYTES)) return false;
     const parsed = parseMessage(bytes);
     if (!parsed.ok || parsed.message.kind !== "response") return false;
-    const branch = topVia(parsed.message)?.branch;
+    const branch = parsed.topVia.branch;
     if (!branch?.startsWith(PROBE_BRANCH_PREFIX)) return false;
     const target = this.byBranch.get(branch);
     const probe = target?.probe;
