@@ -137,8 +137,9 @@ export interface NodeRuntimeSettings {
 
 /** EDGE_RUNTIME, validated: "workers" (also when unset) or "node". */
 export function loadEdgeRuntime(argv: readonly string[], env: NodeJS.ProcessEnv): EdgeRuntimeName {
-  const i = argv.indexOf("--runtime");
-  const raw = (i >= 0 ? argv[i + 1] : undefined) ?? env.EDGE_RUNTIME ?? "workers";
+  // The same flag syntax as every other option (`--runtime node` or `--runtime=node`); the rest is not ours.
+  const flag = parseArgs({ args: [...argv], options: { runtime: OPTIONS.runtime }, strict: false }).values.runtime;
+  const raw = (typeof flag === "string" ? flag : undefined) ?? env.EDGE_RUNTIME ?? "workers";
   if (raw === "" || raw === "workers") return "workers";
   if (raw === "node") return "node";
   throw new GatewayConfigError(`EDGE_RUNTIME must be "workers" or "node", got ${JSON.stringify(raw)}`);

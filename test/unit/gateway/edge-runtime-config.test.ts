@@ -8,6 +8,7 @@ describe("EDGE_RUNTIME", () => {
     expect(loadEdgeRuntime([], { EDGE_RUNTIME: "" })).toBe("workers");
     expect(loadEdgeRuntime([], { EDGE_RUNTIME: "node" })).toBe("node");
     expect(loadEdgeRuntime(["--runtime", "workers"], { EDGE_RUNTIME: "node" })).toBe("workers");
+    expect(loadEdgeRuntime(["--listen", "127.0.0.1:5060", "--runtime=node"], {})).toBe("node");
   });
 
   it("refuses anything else, naming the variable", () => {
