@@ -9,7 +9,7 @@
  *   until they have their final response or the bound passes (then they are ended with one), a short linger
  *   lets the ACKs of those answers through, then the gateway closes and the process exits 0.
  */
-import { importHmacKey, signRequest } from "../../contract/signing";
+import { signRequestSync } from "./worker-client/worker-client";
 import { PING_PATH } from "../../contract/v1";
 import type { Logger } from "./observability/logger";
 
@@ -31,14 +31,12 @@ export type Ping = () => Promise<string | undefined>;
  * passes its own Ping (its store's) instead.
  */
 export function workerHttpPing(url: string, secret: string, timeoutMs: number): Ping {
-  const key = importHmacKey(secret);
-  // An unusable secret is reported by the config check; here it only must not be an unhandled rejection.
-  key.catch(() => undefined);
   const base = new URL(url);
   const path = base.pathname.replace(/\/$/, "") + PING_PATH;
   return async () => {
     try {
-      const headers = await signRequest(await key, path, "{}", Date.now());
+      // Signed as the worker client signs its calls (synchronously, off libuv's thread pool).
+      const headers = signRequestSync(secret, path, "{}", Date.now());
       const res = await fetch(new URL(path, base.origin), {
         method: "POST",
         body: "{}",
