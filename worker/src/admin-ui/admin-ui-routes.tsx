@@ -14,8 +14,7 @@ import { csrf as originCheck } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import type { JSX } from "hono/jsx/jsx-runtime";
-import { timingSafeEqual } from "hono/utils/buffer";
-import { acceptedAdminTokens, ConfigError, type Env } from "../config/env";
+import { acceptedAdminTokens, ConfigError, isAdminToken, type Env } from "../config/env";
 import { getServices, getSharedServices, jsonLog } from "../services";
 import { StoreError } from "../store/store";
 import { readGatewayMetrics } from "./gateway-metrics";
@@ -173,8 +172,7 @@ export function createAdminUiRoutes(): Hono<UiHonoEnv> {
     const token = form["token"];
     const { config } = getSharedServices(c.env);
     const ip = c.req.header("cf-connecting-ip") ?? null;
-    let valid = false;
-    if (typeof token === "string" && token !== "") for (const t of acceptedAdminTokens(config)) if (await timingSafeEqual(token, t)) valid = true;
+    const valid = typeof token === "string" && token !== "" && (await isAdminToken(config, token));
     if (!valid) {
       // Never the submitted value: it may be a real token with a typo.
       jsonLog({ msg: "admin ui login refused", ip });

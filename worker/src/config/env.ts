@@ -2,6 +2,7 @@
  * The worker's bindings (wrangler.toml [vars] and secrets) and their validation into a typed Config,
  * done once per env object instead of inside each handler.
  */
+import { timingSafeEqual } from "hono/utils/buffer";
 
 /**
  * Bindings as wrangler provides them. Secrets: GATEWAY_SECRET, ADMIN_TOKEN, LIBSQL_AUTH_TOKEN, and during a
@@ -122,4 +123,14 @@ export function getConfig(env: Env): Config {
 /** The admin tokens accepted now: ADMIN_TOKEN, and ADMIN_TOKEN_PREVIOUS during a rotation window. */
 export function acceptedAdminTokens(config: Config): readonly string[] {
   return config.adminTokenPrevious === undefined ? [config.adminToken] : [config.adminToken, config.adminTokenPrevious];
+}
+
+/**
+ * True when `presented` is an accepted admin token. Each comparison is constant-time, and every accepted
+ * token is compared, so the time does not say which one matched.
+ */
+export async function isAdminToken(config: Config, presented: string): Promise<boolean> {
+  let ok = false;
+  for (const token of acceptedAdminTokens(config)) if (await timingSafeEqual(presented, token)) ok = true;
+  return ok;
 }
