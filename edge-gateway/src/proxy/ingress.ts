@@ -66,7 +66,8 @@ export function replyStateless(
 /** What to do with a new request. */
 export type Admission =
   | { readonly kind: "drop"; readonly why: string }
-  | { readonly kind: "reply"; readonly status: number; readonly reason: string; readonly extra: readonly SipHeader[]; readonly why: string }
+  /** `initial`: out of dialog (no To tag), so a refusal before any decision is a metered "none" outcome. */
+  | { readonly kind: "reply"; readonly status: number; readonly reason: string; readonly extra: readonly SipHeader[]; readonly why: string; readonly initial: boolean }
   /** Out of dialog: the worker decides; `request` has the gateway's own preloaded Route entries removed. */
   | { readonly kind: "decide"; readonly request: SipRequest }
   /** From a peer gateway, with a proven Route naming the phone's address (peer-route.ts): relayed there. */
@@ -74,11 +75,10 @@ export type Admission =
   /** In a proven dialog: relayed by Route. */
   | { readonly kind: "dialog"; readonly route: Extract<InDialogRoute, { ok: true }> };
 
-const reply = (status: number, reason: string, why: string, extra: readonly SipHeader[] = []): Admission => ({ kind: "reply", status, reason, extra, why });
-
 /** The checks of RFC 3261 16.3 and the gateway's own bounds, before any transaction or worker call. */
 export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: TransportAddress, listener: Listener): Admission {
   const inDialog = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
+  const reply = (status: number, reason: string, why: string, extra: readonly SipHeader[] = []): Admission => ({ kind: "reply", status, reason, extra, why, initial: !inDialog });
   if (!inDialog && env.o.screen && !env.o.screen(req, source, listener)) return { kind: "drop", why: "screen" };
   // Draining (graceful shutdown, docs/operations.md): a new out-of-dialog request gets 503 with Retry-After
   // rather than silence. RFC 3261 21.5.4: 503 is for "a temporary overloading or maintenance of the

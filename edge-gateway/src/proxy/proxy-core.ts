@@ -15,7 +15,6 @@ import { parseCSeq } from "../../../sip/cseq";
 import { normalizeHost } from "../../../sip/host";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 import { headerValue } from "../../../sip/message";
-import { parseNameAddr } from "../../../sip/name-addr";
 import { serializeMessage } from "../../../sip/serializer";
 import type { Via } from "../../../sip/via";
 import { hasMagicCookie } from "../transaction/transaction-key";
@@ -286,7 +285,7 @@ export class ProxyCore implements ProxyEnv {
       case "reply":
         refuse(admission.status, admission.reason, admission.why, admission.extra);
         // An initial request (no To tag) refused before any decision is a "none" outcome.
-        if (parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] === undefined) this.meter.refusedStatelessly(req.method, admission.status);
+        if (admission.initial) this.meter.refusedStatelessly(req.method, admission.status);
         return;
       case "decide":
       case "dialog":
