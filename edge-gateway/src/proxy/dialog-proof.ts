@@ -42,31 +42,40 @@ export class DialogProof {
 
   /** The `;dp=` value for a dialog created by a request with this Call-ID and From tag. */
   dialogMac(callId: string, fromTag: string): string {
-    return mac(this.keys[0]!, dialogText(callId, fromTag));
+    return this.sign(dialogText(callId, fromTag));
   }
 
   /** True when `mac` proves the dialog for `callId` with one of `tags` (the request's From and To tags). */
   verifyDialog(proof: string | undefined, callId: string, tags: readonly (string | undefined)[]): boolean {
-    if (proof === undefined) return false;
-    return tags.some((tag) => tag !== undefined && this.keys.some((key) => equal(proof, mac(key, dialogText(callId, tag)))));
+    return tags.some((tag) => tag !== undefined && this.verify(proof, dialogText(callId, tag)));
   }
 
   /** The `;amac=` value of an alias written in a message of this Call-ID. */
   aliasMac(callId: string, alias: string): string {
-    return mac(this.keys[0]!, aliasText(callId, alias));
+    return this.sign(aliasText(callId, alias));
   }
 
   verifyAlias(proof: string | undefined, callId: string, alias: string): boolean {
-    return proof !== undefined && this.keys.some((key) => equal(proof, mac(key, aliasText(callId, alias))));
+    return this.verify(proof, aliasText(callId, alias));
   }
 
   /** The `;pmac=` value of a peer Route for a request of this Call-ID to `target` (`ip~port~1`). */
   peerMac(callId: string, target: string): string {
-    return mac(this.keys[0]!, peerText(callId, target));
+    return this.sign(peerText(callId, target));
   }
 
   verifyPeer(proof: string | undefined, callId: string, target: string): boolean {
-    return proof !== undefined && this.keys.some((key) => equal(proof, mac(key, peerText(callId, target))));
+    return this.verify(proof, peerText(callId, target));
+  }
+
+  /** Signs with the current key. */
+  private sign(text: string): string {
+    return mac(this.keys[0]!, text);
+  }
+
+  /** True when `proof` is the MAC of `text` under one of the accepted keys. */
+  private verify(proof: string | undefined, text: string): boolean {
+    return proof !== undefined && this.keys.some((key) => equal(proof, mac(key, text)));
   }
 }
 
