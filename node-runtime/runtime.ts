@@ -16,13 +16,12 @@ import type { AddressInfo } from "node:net";
 import { createAdaptorServer, type ServerType } from "@hono/node-server";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
-import { importHmacKey } from "../contract/signing";
 import { applyMigrations } from "../migrations/apply";
 import { createApp } from "../worker/src/app";
 import { ConfigError, getConfig, type Config, type Env } from "../worker/src/config/env";
 import { sweepExpired, type SweepResult } from "../worker/src/cron/sweep-expired";
-import { hmacContexts, inProcessContexts } from "../worker/src/decisions/contexts";
-import { acceptedGatewayKeys, provideServices } from "../worker/src/services";
+import { inProcessContexts } from "../worker/src/decisions/contexts";
+import { buildSharedServices, provideServices } from "../worker/src/services";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { createTenantDirectoryCache } from "../worker/src/tenants/tenant-directory";
 import type { Store } from "../worker/src/store/store";
@@ -125,10 +124,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     // The HTTP app (admin API, and /v1 for gateways that call over HTTP): contexts sealed, they travel.
     // One tenant cache for both (admin changes through the app invalidate it at once).
     const tenantCache = createTenantDirectoryCache();
-    const gatewayKey = importHmacKey(config.gatewaySecret);
-    const gatewayKeys = acceptedGatewayKeys(config, gatewayKey);
-    const contexts = hmacContexts(gatewayKey, gatewayKeys, config.registerContextMaxAgeS * 1000);
-    provideServices(options.env, { config, store, gatewayKey, gatewayKeys, contexts, tenantCache, log });
+    provideServices(options.env, { ...buildSharedServices(config, tenantCache, log), store });
     // The in-process decisions: contexts never leave this process.
     const client = createInProcessClient(
       { config, store, contexts: inProcessContexts(config.registerContextMaxAgeS * 1000), tenantCache, log },

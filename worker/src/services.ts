@@ -13,13 +13,11 @@ import { hmacContexts } from "./decisions/contexts";
 import type { DecisionServices } from "./decisions/decide";
 import { createLibsqlStore } from "./store/libsql-store";
 import type { Store } from "./store/store";
-import { createTenantDirectoryCache } from "./tenants/tenant-directory";
+import { createTenantDirectoryCache, type TenantDirectoryCache } from "./tenants/tenant-directory";
 
 export interface Services extends DecisionServices {
   readonly config: Config;
   readonly store: Store;
-  /** HMAC key for gateway request signatures and sealed contexts (the current secret: it seals). */
-  readonly gatewayKey: Promise<HmacKey>;
   /**
    * Keys that verify gateway signatures and open sealed contexts: the current one first, then, during a
    * rotation window, GATEWAY_SECRET_PREVIOUS's.
@@ -55,9 +53,19 @@ const RUNTIME_STORE = Symbol.for("edge-registrar.runtime-store");
 type EnvWithStore = Env & { [RUNTIME_STORE]?: { readonly url: string; readonly store: Store } };
 
 /** The keys a gateway signature or a sealed context may be made with: the current one, and the previous one during a rotation window. */
-export function acceptedGatewayKeys(config: Config, current: Promise<HmacKey>): Promise<readonly HmacKey[]> {
+function acceptedGatewayKeys(config: Config, current: Promise<HmacKey>): Promise<readonly HmacKey[]> {
   const previous = config.gatewaySecretPrevious;
   return previous === undefined ? current.then((k) => [k]) : Promise.all([current, importHmacKey(previous)]);
+}
+
+/**
+ * Everything but the store, for these settings: the gateway keys (the current secret seals; during a
+ * rotation window the previous one still verifies and opens) and the sealed contexts made with them.
+ */
+export function buildSharedServices(config: Config, tenantCache: TenantDirectoryCache, log: Services["log"]): SharedServices {
+  const gatewayKey = importHmacKey(config.gatewaySecret);
+  const gatewayKeys = acceptedGatewayKeys(config, gatewayKey);
+  return { config, gatewayKeys, contexts: hmacContexts(gatewayKey, gatewayKeys, config.registerContextMaxAgeS * 1000), tenantCache, log };
 }
 
 /** Registers ready-made services for an env object (a runtime that owns its store and contexts). */
@@ -72,17 +80,7 @@ export function getSharedServices(env: Env): SharedServices {
   if (own) return own;
   let shared = byEnv.get(env);
   if (!shared) {
-    const config = getConfig(env);
-    const gatewayKey = importHmacKey(config.gatewaySecret);
-    const gatewayKeys = acceptedGatewayKeys(config, gatewayKey);
-    shared = {
-      config,
-      gatewayKey,
-      gatewayKeys,
-      contexts: hmacContexts(gatewayKey, gatewayKeys, config.registerContextMaxAgeS * 1000),
-      tenantCache: createTenantDirectoryCache(),
-      log: jsonLog,
-    };
+    shared = buildSharedServices(getConfig(env), createTenantDirectoryCache(), jsonLog);
     byEnv.set(env, shared);
   }
   return shared;
