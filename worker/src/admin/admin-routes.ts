@@ -17,7 +17,8 @@ import { StoreConflictError } from "../store/store";
 import { destinationProblem, parseDestination } from "../tenants/destination-uri";
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
 import { isIpAddress } from "../sip-uri";
-import { jsonBody, type AdminVars } from "./admin-body";
+import { jsonBody } from "../json-body";
+import type { AdminVars } from "./admin-body";
 import { createDestinationAdminRoutes } from "../destinations/admin-destination-routes";
 import { createLegacyRoutes } from "./legacy-routes";
 

@@ -6,7 +6,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Env } from "../config/env";
-import { jsonBody, type AdminVars } from "./admin-body";
+import { jsonBody } from "../json-body";
+import type { AdminVars } from "./admin-body";
 import { maskToMethods } from "../registrar/methods";
 import { getServices } from "../services";
 import { isIpAddress, parseUri } from "../sip-uri";

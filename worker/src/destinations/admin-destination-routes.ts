@@ -11,7 +11,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Env } from "../config/env";
-import { jsonBody, type AdminVars } from "../admin/admin-body";
+import type { AdminVars } from "../admin/admin-body";
+import { jsonBody } from "../json-body";
 import { getServices } from "../services";
 import type { Store } from "../store/store";
 import { destinationProblem } from "../tenants/destination-uri";

@@ -7,22 +7,16 @@
  * decisions are in probe-service.ts.
  */
 import type { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { parseDestinationStateReport, parseProbeTargetsRequest } from "../../../contract/destinations";
-import { ContractError } from "../../../contract/v1";
 import type { Env } from "../config/env";
 import type { GatewayVars } from "../gateway/gateway-auth";
+import { jsonBody, validated } from "../json-body";
 import { getServices } from "../services";
 import { applyDestinationStateReport, listProbeTargets } from "./probe-service";
 
+/** The body as the contract value `parse` validates (400 when it is not JSON or not valid). */
 function body<T>(raw: string, parse: (v: unknown) => T): T {
-  try {
-    return parse(JSON.parse(raw));
-  } catch (err) {
-    if (err instanceof ContractError) throw new HTTPException(400, { message: err.reason });
-    if (err instanceof SyntaxError) throw new HTTPException(400, { message: "body is not JSON" });
-    throw err;
-  }
+  return validated(() => parse(jsonBody(raw)));
 }
 
 /** Adds the two routes to the gateway's `/v1` app (after its signature check). */

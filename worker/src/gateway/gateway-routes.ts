@@ -5,30 +5,14 @@
  */
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ContractError, parseRequestEvent, parseResponseEvent } from "../../../contract/v1";
+import { parseRequestEvent, parseResponseEvent } from "../../../contract/v1";
 import type { Env } from "../config/env";
 import { decideRequest, decideResponse, InvalidContextError } from "../decisions/decide";
 import { mountProbeRoutes } from "../destinations/probe-routes";
 import type { Defer } from "../tenants/tenant-directory";
+import { jsonBody, validated } from "../json-body";
 import { getServices } from "../services";
 import { gatewayAuth, type GatewayVars } from "./gateway-auth";
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new HTTPException(400, { message: "body is not JSON" });
-  }
-}
-
-function validated<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ContractError) throw new HTTPException(400, { message: err.reason });
-    throw err;
-  }
-}
 
 /**
  * The request's `waitUntil`, for work that outlives the answer (a tenant cache refresh); none when the app
@@ -50,7 +34,7 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
   mountProbeRoutes(app);
 
   app.post("/request", async (c) => {
-    const ev = validated(() => parseRequestEvent(parseJson(c.get("rawBody"))));
+    const ev = validated(() => parseRequestEvent(jsonBody(c.get("rawBody"))));
     const defer = deferOf(c);
     const services = getServices(c.env);
     return c.json(await decideRequest(ev, defer ? { ...services, defer } : services, Date.now()));
@@ -63,7 +47,7 @@ export function createGatewayRoutes(): Hono<{ Bindings: Env } & GatewayVars> {
   });
 
   app.post("/response", async (c) => {
-    const ev = validated(() => parseResponseEvent(parseJson(c.get("rawBody"))));
+    const ev = validated(() => parseResponseEvent(jsonBody(c.get("rawBody"))));
     try {
       return c.json(await decideResponse(ev, getServices(c.env), Date.now()));
     } catch (err) {
