@@ -151,3 +151,8 @@ export function normalizeHost(host: string): string {
   if (bestStart === 8) return hex.join(":");
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
 }
+
+/** `sip:ip:port` with brackets around IPv6: how a registrar writes `received` (OpenSIPS, Kamailio, ours). */
+export function addressUri(ip: string, port: number): string {
+  return ip.includes(":") ? `sip:[${ip}]:${port}` : `sip:${ip}:${port}`;
+}

@@ -264,5 +264,6 @@ export function parseLegacyCommandLine(argv: readonly string[]): LegacyInvocatio
 
 /** How a source is named in reports and messages (a MySQL URL without its password). */
 export function describeSource(source: LegacySource): string {
-  return source.kind === "mysql" ? redactUrl(source.settings.display) : source.file;
+  // `display` is redacted when the settings are read (mysql.ts).
+  return source.kind === "mysql" ? source.settings.display : source.file;
 }

@@ -3,7 +3,7 @@
  * binding of an AoR the one-row-per-AoR table keeps, and how both sides compare. Pure functions; the
  * MySQL, CSV and admin API ends are elsewhere (see docs/migration.md for the rules in prose).
  */
-import { isIpAddress, normalizeHost } from "../../sip/host";
+import { addressUri, isIpAddress, normalizeHost } from "../../sip/host";
 import { parseSipUri } from "../../sip/uri";
 import { checkAor } from "../validate";
 
@@ -62,10 +62,6 @@ export function formatDatetime(seconds: number): string {
 /** RFC 3261 section 19.1.2: an absent port is 5060 for sip:, 5061 for sips:. */
 const defaultPort = (scheme: "sip" | "sips"): number => (scheme === "sips" ? 5061 : 5060);
 
-/** `sip:ip:port`, IPv6 in brackets, as the registrar writes `received`. */
-export function addressUri(ip: string, port: number): string {
-  return ip.includes(":") ? `sip:[${ip}]:${port}` : `sip:${ip}:${port}`;
-}
 
 /** The AoR key both sides are matched on: the user as written, the domain in lower case. */
 export function aorKey(user: string, domain: string): string {
@@ -180,7 +176,6 @@ export function legacyRowsOf(bindings: readonly LiveBinding[]): { rows: Map<stri
 /** Two legacy rows say the same thing (addresses compared in normal form, ports as numbers). */
 export function sameLegacyRow(a: LegacyRow, b: LegacyRow): boolean {
   return (
-    legacyAorKey(a.aor) === legacyAorKey(b.aor) &&
     a.aor === b.aor &&
     normalizeHost(a.contact_ip) === normalizeHost(b.contact_ip) &&
     Number(a.contact_port) === Number(b.contact_port) &&

@@ -4,10 +4,10 @@
  */
 import { MAX_EXPIRES as MAX_DELTA_SECONDS, parseExpires } from "../../sip/expires";
 import { formatParams, type Params } from "../../sip/params";
-import { isIpAddress, normalizeHost } from "../../sip/host";
+import { addressUri, isIpAddress, normalizeHost } from "../../sip/host";
 import { parseSipUri } from "../../sip/uri";
 
-export { formatParams, isIpAddress, normalizeHost };
+export { addressUri, formatParams, isIpAddress, normalizeHost };
 
 /**
  * Delta-seconds of an `expires` parameter or header value; undefined when not a number. A value beyond the
@@ -60,7 +60,4 @@ export function parseUri(s: string): WorkerUri | undefined {
   return out;
 }
 
-/** `sip:ip:port`, brackets around IPv6, as OpenSIPS writes `received`. */
-export function addressUri(ip: string, port: number): string {
-  return ip.includes(":") ? `sip:[${ip}]:${port}` : `sip:${ip}:${port}`;
-}
+
