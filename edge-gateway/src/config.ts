@@ -224,15 +224,18 @@ function onOff(name: string, raw: string | undefined, fallback: boolean): boolea
   throw new GatewayConfigError(`${name} must be on or off`);
 }
 
+/** A string flag's value from parseArgs' values (a boolean or absent flag: undefined). */
+function stringFlag(values: { readonly [k: string]: string | boolean | undefined }, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
 /**
  * The flood settings alone, from the environment (and flags when given): for runners that build the rest of
  * the gateway's configuration themselves (`npm start`, the benchmark's stack).
  */
 export function loadFloodConfig(env: NodeJS.ProcessEnv, values: { readonly [k: string]: string | boolean | undefined } = {}): FloodConfig {
-  const flag = (k: string): string | undefined => {
-    const v = values[k];
-    return typeof v === "string" ? v : undefined;
-  };
+  const flag = (k: string): string | undefined => stringFlag(values, k);
   const d = DEFAULT_FLOOD_CONFIG;
   const exemptRaw = flag("flood-exempt") ?? env.FLOOD_EXEMPT ?? "";
   try {
@@ -353,10 +356,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
 
 /** The grammar's limits from flags and environment, each bounded so that none can switch a check off. */
 function parseLimits(values: { readonly [k: string]: string | boolean | undefined }, env: NodeJS.ProcessEnv): ParseLimits {
-  const flag = (name: string): string | undefined => {
-    const v = values[name];
-    return typeof v === "string" ? v : undefined;
-  };
+  const flag = (name: string): string | undefined => stringFlag(values, name);
   const d = DEFAULT_PARSE_LIMITS;
   const maxMessageBytes = intOpt("SIP_MAX_MESSAGE_BYTES", flag("max-message-bytes") ?? env.SIP_MAX_MESSAGE_BYTES, d.maxMessageBytes, 512, MAX_UDP_PAYLOAD);
   return {

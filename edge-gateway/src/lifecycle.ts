@@ -64,19 +64,19 @@ export interface WorkerProbeOptions {
 
 /** Pings until the first success; `reached` is true from then on. */
 export class WorkerProbe {
-  private reachedAt: number | undefined;
+  private reachedOnce = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
   constructor(private readonly o: WorkerProbeOptions) {}
 
   get reached(): boolean {
-    return this.reachedAt !== undefined;
+    return this.reachedOnce;
   }
 
   /** A successful worker call seen elsewhere counts as reaching it. */
   markReached(): void {
-    if (this.reachedAt === undefined) this.reachedAt = Date.now();
+    this.reachedOnce = true;
     this.stop();
   }
 
