@@ -143,6 +143,8 @@ export interface AdminClient {
     selector: DestinationSelector,
   ): Promise<{ destinations: DestinationStatus[]; changed: number }>;
   setDestinationProbing(selector: DestinationSelector & { readonly probing: boolean }): Promise<DestinationStatus[]>;
+  /** The cut-over routes (`/legacy/...`): the answer object as sent, for cli/legacy/legacy-client.ts to check. */
+  legacy(method: "GET" | "POST", path: string, body?: unknown): Promise<JsonObject>;
 }
 
 /** How long one request may take before the client gives up, in milliseconds. */
@@ -356,6 +358,9 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     },
     async setDestinationProbing(selector) {
       return (await call("POST", "/destinations/probe", selector)).field("destinations", "array") as unknown as DestinationStatus[];
+    },
+    async legacy(method, path, body) {
+      return (await call(method, `/legacy${path}`, body)).answer;
     },
   };
 }

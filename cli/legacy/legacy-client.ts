@@ -3,7 +3,7 @@
  * and the import of legacy rows in bounded batches. Failures come out as the admin client's two errors, so
  * edgectl reports them (and picks exit codes) as for every other command.
  */
-import { ADMIN_PREFIX, AdminApiError, AdminUnreachableError, createAdminClient, DEFAULT_TIMEOUT_MS } from "../admin-client";
+import { AdminApiError, createAdminClient } from "../admin-client";
 import type { FetchLike } from "../admin-client";
 import type { ImportRow, LiveBinding } from "./rows";
 
@@ -29,52 +29,6 @@ const OUTCOMES = new Set(["inserted", "updated", "unchanged", "kept", "refused"]
 
 export function createLegacyClient(options: { baseUrl: string; token: string; fetch: FetchLike }): LegacyClient {
   const admin = createAdminClient(options);
-  const base = new URL(options.baseUrl);
-  const root = `${base.origin}${base.pathname.replace(/\/+$/, "")}`;
-
-  async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    const route = `${ADMIN_PREFIX}/legacy${path}`;
-    let response: Response;
-    let text: string;
-    try {
-      response = await options.fetch(`${root}${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${options.token}`,
-          accept: "application/json",
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        redirect: "manual",
-        signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      text = await response.text();
-    } catch (error) {
-      const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-      const reason =
-        (error as { name?: string }).name === "TimeoutError"
-          ? `no answer within ${DEFAULT_TIMEOUT_MS / 1000} s`
-          : cause?.code === "ECONNREFUSED"
-            ? "connection refused"
-            : (cause?.code ?? (error instanceof Error ? error.message : String(error)));
-      throw new AdminUnreachableError(root, reason, { cause: error });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const obj = typeof json === "object" && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
-    const routeForErrors = route.split("?")[0] ?? route;
-    if (response.status !== 200) {
-      const reason = typeof obj?.error === "string" && obj.error !== "" ? obj.error : response.statusText || "error";
-      throw new AdminApiError(response.status, reason, method, routeForErrors);
-    }
-    if (!obj) throw new AdminApiError(response.status, "answer is not a JSON object", method, routeForErrors);
-    return obj;
-  }
-
   return {
     async tenantDomains() {
       return new Set((await admin.listTenants()).map((t) => t.domain.toLowerCase()));
@@ -83,7 +37,7 @@ export function createLegacyClient(options: { baseUrl: string; token: string; fe
       const out: LiveBinding[] = [];
       let after = 0;
       for (;;) {
-        const page = await call("GET", `/bindings?after=${after}&limit=${BINDINGS_PAGE}`);
+        const page = await admin.legacy("GET", `/bindings?after=${after}&limit=${BINDINGS_PAGE}`);
         if (!Array.isArray(page.bindings)) throw new AdminApiError(200, "unexpected answer: 'bindings' is not an array", "GET", "/legacy/bindings");
         out.push(...(page.bindings as LiveBinding[]));
         if (typeof page.next !== "number") return out;
@@ -91,7 +45,7 @@ export function createLegacyClient(options: { baseUrl: string; token: string; fe
       }
     },
     async importBatch(rows, dryRun) {
-      const answer = await call("POST", "/import", { rows, dryRun });
+      const answer = await admin.legacy("POST", "/import", { rows, dryRun });
       const results = answer.results;
       if (!Array.isArray(results) || results.length !== rows.length || !results.every((r) => OUTCOMES.has((r as { outcome?: string })?.outcome ?? ""))) {
         throw new AdminApiError(200, "unexpected answer: 'results' does not match the rows sent", "POST", "/legacy/import");
