@@ -28,7 +28,7 @@ export async function startTestStore(options: Partial<StoreServerOptions> = {}):
     dir,
     async stop() {
       await server.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 }); // the checkpoint thread may still be closing its files
     },
   };
 }

@@ -14,7 +14,7 @@ describe("server lifecycle", () => {
   });
 
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 }); // the checkpoint thread may still be closing its files
   });
 
   it("closes while a transaction holds the lock and writers wait, rolling the transaction back", async () => {
