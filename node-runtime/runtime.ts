@@ -12,6 +12,7 @@
  *
  * Configuration: the worker's bindings by the same names (worker/src/config/env.ts), validated once here.
  */
+import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer, type ServerType } from "@hono/node-server";
 import { createClient } from "@libsql/client";
@@ -25,6 +26,7 @@ import { buildSharedServices, provideServices } from "../worker/src/services";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { createTenantDirectoryCache } from "../worker/src/tenants/tenant-directory";
 import type { Store } from "../worker/src/store/store";
+import type { Sha256 } from "../worker/src/registrar/binding-token";
 import { createInProcessClient, type InProcessClient } from "./in-process-client";
 import { startThreadStore } from "./thread-store";
 
@@ -104,6 +106,9 @@ async function openStore(
   };
 }
 
+/** The binding token's hash, synchronous: WebCrypto's digest would go through Node's thread pool. */
+export const nodeSha256: Sha256 = (text) => createHash("sha256").update(text, "utf8").digest();
+
 /** Starts the runtime; stops what it started when a step fails. */
 export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<NodeRuntime> {
   const config = getConfig(options.env);
@@ -124,10 +129,10 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
     // The HTTP app (admin API, and /v1 for gateways that call over HTTP): contexts sealed, they travel.
     // One tenant cache for both (admin changes through the app invalidate it at once).
     const tenantCache = createTenantDirectoryCache();
-    provideServices(options.env, { ...buildSharedServices(config, tenantCache, log), store });
+    provideServices(options.env, { ...buildSharedServices(config, tenantCache, log), store, sha256: nodeSha256 });
     // The in-process decisions: contexts never leave this process.
     const client = createInProcessClient(
-      { config, store, contexts: inProcessContexts(config.registerContextMaxAgeS * 1000), tenantCache, log },
+      { config, store, contexts: inProcessContexts(config.registerContextMaxAgeS * 1000), tenantCache, log, sha256: nodeSha256 },
       { timeoutMs: options.decisionTimeoutMs },
     );
     cleanups.push(() => client.close());

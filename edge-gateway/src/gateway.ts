@@ -16,6 +16,25 @@ import { RealClock } from "./transaction/clock";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
 import { createWorkerClient, type WorkerClient } from "./worker-client/worker-client";
 
+/** How often overload control samples the event loop's utilization (proxy/overload.ts, LoadShedder). */
+const LOAD_SAMPLE_MS = 100;
+
+/** Feeds overload control the event loop's utilization over each interval; returns the stop function. */
+function sampleLoopUtilization(core: ProxyCore, metrics: Metrics): () => void {
+  let last = performance.eventLoopUtilization();
+  let utilization = 0;
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    utilization = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    core.overload.load.sample(utilization);
+  }, LOAD_SAMPLE_MS);
+  timer.unref();
+  metrics.gauge("edge_gateway_event_loop_utilization", () => utilization);
+  metrics.gauge("edge_gateway_load_refused_share", () => core.overload.load.refusedShare);
+  return () => clearInterval(timer);
+}
+
 export interface Gateway {
   readonly phones: UdpListener;
   readonly pbx: UdpListener;
@@ -110,11 +129,13 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
       ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
       ...(config.maxPendingDecisions !== undefined ? { maxPendingDecisions: config.maxPendingDecisions } : {}),
       ...(config.maxDecisionWaitMs !== undefined ? { maxDecisionWaitMs: config.maxDecisionWaitMs } : {}),
+      ...(config.maxLoopUtilization !== undefined ? { maxLoopUtilization: config.maxLoopUtilization } : {}),
     },
     screen: (req, source, listener) => ingress.screen(req, source, listener),
     parseLimits: config.parseLimits,
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
+  const stopLoadSampling = sampleLoopUtilization(core, metrics);
   const { probeTargets, reportDestinationStates } = rawWorker;
   if (config.probe && probeTargets && reportDestinationStates) {
     prober = new Prober({
@@ -204,6 +225,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
     async close() {
       closed = true;
       probe.stop();
+      stopLoadSampling();
       prober?.close();
       core?.close();
       await phones.close();

@@ -2,16 +2,16 @@
  * Responses the gateway generates itself (RFC 3261 8.2.6, 16.7): Via, From, To, Call-ID and CSeq copied
  * from the request, a To tag added to anything but 100, extra headers from the decision.
  */
-import { randomBytes } from "node:crypto";
 import { EMPTY_BODY } from "../../../sip/message";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
 import { parseNameAddr } from "../../../sip/name-addr";
+import { randomHex } from "./random-hex";
 
 const COPIED = new Set(["via", "from", "call-id", "cseq"]);
 
 /** A fresh To tag. */
 export function newTag(): string {
-  return randomBytes(6).toString("hex");
+  return randomHex(6);
 }
 
 /** Builds a response to `req`; `toTag` is used when To has none and status > 100. */

@@ -11,6 +11,14 @@
  * T1 keeps the work admitted answerable in time. "Stays": as in CoDel, the queue must have been too old for a
  * whole interval (4 x the bound, 1 s by default) before requests are refused, so that a burst (a scanner's
  * first requests before the flood limit blocks it) delays a phone's REGISTER instead of refusing it.
+ *
+ * Why the load bound: when the gateway's own event loop is the bottleneck (the Node runtime makes its
+ * decisions in-process), the queue is the kernel's socket buffer, which none of the counts above can see:
+ * every request admitted is answered quickly once read, but read late, past T1. The event loop's utilization
+ * (the share of time it was not waiting for I/O) sees it: while the loop is never idle, datagrams wait. Above
+ * `maxLoopUtilization` a growing share of new out-of-dialog requests is refused at once (a 503 costs a small
+ * fraction of a relayed transaction); below it, the share shrinks again (LoadShedder). The loop keeps some
+ * idle time, so the socket buffer drains and what is admitted is answered before the client retransmits.
  */
 
 export interface OverloadLimits {
@@ -18,11 +26,62 @@ export interface OverloadLimits {
   readonly maxPendingDecisions: number;
   /** Longest the oldest worker call in flight may have waited before new requests are refused (ms). */
   readonly maxDecisionWaitMs: number;
+  /** Event-loop utilization (0..1) above which a share of new requests is refused; 1 switches it off. */
+  readonly maxLoopUtilization: number;
 }
 
-export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxTransactions: 10_000, maxPendingDecisions: 1_000, maxDecisionWaitMs: 250 };
+export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxTransactions: 10_000, maxPendingDecisions: 1_000, maxDecisionWaitMs: 250, maxLoopUtilization: 0.95 };
 
-export type OverloadReason = "transactions" | "pending_decisions" | "decision_wait";
+export type OverloadReason = "transactions" | "pending_decisions" | "decision_wait" | "load";
+
+/**
+ * The share of new requests to refuse, steered by samples of the event loop's utilization (one every
+ * LOAD_SAMPLE_MS). While the loop is saturated (at or above `high`) nothing tells how far over it is, so the
+ * share goes up a step per sample. Once the loop has idle time below the target (`high` minus a hysteresis
+ * band), the utilization says how much more would fit: the share moves towards the one that would bring the
+ * loop to the target (admitted load scales the busy time), by at most a step per sample. Between the two it
+ * is held, so the share settles where the admitted load keeps the loop just short of saturation.
+ */
+export class LoadShedder {
+  /** Added to the share per saturated sample. */
+  static readonly STEP_UP = 0.1;
+  /** The most the share falls per sample. */
+  static readonly STEP_DOWN = 0.1;
+  /** Never everything: a few new requests still get through, so the recovery is seen at once. */
+  static readonly MAX_SHARE = 0.98;
+  /** Width of the band below `high` in which the share is held. */
+  static readonly HYSTERESIS = 0.1;
+  private share = 0;
+
+  constructor(
+    private readonly high: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** One sample: the loop's utilization (0..1) over the last interval. */
+  sample(utilization: number): void {
+    if (this.high >= 1) return;
+    if (utilization >= this.high) {
+      this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
+      return;
+    }
+    const target = this.high - LoadShedder.HYSTERESIS;
+    if (this.share === 0 || utilization >= target) return;
+    // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
+    const fit = Math.max(0, 1 - ((1 - this.share) * target) / Math.max(utilization, 0.01));
+    this.share = Math.max(fit, this.share - LoadShedder.STEP_DOWN);
+  }
+
+  /** The share of new requests refused now (0..MAX_SHARE). */
+  get refusedShare(): number {
+    return this.share;
+  }
+
+  /** True for this new request's share of the refusals. */
+  refuse(): boolean {
+    return this.share > 0 && this.random() < this.share;
+  }
+}
 
 /** How the guard sees the transaction layer: all server transactions, and those still in progress. */
 export interface ServerTransactionCounts {
@@ -36,6 +95,8 @@ export class OverloadGuard {
   private nextId = 0;
   /** Since when the oldest call in flight has been older than the bound; undefined while it is not. */
   private tooOldSince: number | undefined;
+  /** Steered by `sampleLoad`; refuses nothing until the first saturated sample. */
+  readonly load: LoadShedder;
 
   constructor(
     private readonly limits: OverloadLimits,
@@ -43,7 +104,9 @@ export class OverloadGuard {
     private readonly retryAfterS: number,
     private readonly random: () => number = Math.random,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.load = new LoadShedder(limits.maxLoopUtilization, random);
+  }
 
   /** Why a new request must be refused now, or undefined when it may be taken. */
   refusal(needsDecision: boolean): OverloadReason | undefined {
@@ -53,6 +116,7 @@ export class OverloadGuard {
     }
     if (needsDecision && this.started.size >= this.limits.maxPendingDecisions) return "pending_decisions";
     if (needsDecision && this.queueTooOld()) return "decision_wait";
+    if (needsDecision && this.load.refuse()) return "load";
     return undefined;
   }
 

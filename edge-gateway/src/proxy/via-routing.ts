@@ -2,7 +2,7 @@
  * Via mechanics of a UDP proxy: stamping `received`/`rport` on what arrives (RFC 3261 18.2.1, RFC 3581),
  * choosing where a response goes back (18.2.2 with rport), and new RFC 3261 branches.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { normalizeHost } from "../../../sip/host";
 import { parseCSeq } from "../../../sip/cseq";
@@ -12,6 +12,7 @@ import { parseNameAddr } from "../../../sip/name-addr";
 import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams, type Via } from "../../../sip/via";
 import { replaceTopVia } from "../transaction/via-line";
 import type { TransportAddress } from "../transport/transport";
+import { randomHex } from "./random-hex";
 
 /**
  * A fresh branch: the magic cookie, then (16.6 step 8) the loop-detection hash of the request as received
@@ -19,7 +20,7 @@ import type { TransportAddress } from "../transport/transport";
  * while a looped request can be recognised by the first part.
  */
 export function newBranch(loop?: string): string {
-  return RFC3261_BRANCH_COOKIE + (loop === undefined ? "" : `${loop}.`) + randomBytes(12).toString("hex");
+  return RFC3261_BRANCH_COOKIE + (loop === undefined ? "" : `${loop}.`) + randomHex(12);
 }
 
 /**

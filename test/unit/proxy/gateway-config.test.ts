@@ -51,6 +51,15 @@ describe("loadGatewayConfig: overload bounds", () => {
       expect(() => loadGatewayConfig([], { ...SECRET, MAX_PENDING_DECISIONS: bad }), bad).toThrow(/MAX_PENDING_DECISIONS/);
     }
   });
+
+  it("MAX_LOOP_UTILIZATION defaults to 0.95, takes 0.5..1 (1 switches the load bound off) and refuses the rest", () => {
+    expect(loadGatewayConfig([], SECRET).maxLoopUtilization).toBe(0.95);
+    expect(loadGatewayConfig([], { ...SECRET, MAX_LOOP_UTILIZATION: "0.8" }).maxLoopUtilization).toBe(0.8);
+    expect(loadGatewayConfig([], { ...SECRET, MAX_LOOP_UTILIZATION: "1" }).maxLoopUtilization).toBe(1);
+    for (const bad of ["0.4", "1.1", "95", "busy"]) {
+      expect(() => loadGatewayConfig([], { ...SECRET, MAX_LOOP_UTILIZATION: bad }), bad).toThrow(/MAX_LOOP_UTILIZATION/);
+    }
+  });
 });
 
 describe("loadGatewayConfig: the SIP grammar's size limits", () => {

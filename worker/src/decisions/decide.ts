@@ -4,6 +4,7 @@
  * endpoints (gateway/gateway-routes.ts); the Node runtime (node-runtime/) calls them in the gateway's own
  * process. Nothing here knows HTTP, signatures or the runtime: what differs is passed in.
  */
+import type { Sha256 } from "../registrar/binding-token";
 import type {
   RequestDecisionInput,
   RequestEvent,
@@ -32,6 +33,8 @@ export interface DecisionServices {
   readonly log: (obj: Record<string, unknown>) => void;
   /** Keeps background work (a tenant cache refresh) alive past the answer: workerd's `ctx.waitUntil`. */
   readonly defer?: Defer;
+  /** The binding token's hash; WebCrypto when unset (the Node runtime gives node:crypto's, synchronous). */
+  readonly sha256?: Sha256;
 }
 
 /** The response event's context is forged, stale, or of a kind no decision issued. */
@@ -47,16 +50,16 @@ export async function decideRequest(ev: RequestEvent, s: DecisionServices, now: 
   const tenants = await s.tenantCache.get(s.store, now, s.config.tenantCacheTtlMs, s.defer);
   if (ev.method === "REGISTER") {
     const { minExpires, maxExpires } = s.config;
-    return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });
+    return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, ...(s.sha256 ? { sha256: s.sha256 } : {}), seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });
   }
-  return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log });
+  return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log, ...(s.sha256 ? { sha256: s.sha256 } : {}) });
 }
 
 /** A final response the request decision asked to see. Throws InvalidContextError for a bad context. */
 export async function decideResponse(ev: ResponseEvent, s: DecisionServices, now: number): Promise<ResponseDecisionInput> {
   const ctx = await s.contexts.open(ev.context, now);
   if (isRegisterContext(ctx)) {
-    return decideRegisterResponse(ev, ctx, { store: s.store, now, defaultExpires: s.config.defaultExpires, limits: s.config, log: s.log });
+    return decideRegisterResponse(ev, ctx, { store: s.store, now, defaultExpires: s.config.defaultExpires, limits: s.config, log: s.log, ...(s.sha256 ? { sha256: s.sha256 } : {}) });
   }
   throw new InvalidContextError();
 }

@@ -9,7 +9,7 @@ import { reply } from "../reply";
 import { failoverTarget } from "../tenants/dispatcher-select";
 import { addressUri, deltaSeconds, normalizeHost, parseUri } from "../sip-uri";
 import { bindingIdentity } from "./binding-identity";
-import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
+import { BINDING_TOKEN_PARAM, bindingToken, type Sha256 } from "./binding-token";
 import { methodsToMask } from "./methods";
 import type { RegisterContext, RegisterContextContact } from "./register-context";
 
@@ -28,6 +28,8 @@ export interface RegisterRequestDeps {
   /** Unix milliseconds: written in the context as its issue time (tombstones compare with it). */
   readonly now: number;
   readonly limits: ExpiryLimits;
+  /** The binding token's hash (binding-token.ts); WebCrypto when unset. */
+  readonly sha256?: Sha256;
 }
 
 /**
@@ -93,7 +95,7 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
   if (!wildcard) {
     for (const c of contacts as NameAddr[]) {
       const received = receivedFor(c.uri, ev);
-      const token = await bindingToken(username, domain, bindingIdentity(c.uri, c.params, received));
+      const token = await bindingToken(username, domain, bindingIdentity(c.uri, c.params, received), deps.sha256);
       const { expires, q, ...rest } = c.params;
       // A huge expiry is no error (delta-seconds go up to 2^32-1): it is shortened to the maximum.
       const asked = clamp(deltaSeconds(expires), deps.limits.maxExpires);

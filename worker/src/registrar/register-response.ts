@@ -8,7 +8,7 @@
 import type { ResponseDecisionInput, ResponseEvent } from "../../../contract/v1";
 import { StoreError, type Binding, type Store } from "../store/store";
 import { formatParams, parseUri, withoutExpires } from "../sip-uri";
-import { BINDING_TOKEN_PARAM, bindingToken } from "./binding-token";
+import { BINDING_TOKEN_PARAM, bindingToken, type Sha256 } from "./binding-token";
 import type { RegisterContext } from "./register-context";
 import { planSave, type SaveLimits } from "./save-plan";
 
@@ -19,6 +19,8 @@ export interface RegisterResponseDeps {
   readonly defaultExpires: number;
   readonly limits: SaveLimits;
   readonly log: (obj: Record<string, unknown>) => void;
+  /** The binding token's hash (binding-token.ts); WebCrypto when unset. */
+  readonly sha256?: Sha256;
 }
 
 function formatContact(uri: string, params: Readonly<Record<string, string | null>>, expires: number): string {
@@ -32,6 +34,7 @@ async function phoneSideContacts(
   granted: ReturnType<typeof planSave>["granted"],
   expiries: ReadonlyMap<string, number>,
   bindings: readonly Binding[],
+  sha256: Sha256 | undefined,
 ): Promise<string[]> {
   const out = granted.map((g) => formatContact(g.uri, g.params, g.expires));
   const ctxTokens = new Set(ctx.contacts.map((c) => c.token));
@@ -47,7 +50,7 @@ async function phoneSideContacts(
     if (ctxTokens.has(token)) continue;
     if (!byToken) {
       byToken = new Map();
-      for (const b of bindings) byToken.set(b.ruid ?? (await bindingToken(ctx.username, ctx.domain, b.contact)), b);
+      for (const b of bindings) byToken.set(b.ruid ?? (await bindingToken(ctx.username, ctx.domain, b.contact, sha256)), b);
     }
     const other = byToken.get(token);
     const expires = expiries.get(token);
@@ -99,6 +102,6 @@ export async function decideRegisterResponse(
   }
   // A contact a tombstone kept out (a late or replayed 2xx after its removal) is not shown as granted.
   const granted = missing.length > 0 ? outcome.granted.filter((g) => stored.has(g.token)) : outcome.granted;
-  const contacts = await phoneSideContacts(ev, ctx, granted, outcome.replyExpiries, saved.bindings);
+  const contacts = await phoneSideContacts(ev, ctx, granted, outcome.replyExpiries, saved.bindings, deps.sha256);
   return { action: "forward", headers: { remove: ["Contact"], add: contacts.map((c) => ["Contact", c]) } };
 }

@@ -6,7 +6,7 @@
  * Anything that cannot be placed in exactly one tenant is refused with 403 and logged.
  */
 import type { Address, RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
-import { BINDING_TOKEN_PARAM, bindingToken } from "../registrar/binding-token";
+import { BINDING_TOKEN_PARAM, bindingToken, type Sha256 } from "../registrar/binding-token";
 import { addressUri, isIpAddress, parseUri } from "../sip-uri";
 import type { Binding, Store, Tenant } from "../store/store";
 import { failoverTarget } from "../tenants/dispatcher-select";
@@ -23,6 +23,8 @@ export interface RouteDeps {
   /** Opt-in: a request whose tenant cannot be determined may go to the one tenant that has the username. */
   readonly anyDomainLookup: boolean;
   readonly log: (obj: Record<string, unknown>) => void;
+  /** The binding token's hash (binding-token.ts); WebCrypto when unset. */
+  readonly sha256?: Sha256;
 }
 
 /** Methods that create a dialog: the gateway Record-Routes them so in-dialog requests come back through it. */
@@ -61,7 +63,7 @@ async function toPhones(ev: RequestEvent, tenant: Tenant, deps: RouteDeps): Prom
     // The token selects one binding, still only among this tenant's bindings of this user.
     const matches: Binding[] = [];
     // Rows written before identities existed (ruid null) carry the token of their contact.
-    for (const b of bindings) if ((b.ruid ?? (await bindingToken(b.username, b.domain, b.contact))) === token) matches.push(b);
+    for (const b of bindings) if ((b.ruid ?? (await bindingToken(b.username, b.domain, b.contact, deps.sha256))) === token) matches.push(b);
     bindings = matches;
   }
   deps.log({
