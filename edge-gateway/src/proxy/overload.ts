@@ -36,22 +36,23 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
 
 /**
  * The share of new requests to refuse, steered by samples of the event loop's utilization (one every
- * LOAD_SAMPLE_MS). While the loop is saturated (at or above `high`) nothing tells how far over it is, so the
- * share goes up a step per sample. Once the loop has idle time below the target (`high` minus a hysteresis
- * band), the utilization says how much more would fit: the share moves towards the one that would bring the
- * loop to the target (admitted load scales the busy time), by at most a step per sample. Between the two it
- * is held, so the share settles where the admitted load keeps the loop just short of saturation.
+ * LOAD_SAMPLE_MS). While the loop stays saturated (at or above `high` for two samples running: one long
+ * task, a start-up or a full GC, is no overload) nothing tells how far over it is, so the share goes up a
+ * step per sample. Once the loop has idle time below the target (`high` minus a hysteresis band), the
+ * utilization says how much more would fit: the share falls to the one that would bring the loop to the
+ * target (admitted load scales the busy time), and at least by half, so that a saturation that has passed
+ * stops refusing within a few samples. Between the two it is held, so the share settles where the admitted
+ * load keeps the loop just short of saturation.
  */
 export class LoadShedder {
   /** Added to the share per saturated sample. */
   static readonly STEP_UP = 0.1;
-  /** The most the share falls per sample. */
-  static readonly STEP_DOWN = 0.1;
   /** Never everything: a few new requests still get through, so the recovery is seen at once. */
   static readonly MAX_SHARE = 0.98;
   /** Width of the band below `high` in which the share is held. */
   static readonly HYSTERESIS = 0.1;
   private share = 0;
+  private saturated = false;
 
   constructor(
     private readonly high: number,
@@ -61,15 +62,18 @@ export class LoadShedder {
   /** One sample: the loop's utilization (0..1) over the last interval. */
   sample(utilization: number): void {
     if (this.high >= 1) return;
-    if (utilization >= this.high) {
-      this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
+    const wasSaturated = this.saturated;
+    this.saturated = utilization >= this.high;
+    if (this.saturated) {
+      if (wasSaturated) this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
       return;
     }
     const target = this.high - LoadShedder.HYSTERESIS;
     if (this.share === 0 || utilization >= target) return;
     // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
     const fit = Math.max(0, 1 - ((1 - this.share) * target) / Math.max(utilization, 0.01));
-    this.share = Math.max(fit, this.share - LoadShedder.STEP_DOWN);
+    const next = Math.min(fit, this.share / 2);
+    this.share = next < 0.01 ? 0 : next;
   }
 
   /** The share of new requests refused now (0..MAX_SHARE). */

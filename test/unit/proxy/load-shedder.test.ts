@@ -11,27 +11,32 @@ describe("LoadShedder", () => {
     expect(s.refuse()).toBe(false);
   });
 
-  it("rises a step per saturated sample, up to a maximum short of everything", () => {
+  it("one saturated sample (a long task, a full GC) refuses nothing; from the second on the share rises a step per sample, short of everything", () => {
     const s = new LoadShedder(0.9);
+    s.sample(1);
+    expect(s.refusedShare).toBe(0);
+    s.sample(0.5);
+    s.sample(1);
+    expect(s.refusedShare).toBe(0);
     s.sample(0.95);
     expect(s.refusedShare).toBeCloseTo(LoadShedder.STEP_UP, 10);
     for (let i = 0; i < 100; i++) s.sample(1);
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
   });
 
-  it("holds the share inside the hysteresis band; below it moves towards the share that fits the target, a step at most", () => {
+  it("holds the share inside the hysteresis band; below it falls to the share that fits the target, at least by half", () => {
     const s = new LoadShedder(0.95);
-    for (let i = 0; i < 5; i++) s.sample(1);
-    expect(s.refusedShare).toBeCloseTo(0.5, 10);
+    for (let i = 0; i < 9; i++) s.sample(1);
+    expect(s.refusedShare).toBeCloseTo(0.8, 10);
     s.sample(0.9);
-    expect(s.refusedShare).toBeCloseTo(0.5, 10);
-    // Half admitted keeps the loop 0.8 busy: 0.85 / 0.8 of that fits, a share of 1 - 0.5 * 0.85 / 0.8.
+    expect(s.refusedShare).toBeCloseTo(0.8, 10);
+    // A fifth admitted keeps the loop 0.8 busy: 0.85 / 0.8 of that fits, a share of 1 - 0.2 * 0.85 / 0.8; but at least halved.
     s.sample(0.8);
-    expect(s.refusedShare).toBeCloseTo(1 - (0.5 * 0.85) / 0.8, 10);
-    // Far below: down by one step per sample, to zero.
-    s.sample(0.1);
-    expect(s.refusedShare).toBeCloseTo(1 - (0.5 * 0.85) / 0.8 - LoadShedder.STEP_DOWN, 10);
-    for (let i = 0; i < 10; i++) s.sample(0.1);
+    expect(s.refusedShare).toBeCloseTo(0.4, 10);
+    s.sample(0.84);
+    expect(s.refusedShare).toBeCloseTo(Math.min(0.2, 1 - (0.6 * 0.85) / 0.84), 10);
+    // An idle loop: nothing refused within a few samples.
+    for (let i = 0; i < 5; i++) s.sample(0.05);
     expect(s.refusedShare).toBe(0);
   });
 
@@ -39,7 +44,7 @@ describe("LoadShedder", () => {
     let seed = 1;
     const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
     const s = new LoadShedder(0.95, random);
-    for (let i = 0; i < 5; i++) s.sample(1);
+    for (let i = 0; i < 6; i++) s.sample(1);
     let refused = 0;
     for (let i = 0; i < 10_000; i++) if (s.refuse()) refused++;
     expect(refused / 10_000).toBeCloseTo(s.refusedShare, 1);
