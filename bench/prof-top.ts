@@ -4,6 +4,9 @@
  * packages, node internals, GC, idle), the top TOP (default 25) functions.
  *
  *   npx tsx bench/prof-top.ts /tmp/edge-bench-.../node/cpu-prof/CPU.*.cpuprofile
+ *
+ * A sampling heap profile (`.heapprofile`: BENCH_ALLOC_PROFILE=1, or node --heap-prof) is summarised the same
+ * way, by bytes allocated instead of time.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -34,9 +37,43 @@ function area(url: string, fn: string): string {
   return m ? `${m[1]}/` : url;
 }
 
+interface HeapNode {
+  readonly callFrame: Node["callFrame"];
+  readonly selfSize: number;
+  readonly children: readonly HeapNode[];
+}
+
+/** Bytes allocated by function and by area, from a sampling heap profile. */
+function heapTop(file: string, head: HeapNode): void {
+  const fns = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let total = 0;
+  const stack: HeapNode[] = [head];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    stack.push(...n.children);
+    if (n.selfSize === 0) continue;
+    const cf = n.callFrame;
+    const key = `${cf.functionName || "(anonymous)"} ${rel(cf.url).replace(/^.*\/(?=node_modules\/)/, "")}:${cf.lineNumber + 1}`;
+    fns.set(key, (fns.get(key) ?? 0) + n.selfSize);
+    const a = area(cf.url, cf.functionName);
+    areas.set(a, (areas.get(a) ?? 0) + n.selfSize);
+    total += n.selfSize;
+  }
+  const pct = (b: number): string => `${((100 * b) / total).toFixed(1)} %`.padStart(7);
+  console.log(`${file}: ${(total / 1e6).toFixed(1)} MB allocated (sampled estimate); shares by area:`);
+  for (const [a, b] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, 20)) console.log(`  ${pct(b)}  ${a}`);
+  console.log(`top ${top} functions (bytes allocated):`);
+  for (const [k, b] of [...fns].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`  ${pct(b)}  ${k}`);
+}
+
 const top = Number(process.env.TOP ?? 25);
 for (const file of process.argv.slice(2)) {
-  const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const raw = JSON.parse(readFileSync(file, "utf8")) as Profile | { head: HeapNode };
+  if ("head" in raw) {
+    heapTop(file, raw.head);
+    continue;
+  }
+  const p = raw;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));

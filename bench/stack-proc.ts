@@ -9,10 +9,16 @@
  * Store round trips are the stack's own count (LocalStack.storeRoundTrips): workers, the HTTP pipeline
  * requests the store endpoint received (one per Hrana client round trip); node, the calls to the store thread.
  *
+ * BENCH_ALLOC_PROFILE=1: a sampling profile of everything the main thread allocates (collected objects
+ * included, unlike node --heap-prof, which keeps only what is still alive at exit) from ready to stop, in
+ * <dir>/alloc.heapprofile (Chrome DevTools' "Allocation sampling" reads it; `npx tsx bench/prof-top.ts`
+ * summarises it).
+ *
  * IPC: sends {type:"ready", ...} once up; answers {type:"counts"} with the store counter; {type:"stop"}
  * (or the parent going away) closes the stack and exits.
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import { join } from "node:path";
 import { loadFloodConfig } from "../edge-gateway/src/config";
 import { createLogger } from "../edge-gateway/src/observability/logger";
@@ -41,9 +47,35 @@ const send = (m: StackProcMessage): void => {
 
 let stack: LocalStack | undefined;
 let stopping = false;
+/** The allocation sampling session (BENCH_ALLOC_PROFILE=1), from ready to stop. */
+let allocations: Session | undefined;
+
+function startAllocationSampling(): void {
+  allocations = new Session();
+  allocations.connect();
+  allocations.post("HeapProfiler.startSampling", {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+
+function writeAllocationProfile(): Promise<void> {
+  const session = allocations;
+  if (!session) return Promise.resolve();
+  return new Promise((resolve) => {
+    session.post("HeapProfiler.stopSampling", (err, result) => {
+      if (!err) writeFileSync(join(config.dir, "alloc.heapprofile"), JSON.stringify(result.profile));
+      session.disconnect();
+      resolve();
+    });
+  });
+}
+
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  await writeAllocationProfile();
   await stack?.close().catch(() => undefined);
   process.exit(code);
 }
@@ -71,6 +103,7 @@ async function main(): Promise<void> {
     if (res.status !== 201) throw new Error(`seeding ${t.domain}: HTTP ${res.status} ${await res.text()}`);
   }
   if (!stack.gateway.metricsUrl) throw new Error("gateway metrics endpoint did not start");
+  if (process.env.BENCH_ALLOC_PROFILE === "1") startAllocationSampling();
   send({
     type: "ready",
     pid: process.pid,

@@ -3,7 +3,8 @@
  * in one process, as in the tests, keep their own). Call sites name a series and its labels; the series is
  * made on first use, with its help and label names from {@link DEFINITIONS} when it is listed there.
  *
- * prom-client reads are asynchronous; `get` / `value` (health, tests) read a plain copy kept beside it.
+ * Counters are plain numbers that prom-client reads at scrape time; histograms keep their prom-client child
+ * per label set, found once. `get` / `value` (health, tests) read them synchronously.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ADDED_LATENCY_BUCKETS, ROLLBACK_METRICS } from "../../../contract/metrics";
@@ -41,35 +42,68 @@ const DEFINITIONS: Readonly<Record<string, Definition>> = {
 };
 
 const seriesKey = (name: string, labels: Labels): string => {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return name;
-  if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `${name}{${entries.map(([k, v]) => `${k}=${String(v)}`).join(",")}}`;
+  let keys: string[] | undefined;
+  let only: string | undefined;
+  for (const k in labels) {
+    if (only === undefined && keys === undefined) only = k;
+    else (keys ??= [only!]).push(k);
+  }
+  if (only === undefined) return name;
+  if (keys === undefined) return `${name}{${only}=${String(labels[only])}}`;
+  keys.sort();
+  return `${name}{${keys.map((k) => `${k}=${String(labels[k])}`).join(",")}}`;
 };
 
 const stringLabels = (labels: Labels): Record<string, string> => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
 
+/** One counter series: its labels and value, added to in place (prom-client reads it at scrape time). */
+interface CounterSeries {
+  readonly labels: Record<string, string>;
+  value: number;
+}
+
+/** One histogram series: prom-client's child for its labels (found once), and its sum and count. */
+interface HistogramSeries {
+  readonly child: { observe(value: number): void };
+  sum: number;
+  count: number;
+}
+
 export class Metrics {
   /** The prom-client registry behind /metrics. */
   readonly registry = new Registry();
-  private readonly counters = new Map<string, Counter>();
-  private readonly histograms = new Map<string, Histogram>();
+  /** Counter series by name, then by series key. */
+  private readonly counters = new Map<string, Map<string, CounterSeries>>();
+  private readonly histograms = new Map<string, { readonly metric: Histogram; readonly series: Map<string, HistogramSeries> }>();
   /** Series read at scrape time, by name: their readers by label set. */
   private readonly readers = new Map<string, Map<string, { labels: Record<string, string>; read: () => number }>>();
-  /** Plain copy of counter and histogram (`_sum`, `_count`) values, for synchronous reads. */
-  private readonly values = new Map<string, number>();
 
-  /** Adds `by` to the counter `name{labels}`. */
+  /**
+   * Adds `by` to the counter `name{labels}`. Per call: one series key and two map lookups; prom-client
+   * builds its label hashes only at scrape time (its own `inc` did that on every call).
+   */
   inc(name: string, labels: Labels = {}, by = 1): void {
-    let counter = this.counters.get(name);
-    if (!counter) {
+    let series = this.counters.get(name);
+    if (!series) {
+      const own = new Map<string, CounterSeries>();
+      series = own;
+      this.counters.set(name, own);
       const def = DEFINITIONS[name];
-      counter = new Counter({ name, help: def?.help ?? name, labelNames: [...(def?.labels ?? Object.keys(labels))], registers: [this.registry] });
-      this.counters.set(name, counter);
+      new Counter({
+        name,
+        help: def?.help ?? name,
+        labelNames: [...(def?.labels ?? Object.keys(labels))],
+        registers: [this.registry],
+        collect(this: Counter) {
+          this.reset();
+          for (const s of own.values()) this.inc(s.labels, s.value);
+        },
+      });
     }
-    counter.inc(stringLabels(labels), by);
     const key = seriesKey(name, labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
+    const one = series.get(key);
+    if (one) one.value += by;
+    else series.set(key, { labels: stringLabels(labels), value: by });
   }
 
   /** Adds one observation to the histogram `name{labels}` (its buckets are in {@link DEFINITIONS}). */
@@ -77,20 +111,25 @@ export class Metrics {
     let histogram = this.histograms.get(name);
     if (!histogram) {
       const def = DEFINITIONS[name];
-      histogram = new Histogram({
+      const metric = new Histogram({
         name,
         help: def?.help ?? name,
         labelNames: [...(def?.labels ?? Object.keys(labels))],
         ...(def?.buckets ? { buckets: [...def.buckets] } : {}),
         registers: [this.registry],
       });
+      histogram = { metric, series: new Map() };
       this.histograms.set(name, histogram);
     }
-    histogram.observe(stringLabels(labels), value);
-    const sum = seriesKey(`${name}_sum`, labels);
-    const count = seriesKey(`${name}_count`, labels);
-    this.values.set(sum, (this.values.get(sum) ?? 0) + value);
-    this.values.set(count, (this.values.get(count) ?? 0) + 1);
+    const key = seriesKey(name, labels);
+    let one = histogram.series.get(key);
+    if (!one) {
+      one = { child: histogram.metric.labels(stringLabels(labels)), sum: 0, count: 0 };
+      histogram.series.set(key, one);
+    }
+    one.child.observe(value);
+    one.sum += value;
+    one.count++;
   }
 
   /**
@@ -129,7 +168,12 @@ export class Metrics {
 
   /** The current value of a counter, or of a histogram's `_sum` / `_count` (tests, health). */
   get(name: string, labels: Labels = {}): number {
-    return this.values.get(seriesKey(name, labels)) ?? 0;
+    const counter = this.counters.get(name)?.get(seriesKey(name, labels));
+    if (counter) return counter.value;
+    const m = /^(.*)_(sum|count)$/.exec(name);
+    const h = m ? this.histograms.get(m[1]!)?.series.get(seriesKey(m[1]!, labels)) : undefined;
+    if (!h) return 0;
+    return m![2] === "sum" ? h.sum : h.count;
   }
 
   /** The current value of a counter or of a series read at scrape time; 0 when unknown. */
