@@ -1,10 +1,13 @@
 /**
  * The gateway's WorkerClient in the Node runtime: the same decisions (worker/src/decisions) called in this
- * process. No HTTP, no signing, no JSON: the event is validated and the decision normalised by the same
- * contract schemas as on the wire, so the proxy core sees exactly what it would get from the worker. Like the
- * HTTP client it never throws: a store failure, a bad context, a slow store are typed failures.
+ * process. No HTTP, no signing, no JSON, no parse: the event (built by the gateway) and the decision (built
+ * by the worker's code) are typed by the contract, and completed with its defaults (contract/v1-complete.ts,
+ * tested equal to the schemas' parse), so the proxy core sees exactly what it would get from the worker over
+ * HTTP, where the schemas validate. Like the HTTP client it never throws: a store failure, a bad context, a
+ * slow store are typed failures.
  */
-import { ContractError, parseRequestDecision, parseRequestEvent, parseResponseDecision, parseResponseEvent } from "../contract/v1";
+import { ContractError } from "../contract/v1";
+import { completeRequestDecision, completeRequestEvent, completeResponseDecision, completeResponseEvent } from "../contract/v1-complete";
 import type { WorkerAnswer, WorkerClient } from "../edge-gateway/src/worker-client/worker-client";
 import {
   parseDestinationStateAnswer,
@@ -64,11 +67,11 @@ export function createInProcessClient(services: DecisionServices, options: InPro
   return {
     request(ev) {
       made.request++;
-      return call(async () => parseRequestDecision(await decideRequest(parseRequestEvent(ev), services, now())));
+      return call(async () => completeRequestDecision(await decideRequest(completeRequestEvent(ev), services, now())));
     },
     response(ev) {
       made.response++;
-      return call(async () => parseResponseDecision(await decideResponse(parseResponseEvent(ev), services, now())));
+      return call(async () => completeResponseDecision(await decideResponse(completeResponseEvent(ev), services, now())));
     },
     // Dispatcher probing (gateway probe/prober.ts): the destinations to probe and the states seen, on the
     // same store, validated by the same contract schemas as the worker's /v1/probe-targets and
