@@ -190,7 +190,7 @@ export function createLibsqlStore(db: Db): Store {
       run("applySave", async () => {
         // Fixed SQL straight through the libSQL client (save-statements.ts): no query is built per save.
         const results = await db.$client.batch(saveStatements(plan), "write");
-        return readSaveResult(plan, results);
+        return readSaveResult(results);
       }),
 
     lookup: (username, dom, now) =>

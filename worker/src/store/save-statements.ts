@@ -10,13 +10,15 @@
  *
  * The statements run in one libSQL batch, one transaction ("write": the write lock is taken at BEGIN), in this
  * order: the plan's tombstones, one DELETE (removals, `Contact: *`, and the pre-identity rows of the upserted
- * contacts), one INSERT per upsert, the blocked identities, the AoR's rows.
+ * contacts), one INSERT per upsert, and one SELECT of the AoR's rows and the blocked identities. A REGISTER
+ * that refreshes one contact is BEGIN, DELETE (reads the AoR's few rows through the (username, domain) prefix of
+ * location_aor_ruid_idx and normally deletes none), INSERT, SELECT, COMMIT.
  */
 import type { InStatement, Row } from "@libsql/client";
 import { getTableColumns } from "drizzle-orm";
 import { toBinding } from "./binding-row";
 import { location, type LocationRow } from "./schema";
-import type { SavePlan, SaveResult } from "./store";
+import type { Binding, SavePlan, SaveResult } from "./store";
 
 /** The plan's scalars as the columns of a constant row; their arguments are {@link planArgs}. */
 const PLAN_COLUMNS = "? AS username, ? AS domain, ? AS callid, ? AS cseq, ? AS now, ? AS issued_at, ? AS max_contacts";
@@ -74,16 +76,20 @@ export const SAVE_UPSERT_SQL = `INSERT INTO location (username, domain, contact,
     methods = excluded.methods, sip_instance = excluded.sip_instance
   WHERE NOT (location.callid = excluded.callid AND location.cseq > excluded.cseq)`;
 
-/** The upserted identities that a tombstone (or the tenant's removal) refused. */
-export const SAVE_BLOCKED_SQL = `SELECT v.value AS ruid FROM ${PLAN_ROW}, json_each(?) v WHERE ${blocked("v.value")}`;
+const COLUMNS = Object.entries(getTableColumns(location));
 
 /**
- * The AoR's rows after the save, every column under its drizzle property name (a `LocationRow`), so that
- * {@link toBinding} is the one mapping from a row to a Binding here as for drizzle's queries.
+ * What the save returns, in one SELECT: the AoR's rows after the save, best q first then oldest, every column
+ * under its drizzle property name (a `LocationRow`, so that {@link toBinding} is the one mapping from a row to
+ * a Binding here as for drizzle's queries) and `blockedRuid` NULL; then one row per upserted identity that a
+ * tombstone (or the tenant's removal) refused, with only `blockedRuid` set.
  */
-export const SAVE_SELECT_SQL = `SELECT ${Object.entries(getTableColumns(location))
-  .map(([key, column]) => `"${column.name}" AS "${key}"`)
-  .join(", ")} FROM location WHERE username = ? AND domain = ? ORDER BY q DESC, contact_id ASC`;
+export const SAVE_RESULT_SQL = `SELECT ${COLUMNS.map(([key, column]) => `"${column.name}" AS "${key}"`).join(", ")},
+    NULL AS "blockedRuid"
+  FROM location WHERE username = ? AND domain = ?
+  UNION ALL
+  SELECT ${COLUMNS.map(() => "NULL").join(", ")}, v.value FROM ${PLAN_ROW}, json_each(?) v WHERE ${blocked("v.value")}
+  ORDER BY "q" DESC, "contactId" ASC`;
 
 /** The batch of statements that applies `plan`; {@link readSaveResult} reads its results. */
 export function saveStatements(plan: SavePlan): InStatement[] {
@@ -117,19 +123,18 @@ export function saveStatements(plan: SavePlan): InStatement[] {
       args: [...p, w.contact, w.received, w.path, w.expires, w.q, w.userAgent, w.socket, w.methods, w.sipInstance, w.ruid],
     });
   }
-  if (plan.upserts.length > 0) {
-    steps.push({ sql: SAVE_BLOCKED_SQL, args: [...p, JSON.stringify(plan.upserts.map((w) => w.ruid))] });
-  }
-  steps.push({ sql: SAVE_SELECT_SQL, args: [plan.username, plan.domain] });
+  steps.push({ sql: SAVE_RESULT_SQL, args: [plan.username, plan.domain, ...p, JSON.stringify(plan.upserts.map((w) => w.ruid))] });
   return steps;
 }
 
-/** The save's result from the batch's result sets (the last is the AoR's rows, the one before it the blocked). */
-export function readSaveResult(plan: SavePlan, results: readonly { rows: Row[] }[]): SaveResult {
-  const rows = results[results.length - 1]?.rows ?? [];
-  const blockedRows = plan.upserts.length > 0 ? (results[results.length - 2]?.rows ?? []) : [];
-  return {
-    bindings: rows.map((r) => toBinding(r as unknown as LocationRow)),
-    blocked: new Set(blockedRows.map((r) => String(r["ruid"]))),
-  };
+/** The save's result from the batch's result sets (the last one is {@link SAVE_RESULT_SQL}'s). */
+export function readSaveResult(results: readonly { rows: Row[] }[]): SaveResult {
+  const bindings: Binding[] = [];
+  const blockedRuids = new Set<string>();
+  for (const r of results[results.length - 1]?.rows ?? []) {
+    const ruid = r["blockedRuid"];
+    if (ruid === null || ruid === undefined) bindings.push(toBinding(r as unknown as LocationRow));
+    else blockedRuids.add(String(ruid));
+  }
+  return { bindings, blocked: blockedRuids };
 }
