@@ -45,9 +45,10 @@ export const SAVE_TOMBSTONES_SQL = `INSERT INTO location_tombstone (username, do
     callid = excluded.callid, cseq = excluded.cseq, removed_at = excluded.removed_at, expires = excluded.expires`;
 
 /**
- * Removes, within the AoR: every row (`Contact: *`), the removed identities, and rows written before identities
- * existed (ruid NULL) whose contact is removed or upserted (they give way to the identified row). Never a row
- * written by a newer CSeq of the same Call-ID: that is newer state.
+ * Removes, within the AoR: every row (`Contact: *`, RFC 3261 section 10.3 step 6), the removed identities, and
+ * rows written before identities existed (ruid NULL) whose contact is removed or upserted (they give way to the
+ * identified row). Never a row written by a newer CSeq of the same Call-ID: that is newer state (section 10.3
+ * step 7).
  */
 export const SAVE_DELETE_SQL = `DELETE FROM location WHERE username = ? AND domain = ? AND NOT (callid = ? AND cseq > ?)
   AND (? OR ruid IN (SELECT value FROM json_each(?)) OR (ruid IS NULL AND contact IN (SELECT value FROM json_each(?))))`;
