@@ -1,6 +1,8 @@
 /**
  * What the Node runtime's pieces cost, without SIP: the store thread's hop (ping through the thread vs the
- * same file opened on the main thread), and one in-process REGISTER (request decision + save on its 2xx).
+ * same file opened on the main thread), one in-process REGISTER (request decision + save on its 2xx), and the
+ * CPU of one save alone (Store.applySave on the embedded client, as the store thread's writer runs it, here on
+ * the main thread so that process.cpuUsage sees only it).
  *
  *   npx tsx bench/node-runtime-hop.ts [N=2000]
  */
@@ -10,9 +12,12 @@ import path from "node:path";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { RequestEventInput } from "../contract/v1";
+import { applyMigrations } from "../migrations/apply";
+import { createEmbeddedClient } from "../node-runtime/embedded-client";
 import { startNodeRuntime } from "../node-runtime/runtime";
 import { startThreadStore } from "../node-runtime/thread-store";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
+import type { SavePlan } from "../worker/src/store/store";
 
 const N = Number(process.argv[2] ?? 2000);
 
@@ -83,8 +88,38 @@ async function main(): Promise<void> {
     });
     console.log(stats("REGISTER in process (decision + save)", reg));
     console.log(`  of which request decision mean ${((req / N) * 1000).toFixed(1)} us, response decision (save) mean ${((res / N) * 1000).toFixed(1)} us`);
+
   } finally {
     await rt.close();
+  }
+  try {
+    // One save's CPU, once the runtime's threads are closed (process.cpuUsage counts every thread of the
+    // process), on a store file of its own with the writer's connection settings: a new binding of a new AoR
+    // each time, after a warm-up.
+    const saveUrl = `file:${path.join(dir, "save.db")}`;
+    const writer = createEmbeddedClient(saveUrl);
+    await writer.execute("PRAGMA journal_mode = WAL");
+    await writer.execute("PRAGMA synchronous = NORMAL");
+    await writer.execute("PRAGMA wal_autocheckpoint = 10000");
+    await applyMigrations({ url: saveUrl });
+    const saver = createLibsqlStore(drizzle(writer));
+    await saver.createTenant({ domain: "hop.example", destinations: [] });
+    const now = Math.floor(Date.now() / 1000);
+    const plan = (i: number): SavePlan => ({
+      username: `s${i}`, domain: "hop.example", callid: `save-${i}`, cseq: 1, now, issuedAt: now * 1000, removedAt: now * 1000,
+      tombstoneExpires: now + 60, maxContacts: 10, removeAll: false, removals: [],
+      upserts: [{ ruid: `r${i}`, contact: `sip:s${i}@192.0.2.9:5070`, received: null, path: null, expires: now + 3600, q: 1,
+        userAgent: "bench", socket: "udp:127.0.0.1:5060", methods: null, sipInstance: null }],
+    });
+    for (let i = 0; i < 500; i++) await saver.applySave(plan(i));
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let i = 500; i < 500 + N; i++) await saver.applySave(plan(i));
+    const cpu = process.cpuUsage(c0);
+    const wall = performance.now() - t0;
+    console.log(`save alone (applySave, embedded client)     ${((wall * 1000) / N).toFixed(1)} us wall, ${((cpu.user + cpu.system) / N).toFixed(1)} us cpu per save (sys ${(cpu.system / N).toFixed(1)})`);
+    writer.close();
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

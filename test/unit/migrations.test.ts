@@ -27,7 +27,6 @@ const EXPECTED = [
   "domain_domain_idx",
   "domain_setid_idx",
   "location",
-  "location_aor_contact_idx",
   "location_aor_ruid_idx",
   "location_domain_idx",
   "location_expires_idx",

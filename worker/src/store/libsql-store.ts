@@ -1,13 +1,16 @@
 /**
  * The Store over libSQL through drizzle: every statement parameterised, one round trip per operation
- * (several statements travel together in one batch).
+ * (several statements travel together in one batch). The save of every REGISTER's 2xx is fixed SQL run
+ * through the libSQL client itself (save-statements.ts); the routing lookups are drizzle prepared queries.
  */
-import { and, asc, desc, eq, gt, inArray, lt, not, sql, type SQL } from "drizzle-orm";
+import type { Client } from "@libsql/client";
+import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { toBinding } from "./binding-row";
 import { createLegacyBindingOps } from "./legacy-bindings";
-import { dispatcher, domain, location, locationTombstone, type DispatcherRow, type LocationRow } from "./schema";
+import { readSaveResult, saveStatements } from "./save-statements";
+import { dispatcher, domain, location, locationTombstone, type DispatcherRow } from "./schema";
 import {
   StoreConflictError,
   storeOperation,
@@ -18,12 +21,12 @@ import {
   type DestinationRecord,
   type NewTenant,
   type SavePlan,
-  type SaveResult,
   type Store,
   type Tenant,
 } from "./store";
 
-type Db = LibSQLDatabase<Record<string, never>>;
+/** drizzle over a libSQL client; the client itself runs the save's fixed SQL. */
+type Db = LibSQLDatabase<Record<string, never>> & { readonly $client: Client };
 type Batch = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
 
 
@@ -54,8 +57,6 @@ function isUniqueViolation(err: unknown): boolean {
 /** Creates the drizzle-backed Store. */
 export function createLibsqlStore(db: Db): Store {
   const aorIs = (username: string, dom: string): SQL => and(eq(location.username, username), eq(location.domain, dom))!;
-  // A row written by a newer CSeq of the same Call-ID is newer state: never overwritten or removed by an older one.
-  const notNewer = (callid: string, cseq: number): SQL => not(and(eq(location.callid, callid), gt(location.cseq, cseq))!);
 
   const run = storeOperation;
 
@@ -187,107 +188,9 @@ export function createLibsqlStore(db: Db): Store {
 
     applySave: (plan) =>
       run("applySave", async () => {
-        const steps: BatchItem<"sqlite">[] = [];
-        const guard = notNewer(plan.callid, plan.cseq);
-        const tombstone = (ruid: string): BatchItem<"sqlite"> =>
-          db
-            .insert(locationTombstone)
-            .values({
-              username: plan.username,
-              domain: plan.domain,
-              ruid,
-              callid: plan.callid,
-              cseq: plan.cseq,
-              removedAt: plan.removedAt,
-              expires: plan.tombstoneExpires,
-            })
-            .onConflictDoUpdate({
-              target: [locationTombstone.username, locationTombstone.domain, locationTombstone.ruid],
-              set: {
-                callid: sql`excluded.callid`,
-                cseq: sql`excluded.cseq`,
-                removedAt: sql`excluded.removed_at`,
-                expires: sql`excluded.expires`,
-              },
-            });
-        if (plan.removeAll) {
-          steps.push(tombstone("*"));
-          steps.push(db.delete(location).where(and(aorIs(plan.username, plan.domain), guard)));
-        }
-        if (plan.removals.length > 0) {
-          for (const r of plan.removals) steps.push(tombstone(r.ruid));
-          const ruids = plan.removals.map((r) => r.ruid);
-          const contacts = plan.removals.map((r) => r.contact);
-          steps.push(
-            db
-              .delete(location)
-              .where(
-                and(
-                  aorIs(plan.username, plan.domain),
-                  sql`(${inArray(location.ruid, ruids)} OR (${location.ruid} IS NULL AND ${inArray(location.contact, contacts)}))`,
-                  guard,
-                ),
-              ),
-          );
-        }
-        // A binding that was removed after this REGISTER was decided (or by a newer CSeq of its Call-ID) stays
-        // removed: a late or replayed 2xx cannot bring it back. So does one of a tenant that no longer exists.
-        const blockedBy = (ruid: SQL): SQL =>
-          sql`(NOT EXISTS (SELECT 1 FROM ${domain} WHERE ${domain.domain} = ${plan.domain}) OR EXISTS (SELECT 1 FROM ${locationTombstone} t WHERE t.username = ${plan.username} AND t.domain = ${plan.domain} AND t.ruid IN (${ruid}, '*') AND t.expires >= ${plan.now} AND (t.removed_at > ${plan.issuedAt} OR (t.callid = ${plan.callid} AND t.cseq > ${plan.cseq}))))`;
-        if (plan.upserts.length > 0) {
-          // Rows written before identities existed give way to the identified row of the same contact.
-          steps.push(
-            db.delete(location).where(
-              and(
-                aorIs(plan.username, plan.domain),
-                sql`${location.ruid} IS NULL`,
-                inArray(
-                  location.contact,
-                  plan.upserts.map((w) => w.contact),
-                ),
-                guard,
-              ),
-            ),
-          );
-        }
-        for (const w of plan.upserts) {
-          // INSERT ... SELECT ... WHERE: the row is written only when no tombstone blocks it and, for a binding
-          // the AoR does not hold yet, while the AoR has fewer than maxContacts unexpired bindings.
-          steps.push(
-            db.run(sql`INSERT INTO ${location} (username, domain, contact, received, path, expires, q, callid, cseq,
-                last_modified, user_agent, socket, methods, sip_instance, ruid)
-              SELECT ${plan.username}, ${plan.domain}, ${w.contact}, ${w.received}, ${w.path}, ${w.expires}, ${w.q},
-                ${plan.callid}, ${plan.cseq}, ${plan.now}, ${w.userAgent}, ${w.socket}, ${w.methods}, ${w.sipInstance}, ${w.ruid}
-              WHERE NOT ${blockedBy(sql`${w.ruid}`)}
-                AND (EXISTS (SELECT 1 FROM ${location} l WHERE l.username = ${plan.username} AND l.domain = ${plan.domain} AND l.ruid = ${w.ruid})
-                  OR (SELECT COUNT(*) FROM ${location} l WHERE l.username = ${plan.username} AND l.domain = ${plan.domain}
-                      AND l.expires > ${plan.now}) < ${plan.maxContacts})
-              ON CONFLICT (username, domain, ruid) DO UPDATE SET
-                contact = excluded.contact, received = excluded.received, path = excluded.path,
-                expires = excluded.expires, q = excluded.q, callid = excluded.callid, cseq = excluded.cseq,
-                last_modified = excluded.last_modified, user_agent = excluded.user_agent, socket = excluded.socket,
-                methods = excluded.methods, sip_instance = excluded.sip_instance
-              WHERE NOT (${location}.callid = excluded.callid AND ${location}.cseq > excluded.cseq)`),
-          );
-        }
-        const blockedQuery = db.all<{ ruid: string }>(
-          plan.upserts.length === 0
-            ? sql`SELECT NULL AS ruid WHERE 0`
-            : sql`SELECT v.value AS ruid FROM json_each(${JSON.stringify(plan.upserts.map((w) => w.ruid))}) v WHERE ${blockedBy(sql`v.value`)}`,
-        );
-        steps.push(blockedQuery);
-        steps.push(
-          db
-            .select()
-            .from(location)
-            .where(aorIs(plan.username, plan.domain))
-            .orderBy(desc(location.q), asc(location.contactId)),
-        );
-        const results = (await db.batch(steps as Batch)) as unknown[];
-        const blocked = results[results.length - 2] as { ruid: string }[];
-        const rows = results[results.length - 1] as LocationRow[];
-        const result: SaveResult = { bindings: rows.map(toBinding), blocked: new Set(blocked.map((b) => b.ruid)) };
-        return result;
+        // Fixed SQL straight through the libSQL client (save-statements.ts): no query is built per save.
+        const results = await db.$client.batch(saveStatements(plan), "write");
+        return readSaveResult(results);
       }),
 
     lookup: (username, dom, now) =>

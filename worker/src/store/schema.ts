@@ -44,10 +44,11 @@ export const location = sqliteTable(
   },
   (t) => [
     // A binding is identified by its AoR and its identity: the upsert key. Two phones behind different NATs
-    // that send the same private Contact are two bindings.
+    // that send the same private Contact are two bindings. Its (username, domain) prefix is also the lookup's
+    // and every per-AoR statement's (removals by contact of rows written before `ruid` included: an AoR holds
+    // a handful of rows). A second index on (username, domain, contact) served nothing this one does not, and
+    // cost index writes on every save (every refresh sets `contact`): dropped in migration 0002.
     uniqueIndex("location_aor_ruid_idx").on(t.username, t.domain, t.ruid),
-    // The lookup prefix (user@domain), and the contact for removals of rows written before `ruid`.
-    index("location_aor_contact_idx").on(t.username, t.domain, t.contact),
     // Per-domain scans: tenant removal and the admin listing by domain.
     index("location_domain_idx").on(t.domain),
     // The expiry sweep deletes in expires order.

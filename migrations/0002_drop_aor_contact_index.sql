@@ -1,0 +1,1 @@
+DROP INDEX `location_aor_contact_idx`;
