@@ -64,8 +64,8 @@ export interface LocalStackOptions {
   readonly flood?: FloodConfig | undefined;
   /** Dispatcher probing by the gateway; off when undefined. */
   readonly probe?: GatewayConfig["probe"];
-  /** Overload control's event-loop bound (MAX_LOOP_UTILIZATION); the gateway's default when unset. */
-  readonly maxLoopUtilization?: number;
+  /** Overload control's receive-queue bound (MAX_QUEUE_DELAY_MS); the gateway's default when unset. */
+  readonly maxQueueDelayMs?: number;
   readonly logger?: Logger;
   /** Where the worker's console lines go (its JSON logs); default: this process's stdout. */
   readonly workerLog?: (line: string) => void;
@@ -134,7 +134,7 @@ function gatewayConfig(options: LocalStackOptions, workerUrl: string, gatewaySec
     timerC: options.timers?.timerC ?? 181_000,
     ...(options.flood ? { flood: options.flood } : {}),
     probe: options.probe,
-    ...(options.maxLoopUtilization !== undefined ? { maxLoopUtilization: options.maxLoopUtilization } : {}),
+    ...(options.maxQueueDelayMs !== undefined ? { maxQueueDelayMs: options.maxQueueDelayMs } : {}),
   };
 }
 

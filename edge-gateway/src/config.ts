@@ -48,10 +48,10 @@ export interface GatewayConfig {
   /** Overload control: new requests get 503 while the oldest worker call has waited longer (MAX_DECISION_WAIT_MS; default 250). */
   readonly maxDecisionWaitMs?: number;
   /**
-   * Overload control: event-loop utilization (0.5..1) above which a growing share of new requests gets 503
-   * (MAX_LOOP_UTILIZATION; default 0.95; 1 switches it off).
+   * Overload control: delay (ms) of the receive queue above which a growing share of new requests gets 503
+   * (MAX_QUEUE_DELAY_MS; default 150; 0 switches it off).
    */
-  readonly maxLoopUtilization?: number;
+  readonly maxQueueDelayMs?: number;
   /**
    * Bound of the drain on SIGTERM (SHUTDOWN_GRACE_MS; default 30000): transactions still without a final
    * response then are ended with one. Keep systemd's TimeoutStopSec above it.
@@ -103,13 +103,6 @@ function intOpt(name: string, raw: string | undefined, fallback: number, min: nu
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new GatewayConfigError(`${name} must be an integer in ${min}..${max}`);
-  return n;
-}
-
-function fractionOpt(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new GatewayConfigError(`${name} must be a number in ${min}..${max}`);
   return n;
 }
 
@@ -190,8 +183,8 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             MAX_PENDING_DECISIONS  worker calls in flight before new requests get 503 (default 1000)
                             MAX_DECISION_WAIT_MS   new requests get 503 once the oldest worker call has stayed older
                                                  than this for 4x as long (default 250, below T1: no retransmission storm)
-                            MAX_LOOP_UTILIZATION   above this share of busy event-loop time a growing share of new
-                                                 requests gets 503 (default 0.95; 1 = off)
+                            MAX_QUEUE_DELAY_MS   while datagrams wait longer than this before they are read, a
+                                                 growing share of new requests gets 503 (default 150; 0 = off)
                             SHUTDOWN_GRACE_MS    SIGTERM: new requests get 503 + Retry-After; transactions in
                                                  progress get this long to finish, then 503 (default 30000)
 
@@ -361,7 +354,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
     maxDecisionWaitMs: intOpt("MAX_DECISION_WAIT_MS", env.MAX_DECISION_WAIT_MS, 250, 10, 600_000),
-    maxLoopUtilization: fractionOpt("MAX_LOOP_UTILIZATION", env.MAX_LOOP_UTILIZATION, 0.95, 0.5, 1),
+    maxQueueDelayMs: intOpt("MAX_QUEUE_DELAY_MS", env.MAX_QUEUE_DELAY_MS, 150, 0, 10_000),
     shutdownGraceMs: intOpt("SHUTDOWN_GRACE_MS", env.SHUTDOWN_GRACE_MS, DEFAULT_SHUTDOWN_GRACE_MS, 0, 600_000),
     flood: loadFloodConfig(env, values),
     probe: loadProbeSettings(env),

@@ -13,26 +13,38 @@ import { observeWorker } from "./observability/worker-health";
 import { Prober } from "./probe/prober";
 import { ProxyCore } from "./proxy/proxy-core";
 import { RealClock } from "./transaction/clock";
+import { QueueDelayProbe } from "./transport/queue-delay";
 import { listenUdp, type UdpListener } from "./transport/udp-transport";
 import { createWorkerClient, type WorkerClient } from "./worker-client/worker-client";
 
-/** How often overload control samples the event loop's utilization (proxy/overload.ts, LoadShedder). */
+/** How often overload control samples the receive queue and the event loop (proxy/overload.ts, LoadShedder). */
 const LOAD_SAMPLE_MS = 100;
+/** How often a probe datagram measures each listener's receive queue (transport/queue-delay.ts). */
+const QUEUE_PROBE_MS = 50;
 
-/** Feeds overload control the event loop's utilization over each interval; returns the stop function. */
-function sampleLoopUtilization(core: ProxyCore, metrics: Metrics): () => void {
+/**
+ * Feeds overload control, every LOAD_SAMPLE_MS, the receive queues' delay (the longest of the listeners') and
+ * the event loop's utilization over the interval; returns the stop function.
+ */
+function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDelayProbe[]): () => void {
   let last = performance.eventLoopUtilization();
   let utilization = 0;
+  const delay = (): number => probes.reduce((max, p) => Math.max(max, p.delayMs()), 0);
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    core.overload.load.sample(utilization);
+    core.overload.load.sample(delay(), utilization);
   }, LOAD_SAMPLE_MS);
   timer.unref();
   metrics.gauge("edge_gateway_event_loop_utilization", () => utilization);
+  metrics.gauge("edge_gateway_receive_queue_delay_seconds", () => delay() / 1000);
+  metrics.gauge("edge_gateway_receive_queue_probes_lost_total", () => probes.reduce((n, p) => n + p.lost, 0));
   metrics.gauge("edge_gateway_load_refused_share", () => core.overload.load.refusedShare);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    for (const p of probes) p.close();
+  };
 }
 
 export interface Gateway {
@@ -89,7 +101,10 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
   // Responses to the prober's OPTIONS are its own (matched by their random branch): taken first, and only
   // on the socket the probes go out from (the Asterisk side). Then the flood limit, before the parser: a
   // blocked source costs a Map lookup per datagram, nothing more.
+  // First the queue probes' own datagrams (overload control's measure; from the probe socket's address only).
+  let probes: QueueDelayProbe[] = [];
   const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
+    for (const p of probes) if (p.intercept(bytes, source)) return;
     if (listener === prober?.listener && prober.intercept(bytes, source, listener)) return;
     if (guard?.admit(source, listener)) core?.onDatagram(bytes, source, listener);
   };
@@ -129,13 +144,16 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
       ...(config.maxTransactions !== undefined ? { maxTransactions: config.maxTransactions } : {}),
       ...(config.maxPendingDecisions !== undefined ? { maxPendingDecisions: config.maxPendingDecisions } : {}),
       ...(config.maxDecisionWaitMs !== undefined ? { maxDecisionWaitMs: config.maxDecisionWaitMs } : {}),
-      ...(config.maxLoopUtilization !== undefined ? { maxLoopUtilization: config.maxLoopUtilization } : {}),
+      ...(config.maxQueueDelayMs !== undefined ? { maxQueueDelayMs: config.maxQueueDelayMs } : {}),
     },
     screen: (req, source, listener) => ingress.screen(req, source, listener),
     parseLimits: config.parseLimits,
     timers: { t1: config.t1, t2: config.t2, t4: config.t4, timerC: config.timerC },
   });
-  const stopLoadSampling = sampleLoopUtilization(core, metrics);
+  if (config.maxQueueDelayMs !== 0) {
+    probes = await Promise.all((pbx === phones ? [phones] : [phones, pbx]).map((l) => QueueDelayProbe.start(l.local, QUEUE_PROBE_MS)));
+  }
+  const stopLoadSampling = steerLoad(core, metrics, probes);
   const { probeTargets, reportDestinationStates } = rawWorker;
   if (config.probe && probeTargets && reportDestinationStates) {
     prober = new Prober({

@@ -12,13 +12,13 @@
  * whole interval (4 x the bound, 1 s by default) before requests are refused, so that a burst (a scanner's
  * first requests before the flood limit blocks it) delays a phone's REGISTER instead of refusing it.
  *
- * Why the load bound: when the gateway's own event loop is the bottleneck (the Node runtime makes its
- * decisions in-process), the queue is the kernel's socket buffer, which none of the counts above can see:
- * every request admitted is answered quickly once read, but read late, past T1. The event loop's utilization
- * (the share of time it was not waiting for I/O) sees it: while the loop is never idle, datagrams wait. Above
- * `maxLoopUtilization` a growing share of new out-of-dialog requests is refused at once (a 503 costs a small
- * fraction of a relayed transaction); below it, the share shrinks again (LoadShedder). The loop keeps some
- * idle time, so the socket buffer drains and what is admitted is answered before the client retransmits.
+ * Why the queue bound: when the gateway's own event loop is the bottleneck (the Node runtime makes its
+ * decisions in-process), the queue is the socket's receive buffer in the kernel, which none of the counts
+ * above can see: every request admitted is answered quickly once read, but read late, past T1. The gateway
+ * measures that queue's delay in band (transport/queue-delay.ts). While it is above `maxQueueDelayMs`, a
+ * growing share of new out-of-dialog requests is refused at once (a 503 costs a small fraction of a relayed
+ * transaction); once the queue is short and the loop has idle time, the share falls to what fits (LoadShedder).
+ * A request and its response each wait in it, so the bound is kept well under half of T1.
  */
 
 export interface OverloadLimits {
@@ -26,50 +26,46 @@ export interface OverloadLimits {
   readonly maxPendingDecisions: number;
   /** Longest the oldest worker call in flight may have waited before new requests are refused (ms). */
   readonly maxDecisionWaitMs: number;
-  /** Event-loop utilization (0..1) above which a share of new requests is refused; 1 switches it off. */
-  readonly maxLoopUtilization: number;
+  /** Receive-queue delay (ms) above which a growing share of new requests is refused; 0 switches it off. */
+  readonly maxQueueDelayMs: number;
 }
 
-export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxTransactions: 10_000, maxPendingDecisions: 1_000, maxDecisionWaitMs: 250, maxLoopUtilization: 0.95 };
+export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxTransactions: 10_000, maxPendingDecisions: 1_000, maxDecisionWaitMs: 250, maxQueueDelayMs: 150 };
 
 export type OverloadReason = "transactions" | "pending_decisions" | "decision_wait" | "load";
 
 /**
- * The share of new requests to refuse, steered by samples of the event loop's utilization (one every
- * LOAD_SAMPLE_MS). While the loop stays saturated (at or above `high` for two samples running: one long
- * task, a start-up or a full GC, is no overload) nothing tells how far over it is, so the share goes up a
- * step per sample. Once the loop has idle time below the target (`high` minus a hysteresis band), the
- * utilization says how much more would fit: the share falls to the one that would bring the loop to the
- * target (admitted load scales the busy time), and at least by half, so that a saturation that has passed
- * stops refusing within a few samples. Between the two it is held, so the share settles where the admitted
- * load keeps the loop just short of saturation.
+ * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
+ * delay and of the event loop's utilization. While the queue's delay is at or above the bound, the share goes
+ * up a step per sample: the delay only says the queue is too long, not by how much. Once the queue is short
+ * again (under half the bound) and the loop has idle time (below TARGET_UTILIZATION), the utilization says how
+ * much more would fit: the share falls to the one that would bring the loop to the target (admitted load
+ * scales the busy time), and at least by half, so that an overload that has passed stops refusing within a
+ * few samples. Between the two it is held, so the share settles where the admitted load keeps the queue short.
  */
 export class LoadShedder {
-  /** Added to the share per saturated sample. */
+  /** Added to the share per sample with the queue too long. */
   static readonly STEP_UP = 0.1;
   /** Never everything: a few new requests still get through, so the recovery is seen at once. */
   static readonly MAX_SHARE = 0.98;
-  /** Width of the band below `high` in which the share is held. */
-  static readonly HYSTERESIS = 0.1;
+  /** The loop's utilization the falling share aims at. */
+  static readonly TARGET_UTILIZATION = 0.85;
   private share = 0;
-  private saturated = false;
 
   constructor(
-    private readonly high: number,
+    private readonly maxQueueDelayMs: number,
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** One sample: the loop's utilization (0..1) over the last interval. */
-  sample(utilization: number): void {
-    if (this.high >= 1) return;
-    const wasSaturated = this.saturated;
-    this.saturated = utilization >= this.high;
-    if (this.saturated) {
-      if (wasSaturated) this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
+  /** One sample: the receive queue's delay (ms) and the loop's utilization (0..1) over the last interval. */
+  sample(queueDelayMs: number, utilization: number): void {
+    if (this.maxQueueDelayMs <= 0) return;
+    if (queueDelayMs >= this.maxQueueDelayMs) {
+      this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
       return;
     }
-    const target = this.high - LoadShedder.HYSTERESIS;
-    if (this.share === 0 || utilization >= target) return;
+    const target = LoadShedder.TARGET_UTILIZATION;
+    if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2 || utilization >= target) return;
     // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
     const fit = Math.max(0, 1 - ((1 - this.share) * target) / Math.max(utilization, 0.01));
     const next = Math.min(fit, this.share / 2);
@@ -109,7 +105,7 @@ export class OverloadGuard {
     private readonly random: () => number = Math.random,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.load = new LoadShedder(limits.maxLoopUtilization, random);
+    this.load = new LoadShedder(limits.maxQueueDelayMs, random);
   }
 
   /** Why a new request must be refused now, or undefined when it may be taken. */

@@ -52,12 +52,12 @@ describe("loadGatewayConfig: overload bounds", () => {
     }
   });
 
-  it("MAX_LOOP_UTILIZATION defaults to 0.95, takes 0.5..1 (1 switches the load bound off) and refuses the rest", () => {
-    expect(loadGatewayConfig([], SECRET).maxLoopUtilization).toBe(0.95);
-    expect(loadGatewayConfig([], { ...SECRET, MAX_LOOP_UTILIZATION: "0.8" }).maxLoopUtilization).toBe(0.8);
-    expect(loadGatewayConfig([], { ...SECRET, MAX_LOOP_UTILIZATION: "1" }).maxLoopUtilization).toBe(1);
-    for (const bad of ["0.4", "1.1", "95", "busy"]) {
-      expect(() => loadGatewayConfig([], { ...SECRET, MAX_LOOP_UTILIZATION: bad }), bad).toThrow(/MAX_LOOP_UTILIZATION/);
+  it("MAX_QUEUE_DELAY_MS defaults to 150, takes 0 (off) to 10000 and refuses the rest", () => {
+    expect(loadGatewayConfig([], SECRET).maxQueueDelayMs).toBe(150);
+    expect(loadGatewayConfig([], { ...SECRET, MAX_QUEUE_DELAY_MS: "80" }).maxQueueDelayMs).toBe(80);
+    expect(loadGatewayConfig([], { ...SECRET, MAX_QUEUE_DELAY_MS: "0" }).maxQueueDelayMs).toBe(0);
+    for (const bad of ["-1", "10001", "1.5", "busy"]) {
+      expect(() => loadGatewayConfig([], { ...SECRET, MAX_QUEUE_DELAY_MS: bad }), bad).toThrow(/MAX_QUEUE_DELAY_MS/);
     }
   });
 });

@@ -398,7 +398,7 @@ describe("overload control counts work in progress, and bounds how long decision
   });
 });
 
-describe("overload control: the event loop's utilization (the queue no count sees)", () => {
+describe("overload control: the receive queue's delay (the queue no count sees)", () => {
   const bye = (): SipRequest =>
     request([
       "BYE sip:100@198.51.100.10:5060 SIP/2.0",
@@ -412,11 +412,11 @@ describe("overload control: the event loop's utilization (the queue no count see
       "Content-Length: 0",
     ]);
 
-  it("while the loop is saturated a share of new requests gets 503 at no decision cost; in-dialog requests are still relayed; idle time lets them in again", () => {
+  it("while the queue is too long a share of new requests gets 503 at no decision cost; in-dialog requests are still relayed; a short queue lets them in again", () => {
     // Old core: no load signal; at twice capacity every request was read past T1 and retransmitted.
     const h = setup({ random: () => 0.5 });
     h.worker.onRequest = () => deferred<never>().promise;
-    for (let i = 0; i < 10; i++) h.core.overload.load.sample(1);
+    for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
     expect(h.gauge("edge_gateway_pending_decisions")).toBe(0);
     h.fromPbx(pbxInvite({ callId: "shed" }));
     const { response: r } = onlyResponse(h.take());
@@ -426,22 +426,22 @@ describe("overload control: the event loop's utilization (the queue no count see
     expect(h.worker.requests).toHaveLength(0);
     h.fromPhone(bye());
     expect(onlyRequest(h.take()).to).toEqual(ASTERISK);
-    // Idle time again: the share falls step by step until new requests are taken.
-    for (let i = 0; i < 50; i++) h.core.overload.load.sample(0.5);
+    // A short queue and idle time again: the share falls until new requests are taken.
+    for (let i = 0; i < 50; i++) h.core.overload.load.sample(5, 0.5);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-load-2", callId: "taken" }));
     expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
     expect(h.worker.requests).toHaveLength(1);
   });
 
-  it("a loop with idle time refuses nothing, and MAX_LOOP_UTILIZATION=1 switches the bound off", () => {
+  it("a short queue refuses nothing however busy the loop, and MAX_QUEUE_DELAY_MS=0 switches the bound off", () => {
     const busy = setup({ random: () => 0 });
     busy.worker.onRequest = () => deferred<never>().promise;
-    for (let i = 0; i < 100; i++) busy.core.overload.load.sample(0.9);
+    for (let i = 0; i < 100; i++) busy.core.overload.load.sample(20, 1);
     busy.fromPbx(pbxInvite());
     expect(busy.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
-    const off = setup({ random: () => 0, limits: { maxLoopUtilization: 1 } });
+    const off = setup({ random: () => 0, limits: { maxQueueDelayMs: 0 } });
     off.worker.onRequest = () => deferred<never>().promise;
-    for (let i = 0; i < 100; i++) off.core.overload.load.sample(1);
+    for (let i = 0; i < 100; i++) off.core.overload.load.sample(5000, 1);
     off.fromPbx(pbxInvite());
     expect(off.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
   });
