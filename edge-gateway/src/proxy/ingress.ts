@@ -86,6 +86,11 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   // server of its SRV/A list at once, where silence would cost it a 32 s Timer B/F before failing over.
   // In-dialog requests (a BYE, a re-INVITE) and CANCELs of transactions in progress are still relayed.
   if (!inDialog && env.draining) return reply(503, "Service Unavailable", "draining", [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+  // Overload (overload.ts, LoadShedder): refused before any other work, so that a refusal costs as little
+  // as possible when thousands a second must be refused. Not an OPTIONS: one addressed to the gateway
+  // itself (a keep-alive) costs no decision and is answered below; a routed one is refused there.
+  const overloaded = (): Admission => reply(503, "Service Unavailable", "overload_load", [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+  if (!inDialog && req.method !== "OPTIONS" && env.overload.load.refuse()) return overloaded();
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
   // the check is passed. If the request contains a Max-Forwards header field with a field value of zero
@@ -121,6 +126,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     const peer = readPeerRoute(popped, env.proof, headerValue(req, "Call-ID") ?? "");
     if (peer.kind === "forged" || (peer.kind === "ok" && req.method === "REGISTER")) return reply(403, "Forged Peer Route", "peer_proof");
     if (peer.kind === "ok") {
+      if (req.method === "OPTIONS" && env.overload.load.refuse()) return overloaded();
       const over = env.overload.refusal(true);
       if (over) return reply(503, "Service Unavailable", `overload_${over}`, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
       return { kind: "peer", request, target: peer.target };
@@ -131,6 +137,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && isSelf(env, request.uri)) {
       return reply(200, "OK", "options_local");
     }
+    if (request.method === "OPTIONS" && env.overload.load.refuse()) return overloaded();
     admitted = { kind: "decide", request };
   }
   const over = env.overload.refusal(!inDialog);

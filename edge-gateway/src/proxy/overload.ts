@@ -36,12 +36,15 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
 
 /**
  * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
- * delay and of the event loop's utilization. While the queue's delay is at or above the bound, the share goes
- * up a step per sample: the delay only says the queue is too long, not by how much. Once the queue is short
- * again (under half the bound) and the loop has idle time (below TARGET_UTILIZATION), the utilization says how
- * much more would fit: the share falls to the one that would bring the loop to the target (admitted load
- * scales the busy time), and at least by half, so that an overload that has passed stops refusing within a
- * few samples. Between the two it is held, so the share settles where the admitted load keeps the queue short.
+ * delay and of the event loop's utilization:
+ * - the queue's delay at or above the bound and not falling: the share goes up a step (the delay says the queue
+ *   is too long, not by how much);
+ * - above the bound but falling: held, the queue is draining already (rising on would overshoot, and the
+ *   refused share would swing between too much and too little);
+ * - under half the bound with the loop below TARGET_UTILIZATION: the utilization says how much more would
+ *   fit (admitted load scales the busy time), and the share falls to the one that would bring the loop to the
+ *   target; an overload that has passed leaves an idle loop, and the share falls to zero at once;
+ * - otherwise held.
  */
 export class LoadShedder {
   /** Added to the share per sample with the queue too long. */
@@ -51,6 +54,7 @@ export class LoadShedder {
   /** The loop's utilization the falling share aims at. */
   static readonly TARGET_UTILIZATION = 0.85;
   private share = 0;
+  private lastDelayMs = 0;
 
   constructor(
     private readonly maxQueueDelayMs: number,
@@ -60,16 +64,17 @@ export class LoadShedder {
   /** One sample: the receive queue's delay (ms) and the loop's utilization (0..1) over the last interval. */
   sample(queueDelayMs: number, utilization: number): void {
     if (this.maxQueueDelayMs <= 0) return;
+    const falling = queueDelayMs < this.lastDelayMs;
+    this.lastDelayMs = queueDelayMs;
     if (queueDelayMs >= this.maxQueueDelayMs) {
-      this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
+      if (!falling) this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
       return;
     }
     const target = LoadShedder.TARGET_UTILIZATION;
     if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2 || utilization >= target) return;
     // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
     const fit = Math.max(0, 1 - ((1 - this.share) * target) / Math.max(utilization, 0.01));
-    const next = Math.min(fit, this.share / 2);
-    this.share = next < 0.01 ? 0 : next;
+    this.share = fit < 0.01 ? 0 : Math.min(fit, this.share);
   }
 
   /** The share of new requests refused now (0..MAX_SHARE). */
@@ -116,7 +121,6 @@ export class OverloadGuard {
     }
     if (needsDecision && this.started.size >= this.limits.maxPendingDecisions) return "pending_decisions";
     if (needsDecision && this.queueTooOld()) return "decision_wait";
-    if (needsDecision && this.load.refuse()) return "load";
     return undefined;
   }
 

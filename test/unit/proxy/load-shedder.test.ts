@@ -11,17 +11,22 @@ describe("LoadShedder", () => {
     expect(s.refuse()).toBe(false);
   });
 
-  it("rises a step per sample while the queue is too long, up to a maximum short of everything", () => {
+  it("rises a step per sample while the queue is too long and not falling, up to a maximum short of everything", () => {
     const s = new LoadShedder(150);
     s.sample(150, 1);
     expect(s.refusedShare).toBeCloseTo(LoadShedder.STEP_UP, 10);
     s.sample(400, 0.5);
     expect(s.refusedShare).toBeCloseTo(2 * LoadShedder.STEP_UP, 10);
+    // Still too long, but draining: held.
+    s.sample(300, 1);
+    expect(s.refusedShare).toBeCloseTo(2 * LoadShedder.STEP_UP, 10);
+    s.sample(300, 1);
+    expect(s.refusedShare).toBeCloseTo(3 * LoadShedder.STEP_UP, 10);
     for (let i = 0; i < 100; i++) s.sample(2000, 1);
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
   });
 
-  it("holds the share while the queue drains or the loop is still busy; then falls to the share that fits, at least by half", () => {
+  it("holds the share while the queue is not short or the loop is still busy; then falls to the share that fits", () => {
     const s = new LoadShedder(150);
     for (let i = 0; i < 8; i++) s.sample(300, 1);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
@@ -31,12 +36,11 @@ describe("LoadShedder", () => {
     // Short, but the loop at the target or above: held.
     s.sample(10, 0.9);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
-    // A fifth admitted keeps the loop 0.8 busy: more would fit (1 - 0.2 * 0.85 / 0.8), but the share at least halves.
+    // A fifth admitted keeps the loop 0.8 busy: 0.85 / 0.8 of that fits.
     s.sample(10, 0.8);
-    expect(s.refusedShare).toBeCloseTo(0.4, 10);
-    s.sample(10, 0.84);
-    expect(s.refusedShare).toBeCloseTo(Math.min(0.2, 1 - (0.6 * 0.85) / 0.84), 10);
-    for (let i = 0; i < 5; i++) s.sample(1, 0.05);
+    expect(s.refusedShare).toBeCloseTo(1 - (0.2 * 0.85) / 0.8, 10);
+    // The overload has passed: an idle loop, nothing refused.
+    s.sample(1, 0.05);
     expect(s.refusedShare).toBe(0);
   });
 

@@ -433,6 +433,27 @@ describe("overload control: the receive queue's delay (the queue no count sees)"
     expect(h.worker.requests).toHaveLength(1);
   });
 
+  it("while refusing, a keep-alive OPTIONS to the gateway itself is still answered 200; a routed OPTIONS is refused", () => {
+    const h = setup({ random: () => 0.5 });
+    for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
+    const options = (uri: string, branch: string): SipRequest =>
+      request([
+        `OPTIONS ${uri} SIP/2.0`,
+        `Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=${branch}`,
+        "Max-Forwards: 70",
+        "From: <sip:401@tenant-a.example>;tag=ka",
+        "To: <sip:192.0.2.1>",
+        `Call-ID: ${branch}`,
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+      ]);
+    h.fromPhone(options("sip:192.0.2.1:5060", "z9hG4bK-ka-1"));
+    expect(onlyResponse(h.take()).response.status).toBe(200);
+    h.fromPhone(options("sip:401@tenant-a.example", "z9hG4bK-ka-2"));
+    expect(onlyResponse(h.take()).response.status).toBe(503);
+    expect(h.worker.requests).toHaveLength(0);
+  });
+
   it("a short queue refuses nothing however busy the loop, and MAX_QUEUE_DELAY_MS=0 switches the bound off", () => {
     const busy = setup({ random: () => 0 });
     busy.worker.onRequest = () => deferred<never>().promise;
