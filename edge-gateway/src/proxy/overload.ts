@@ -41,16 +41,19 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  *   is too long, not by how much);
  * - above the bound but falling: held, the queue is draining already (rising on would overshoot, and the
  *   refused share would swing between too much and too little);
- * - under half the bound with the loop below TARGET_UTILIZATION: the utilization says how much more would
- *   fit (admitted load scales the busy time), and the share falls to the one that would bring the loop to the
- *   target; an overload that has passed leaves an idle loop, and the share falls to zero at once;
- * - otherwise held.
+ * - under half the bound: the share falls a small step per sample (a busy loop with a short queue is no
+ *   overload; if the load is still too much the queue grows again and the share rises again), and with the
+ *   loop below TARGET_UTILIZATION at least to the share that would bring the loop to the target (admitted
+ *   load scales the busy time): an overload that has passed leaves an idle loop, and nothing is refused;
+ * - otherwise (under the bound, not yet short) held.
  */
 export class LoadShedder {
   /** Added to the share per sample with the queue too long. */
   static readonly STEP_UP = 0.1;
   /** Never everything: a few new requests still get through, so the recovery is seen at once. */
   static readonly MAX_SHARE = 0.98;
+  /** Taken from the share per sample with the queue short. */
+  static readonly STEP_DOWN = 0.02;
   /** The loop's utilization the falling share aims at. */
   static readonly TARGET_UTILIZATION = 0.85;
   private share = 0;
@@ -70,11 +73,14 @@ export class LoadShedder {
       if (!falling) this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
       return;
     }
+    if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2) return;
+    let next = this.share - LoadShedder.STEP_DOWN;
     const target = LoadShedder.TARGET_UTILIZATION;
-    if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2 || utilization >= target) return;
-    // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
-    const fit = Math.max(0, 1 - ((1 - this.share) * target) / Math.max(utilization, 0.01));
-    this.share = fit < 0.01 ? 0 : Math.min(fit, this.share);
+    if (utilization < target) {
+      // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
+      next = Math.min(next, 1 - ((1 - this.share) * target) / Math.max(utilization, 0.01));
+    }
+    this.share = next < 0.01 ? 0 : next;
   }
 
   /** The share of new requests refused now (0..MAX_SHARE). */

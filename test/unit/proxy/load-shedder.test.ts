@@ -26,21 +26,26 @@ describe("LoadShedder", () => {
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
   });
 
-  it("holds the share while the queue is not short or the loop is still busy; then falls to the share that fits", () => {
+  it("holds the share while the queue is under the bound but not short; once short it falls a step, and to what fits when the loop has idle time", () => {
     const s = new LoadShedder(150);
     for (let i = 0; i < 8; i++) s.sample(300, 1);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
-    // Queue under the bound but not yet short: held.
+    // Under the bound but not yet short: held.
     s.sample(100, 0.5);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
-    // Short, but the loop at the target or above: held.
-    s.sample(10, 0.9);
-    expect(s.refusedShare).toBeCloseTo(0.8, 10);
-    // A fifth admitted keeps the loop 0.8 busy: 0.85 / 0.8 of that fits.
-    s.sample(10, 0.8);
-    expect(s.refusedShare).toBeCloseTo(1 - (0.2 * 0.85) / 0.8, 10);
+    // Short, the loop busy: a step down (a busy loop with a short queue is no overload).
+    s.sample(10, 0.95);
+    expect(s.refusedShare).toBeCloseTo(0.8 - LoadShedder.STEP_DOWN, 10);
+    // Short, the loop half busy with a fifth admitted: 0.85 / 0.5 of that fits, more than a step.
+    const before = s.refusedShare;
+    s.sample(10, 0.5);
+    expect(s.refusedShare).toBeCloseTo(1 - ((1 - before) * 0.85) / 0.5, 10);
     // The overload has passed: an idle loop, nothing refused.
     s.sample(1, 0.05);
+    expect(s.refusedShare).toBe(0);
+    // A busy loop with a short queue brings a share down to zero in steps.
+    for (let i = 0; i < 5; i++) s.sample(300, 1);
+    for (let i = 0; i < 30; i++) s.sample(10, 0.99);
     expect(s.refusedShare).toBe(0);
   });
 
