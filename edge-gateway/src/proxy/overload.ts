@@ -37,8 +37,10 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
 /**
  * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
  * delay and of the event loop's utilization:
- * - the queue's delay at or above the bound and not falling: the share goes up a step (the delay says the queue
- *   is too long, not by how much);
+ * - the queue's delay at or above the bound and not falling: the requests admitted are cut in proportion,
+ *   to bound / delay of what they were (a queue twice too long halves them), and by a step at least: the
+ *   queue grows as fast as arrivals exceed what the loop serves, and it must stop growing before requests
+ *   wait past T1;
  * - above the bound but falling: held, the queue is draining already (rising on would overshoot, and the
  *   refused share would swing between too much and too little);
  * - under half the bound: the share falls a small step per sample (a busy loop with a short queue is no
@@ -48,7 +50,7 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  * - otherwise (under the bound, not yet short) held.
  */
 export class LoadShedder {
-  /** Added to the share per sample with the queue too long. */
+  /** The least share of the admitted requests refused on a sample with the queue too long. */
   static readonly STEP_UP = 0.1;
   /** Never everything: a few new requests still get through, so the recovery is seen at once. */
   static readonly MAX_SHARE = 0.98;
@@ -70,7 +72,10 @@ export class LoadShedder {
     const falling = queueDelayMs < this.lastDelayMs;
     this.lastDelayMs = queueDelayMs;
     if (queueDelayMs >= this.maxQueueDelayMs) {
-      if (!falling) this.share = Math.min(LoadShedder.MAX_SHARE, this.share + LoadShedder.STEP_UP);
+      if (!falling) {
+        const admitted = (1 - this.share) * Math.min(1 - LoadShedder.STEP_UP, this.maxQueueDelayMs / queueDelayMs);
+        this.share = Math.min(LoadShedder.MAX_SHARE, 1 - admitted);
+      }
       return;
     }
     if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2) return;

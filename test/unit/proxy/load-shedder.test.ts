@@ -11,24 +11,27 @@ describe("LoadShedder", () => {
     expect(s.refuse()).toBe(false);
   });
 
-  it("rises a step per sample while the queue is too long and not falling, up to a maximum short of everything", () => {
+  it("while the queue is too long and not falling, cuts the admitted requests to bound / delay of them, by a step at least, short of everything", () => {
     const s = new LoadShedder(150);
+    // At the bound: a step.
     s.sample(150, 1);
     expect(s.refusedShare).toBeCloseTo(LoadShedder.STEP_UP, 10);
-    s.sample(400, 0.5);
-    expect(s.refusedShare).toBeCloseTo(2 * LoadShedder.STEP_UP, 10);
+    // Twice too long: half of the 0.9 admitted.
+    s.sample(300, 0.5);
+    expect(s.refusedShare).toBeCloseTo(1 - 0.9 * 0.5, 10);
     // Still too long, but draining: held.
-    s.sample(300, 1);
-    expect(s.refusedShare).toBeCloseTo(2 * LoadShedder.STEP_UP, 10);
-    s.sample(300, 1);
-    expect(s.refusedShare).toBeCloseTo(3 * LoadShedder.STEP_UP, 10);
+    s.sample(200, 1);
+    expect(s.refusedShare).toBeCloseTo(0.55, 10);
+    // Growing again just over the bound: a step of what is admitted.
+    s.sample(200, 1);
+    expect(s.refusedShare).toBeCloseTo(1 - 0.45 * 0.75, 10);
     for (let i = 0; i < 100; i++) s.sample(2000, 1);
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
   });
 
   it("holds the share while the queue is under the bound but not short; once short it falls a step, and to what fits when the loop has idle time", () => {
     const s = new LoadShedder(150);
-    for (let i = 0; i < 8; i++) s.sample(300, 1);
+    s.sample(750, 1);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
     // Under the bound but not yet short: held.
     s.sample(100, 0.5);
@@ -45,7 +48,7 @@ describe("LoadShedder", () => {
     expect(s.refusedShare).toBe(0);
     // A busy loop with a short queue brings a share down to zero in steps.
     for (let i = 0; i < 5; i++) s.sample(300, 1);
-    for (let i = 0; i < 30; i++) s.sample(10, 0.99);
+    for (let i = 0; i < 60; i++) s.sample(10, 0.99);
     expect(s.refusedShare).toBe(0);
   });
 
