@@ -814,7 +814,7 @@ class Bench {
           ...(ours
             ? [
                 "worker/op, store/op = decision calls (request + response events) and store round trips per successful call (all calls of the step counted);",
-                "503 ovl = 503s sent by the overload bounds (MAX_TRANSACTIONS / MAX_PENDING_DECISIONS). keepalive = OPTIONS to the gateway itself.",
+                "503 ovl = 503s sent by the overload bounds (MAX_TRANSACTIONS, MAX_PENDING_DECISIONS, MAX_DECISION_WAIT_MS, MAX_QUEUE_DELAY_MS). keepalive = OPTIONS to the gateway itself.",
                 ...this.incidents.filter((i) => i.startsWith(system)).map((i) => `! ${i}`),
               ]
             : []),
