@@ -37,7 +37,9 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
 /**
  * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
  * delay and of the event loop's utilization:
- * - the queue's delay at or above the bound and not falling: the requests admitted are cut in proportion,
+ * - the queue's delay at or above the bound on two samples running (one is a pause: a full GC of a large heap
+ *   holds the loop for a few hundred milliseconds, and the backlog it leaves drains at once) and not
+ *   falling: the requests admitted are cut in proportion,
  *   to bound / delay of what they were (a queue twice too long halves them), and by a step at least: the
  *   queue grows as fast as arrivals exceed what the loop serves, and it must stop growing before requests
  *   wait past T1;
@@ -60,6 +62,8 @@ export class LoadShedder {
   static readonly TARGET_UTILIZATION = 0.85;
   private share = 0;
   private lastDelayMs = 0;
+  /** Samples running with the queue at or above the bound. */
+  private over = 0;
 
   constructor(
     private readonly maxQueueDelayMs: number,
@@ -72,12 +76,14 @@ export class LoadShedder {
     const falling = queueDelayMs < this.lastDelayMs;
     this.lastDelayMs = queueDelayMs;
     if (queueDelayMs >= this.maxQueueDelayMs) {
-      if (!falling) {
+      this.over++;
+      if (this.over >= 2 && !falling) {
         const admitted = (1 - this.share) * Math.min(1 - LoadShedder.STEP_UP, this.maxQueueDelayMs / queueDelayMs);
         this.share = Math.min(LoadShedder.MAX_SHARE, 1 - admitted);
       }
       return;
     }
+    this.over = 0;
     if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2) return;
     let next = this.share - LoadShedder.STEP_DOWN;
     const target = LoadShedder.TARGET_UTILIZATION;

@@ -11,8 +11,18 @@ describe("LoadShedder", () => {
     expect(s.refuse()).toBe(false);
   });
 
-  it("while the queue is too long and not falling, cuts the admitted requests to bound / delay of them, by a step at least, short of everything", () => {
+  it("one sample over the bound is a pause (a full GC), not an overload: nothing refused", () => {
     const s = new LoadShedder(150);
+    s.sample(400, 1);
+    expect(s.refusedShare).toBe(0);
+    s.sample(10, 0.5);
+    s.sample(400, 1);
+    expect(s.refusedShare).toBe(0);
+  });
+
+  it("from the second sample running over the bound, not falling, cuts the admitted requests to bound / delay of them, by a step at least", () => {
+    const s = new LoadShedder(150);
+    s.sample(150, 1);
     // At the bound: a step.
     s.sample(150, 1);
     expect(s.refusedShare).toBeCloseTo(LoadShedder.STEP_UP, 10);
@@ -31,6 +41,7 @@ describe("LoadShedder", () => {
 
   it("holds the share while the queue is under the bound but not short; once short it falls a step, and to what fits when the loop has idle time", () => {
     const s = new LoadShedder(150);
+    s.sample(750, 1);
     s.sample(750, 1);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
     // Under the bound but not yet short: held.
