@@ -29,12 +29,17 @@ const QUEUE_PROBE_MS = 50;
 function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDelayProbe[]): () => void {
   let last = performance.eventLoopUtilization();
   let utilization = 0;
+  let lastAt = performance.now();
   const delay = (): number => probes.reduce((max, p) => Math.max(max, p.delayMs()), 0);
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    core.overload.load.sample(delay(), utilization);
+    const at = performance.now();
+    // A sample much later than its interval follows a pause of the loop (a full GC, a long task).
+    const late = at - lastAt - LOAD_SAMPLE_MS;
+    lastAt = at;
+    core.overload.load.sample(delay(), utilization, late);
   }, LOAD_SAMPLE_MS);
   timer.unref();
   metrics.gauge("edge_gateway_event_loop_utilization", () => utilization);

@@ -37,9 +37,8 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
 /**
  * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
  * delay and of the event loop's utilization:
- * - the queue's delay at or above the bound on two samples running (one is a pause: a full GC of a large heap
- *   holds the loop for a few hundred milliseconds, and the backlog it leaves drains at once) and not
- *   falling: the requests admitted are cut in proportion,
+ * - the queue's delay at or above the bound on two samples running, and not falling: the requests admitted
+ *   are cut in proportion,
  *   to bound / delay of what they were (a queue twice too long halves them), and by a step at least: the
  *   queue grows as fast as arrivals exceed what the loop serves, and it must stop growing before requests
  *   wait past T1;
@@ -50,6 +49,11 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  *   loop below TARGET_UTILIZATION at least to the share that would bring the loop to the target (admitted
  *   load scales the busy time): an overload that has passed leaves an idle loop, and nothing is refused;
  * - otherwise (under the bound, not yet short) held.
+ *
+ * A pause is no overload: a full GC of a large heap, or any long task, holds the loop for a few hundred
+ * milliseconds, and the datagrams that arrived meanwhile wait as long, but the loop drains them at once. The
+ * sampler sees a pause as its own lateness (under load the loop still runs its timers every few ms); for
+ * PAUSE_GRACE samples after one the share does not rise.
  */
 export class LoadShedder {
   /** The least share of the admitted requests refused on a sample with the queue too long. */
@@ -60,22 +64,36 @@ export class LoadShedder {
   static readonly STEP_DOWN = 0.02;
   /** The loop's utilization the falling share aims at. */
   static readonly TARGET_UTILIZATION = 0.85;
+  /** A sample this late (ms) follows a pause of the loop. */
+  static readonly PAUSE_MS = 75;
+  /** Samples after a pause during which the share does not rise. */
+  static readonly PAUSE_GRACE = 3;
   private share = 0;
   private lastDelayMs = 0;
   /** Samples running with the queue at or above the bound. */
   private over = 0;
+  /** Samples left of the grace after a pause. */
+  private grace = 0;
 
   constructor(
     private readonly maxQueueDelayMs: number,
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** One sample: the receive queue's delay (ms) and the loop's utilization (0..1) over the last interval. */
-  sample(queueDelayMs: number, utilization: number): void {
+  /**
+   * One sample: the receive queue's delay (ms), the loop's utilization (0..1) over the last interval, and how
+   * late (ms) the sample itself came.
+   */
+  sample(queueDelayMs: number, utilization: number, lateMs = 0): void {
     if (this.maxQueueDelayMs <= 0) return;
     const falling = queueDelayMs < this.lastDelayMs;
     this.lastDelayMs = queueDelayMs;
+    if (lateMs >= LoadShedder.PAUSE_MS) this.grace = LoadShedder.PAUSE_GRACE;
     if (queueDelayMs >= this.maxQueueDelayMs) {
+      if (this.grace > 0) {
+        this.grace--;
+        return;
+      }
       this.over++;
       if (this.over >= 2 && !falling) {
         const admitted = (1 - this.share) * Math.min(1 - LoadShedder.STEP_UP, this.maxQueueDelayMs / queueDelayMs);
@@ -84,6 +102,7 @@ export class LoadShedder {
       return;
     }
     this.over = 0;
+    if (this.grace > 0) this.grace--;
     if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2) return;
     let next = this.share - LoadShedder.STEP_DOWN;
     const target = LoadShedder.TARGET_UTILIZATION;

@@ -20,6 +20,19 @@ describe("LoadShedder", () => {
     expect(s.refusedShare).toBe(0);
   });
 
+  it("after a pause of the loop (a late sample: a full GC), the backlog it left does not raise the share", () => {
+    const s = new LoadShedder(150);
+    // The pause: the sample comes 400 ms late and sees the probe that waited through it; the backlog then drains.
+    s.sample(450, 1, 400);
+    s.sample(300, 1);
+    s.sample(200, 1);
+    expect(s.refusedShare).toBe(0);
+    // A queue that stays too long past the grace is an overload again.
+    s.sample(200, 1);
+    s.sample(250, 1);
+    expect(s.refusedShare).toBeGreaterThan(0);
+  });
+
   it("from the second sample running over the bound, not falling, cuts the admitted requests to bound / delay of them, by a step at least", () => {
     const s = new LoadShedder(150);
     s.sample(150, 1);
