@@ -37,7 +37,8 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
 /**
  * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
  * delay and of the event loop's utilization:
- * - the queue's delay at or above the bound and not falling: the requests admitted are cut in proportion,
+ * - the queue's delay at or above the bound on two samples running, and not falling: the requests admitted
+ *   are cut in proportion,
  *   to bound / delay of what they were (a queue twice too long halves them), and by a step at least: the
  *   queue grows as fast as arrivals exceed what the loop serves, and it must stop growing before requests
  *   wait past T1;
@@ -63,15 +64,14 @@ export class LoadShedder {
   static readonly STEP_DOWN = 0.02;
   /** The loop's utilization the falling share aims at. */
   static readonly TARGET_UTILIZATION = 0.85;
-  /**
-   * A sample this late (ms) follows a pause of the loop. A pause long enough to push the queue over the bound
-   * makes the next sample at least (bound - interval) late; a scavenge or a busy batch of datagrams is shorter.
-   */
-  static readonly PAUSE_MS = 50;
+  /** A sample this late (ms) follows a pause of the loop. */
+  static readonly PAUSE_MS = 75;
   /** Samples after a pause during which the share does not rise. */
   static readonly PAUSE_GRACE = 3;
   private share = 0;
   private lastDelayMs = 0;
+  /** Samples running with the queue at or above the bound. */
+  private over = 0;
   /** Samples left of the grace after a pause. */
   private grace = 0;
 
@@ -94,12 +94,14 @@ export class LoadShedder {
         this.grace--;
         return;
       }
-      if (!falling) {
+      this.over++;
+      if (this.over >= 2 && !falling) {
         const admitted = (1 - this.share) * Math.min(1 - LoadShedder.STEP_UP, this.maxQueueDelayMs / queueDelayMs);
         this.share = Math.min(LoadShedder.MAX_SHARE, 1 - admitted);
       }
       return;
     }
+    this.over = 0;
     if (this.grace > 0) this.grace--;
     if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2) return;
     let next = this.share - LoadShedder.STEP_DOWN;
