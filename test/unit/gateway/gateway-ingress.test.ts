@@ -95,3 +95,24 @@ describe("startGateway: the flood guard in front of the proxy core", () => {
     gateway = undefined;
   });
 });
+
+describe("startGateway: the receive-queue probes of overload control", () => {
+  it("measure each listener's queue from the start, never reach the SIP stack, and are switched off with the bound", async () => {
+    gateway = await startGateway(CONFIG, createLogger("error", () => undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    const text = await (await fetch(`${gateway.metricsUrl!}/metrics`)).text();
+    const delay = Number(/^edge_gateway_receive_queue_delay_seconds (\S+)$/m.exec(text)?.[1]);
+    // An idle gateway reads its probes at once: a few ms at most.
+    expect(delay).toBeGreaterThanOrEqual(0);
+    expect(delay).toBeLessThan(0.05);
+    expect(text).toMatch(/^edge_gateway_receive_queue_probes_lost_total 0$/m);
+    expect(text).toMatch(/^edge_gateway_load_refused_share 0$/m);
+    // Probe datagrams are taken before the flood guard and the parser: none is counted as SIP input.
+    expect(text).not.toMatch(/^edge_gateway_bad_messages_total/m);
+    expect(text).not.toMatch(/^edge_gateway_received_total\{/m);
+    await gateway.close();
+    gateway = await startGateway({ ...CONFIG, maxQueueDelayMs: 0 }, createLogger("error", () => undefined));
+    const off = await (await fetch(`${gateway.metricsUrl!}/metrics`)).text();
+    expect(off).toMatch(/^edge_gateway_receive_queue_delay_seconds 0$/m);
+  });
+});
