@@ -117,6 +117,11 @@ export function isIpAddress(host: string): boolean {
   return parseIpv4(bare) !== undefined || parseIpv6(bare) !== undefined;
 }
 
+/** True for the wildcard address of either family (`0.0.0.0`, `::` in any spelling): a bind, not a destination. */
+export function isWildcardAddress(ip: string): boolean {
+  return ip === "0.0.0.0" || (ip.includes(":") && /^[0:]+$/.test(ip));
+}
+
 /**
  * The comparison form of a host: lower-case, brackets removed, IPv6 in RFC 5952 text, IPv4-mapped IPv6
  * (`::ffff:192.0.2.1`, as dual-stack sockets report it) as plain IPv4.

@@ -11,6 +11,7 @@ import type { LogLevel } from "./observability/logger";
 import { DEFAULT_PROBE_SETTINGS, parseReplyCodes, type ProbeSettings } from "./probe/probe-settings";
 import { DEFAULT_PARSE_LIMITS, MAX_UDP_PAYLOAD } from "../../sip/parser";
 import type { ParseLimits } from "../../sip/parser";
+import { isWildcardAddress } from "../../sip/host";
 
 export interface ListenAddress {
   readonly ip: string;
@@ -89,7 +90,7 @@ export function parseHostPortArg(name: string, value: string, defaultPort: numbe
 function advertisedHost(name: string, raw: string | undefined, bound: { readonly ip: string }): string | undefined {
   const value = raw?.trim();
   if (!value) {
-    if (bound.ip === "0.0.0.0" || (bound.ip.includes(":") && /^[0:]+$/.test(bound.ip))) {
+    if (isWildcardAddress(bound.ip)) {
       throw new GatewayConfigError(`${name} must be set when listening on the wildcard address ${bound.ip}: it is written in Via and Record-Route`);
     }
     return undefined;

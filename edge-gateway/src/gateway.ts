@@ -26,7 +26,7 @@ const QUEUE_PROBE_MS = 50;
  * Feeds overload control, every LOAD_SAMPLE_MS, the receive queues' delay (the longest of the listeners') and
  * the event loop's utilization over the interval; returns the stop function.
  */
-function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDelayProbe[]): () => void {
+function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDelayProbe[]): () => Promise<void> {
   let last = performance.eventLoopUtilization();
   let utilization = 0;
   let lastAt = performance.now();
@@ -46,9 +46,9 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
   metrics.gauge("edge_gateway_receive_queue_delay_seconds", () => delay() / 1000);
   metrics.gauge("edge_gateway_receive_queue_probes_lost_total", () => probes.reduce((n, p) => n + p.lost, 0));
   metrics.gauge("edge_gateway_load_refused_share", () => core.overload.load.refusedShare);
-  return () => {
+  return async () => {
     clearInterval(timer);
-    for (const p of probes) p.close();
+    await Promise.all(probes.map((p) => p.close()));
   };
 }
 
@@ -103,10 +103,10 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
   let core: ProxyCore | undefined;
   let guard: IngressGuard | undefined;
   let prober: Prober | undefined;
-  // Responses to the prober's OPTIONS are its own (matched by their random branch): taken first, and only
-  // on the socket the probes go out from (the Asterisk side). Then the flood limit, before the parser: a
-  // blocked source costs a Map lookup per datagram, nothing more.
   // First the queue probes' own datagrams (overload control's measure; from the probe socket's address only).
+  // Then responses to the prober's OPTIONS (matched by their random branch), only on the socket the probes
+  // go out from (the Asterisk side). Then the flood limit, before the parser: a blocked source costs a Map
+  // lookup per datagram, nothing more.
   let probes: QueueDelayProbe[] = [];
   const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
     for (const p of probes) if (p.intercept(bytes, source)) return;
@@ -248,7 +248,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
     async close() {
       closed = true;
       probe.stop();
-      stopLoadSampling();
+      await stopLoadSampling();
       prober?.close();
       core?.close();
       await phones.close();

@@ -11,8 +11,9 @@
  * send from) and a random token; anything else goes on to the SIP stack.
  */
 import { randomBytes } from "node:crypto";
-import { createSocket, type Socket } from "node:dgram";
+import { isWildcardAddress } from "../../../sip/host";
 import type { TransportAddress } from "./transport";
+import { listenUdp, type UdpListener } from "./udp-transport";
 
 const MAGIC = "edge-queue-probe ";
 
@@ -29,32 +30,24 @@ export class QueueDelayProbe {
   private timer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
-    private readonly socket: Socket,
-    /** The probe socket's address: a probe comes from here. */
-    readonly from: TransportAddress,
+    /** The probe socket: a probe comes from its address. */
+    private readonly socket: UdpListener,
     /** Where the probes go: the listener's address (loopback for a wildcard bind). */
     readonly to: TransportAddress,
     private readonly now: () => number,
   ) {}
 
+  /** The probe socket's address: a probe comes from here. */
+  get from(): TransportAddress {
+    return this.socket.local;
+  }
+
   /** Binds the probe socket beside `listener` (same address, a free port) and sends a probe every `intervalMs`. */
   static async start(listener: TransportAddress, intervalMs: number, now: () => number = () => performance.now()): Promise<QueueDelayProbe> {
-    const v6 = listener.ip.includes(":");
-    const wildcard = listener.ip === "0.0.0.0" || listener.ip === "::";
-    const ip = wildcard ? (v6 ? "::1" : "127.0.0.1") : listener.ip;
-    const socket = createSocket({ type: v6 ? "udp6" : "udp4" });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(0, ip, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-    socket.on("error", () => undefined);
-    // Nothing is ever sent to the probe socket; what arrives there is read and dropped.
-    socket.on("message", () => undefined);
-    socket.unref();
-    const probe = new QueueDelayProbe(socket, { ip, port: socket.address().port, transport: "udp" }, { ip, port: listener.port, transport: "udp" }, now);
+    const ip = isWildcardAddress(listener.ip) ? (listener.ip.includes(":") ? "::1" : "127.0.0.1") : listener.ip;
+    // Nothing is ever sent to the probe socket; what arrives there is dropped, as are send errors.
+    const socket = await listenUdp({ ip, port: 0 }, () => undefined, () => undefined);
+    const probe = new QueueDelayProbe(socket, { ip, port: listener.port, transport: "udp" }, now);
     probe.timer = setInterval(() => probe.send(), intervalMs);
     probe.timer.unref();
     probe.send();
@@ -70,12 +63,13 @@ export class QueueDelayProbe {
     }
     const seq = this.next++;
     this.out.set(seq, t);
-    this.socket.send(Buffer.from(`${this.prefix}${seq}`), this.to.port, this.to.ip);
+    this.socket.send(Buffer.from(`${this.prefix}${seq}`), this.to);
   }
 
   /** True (and measured) when the datagram is one of this probe's; false for anything else. */
   intercept(bytes: Uint8Array, source: TransportAddress): boolean {
-    if (source.port !== this.from.port || source.ip !== this.from.ip || bytes.length > 64) return false;
+    const from = this.socket.local;
+    if (source.port !== from.port || source.ip !== from.ip || bytes.length > 64) return false;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
     if (!text.startsWith(this.prefix)) return false;
     const seq = Number(text.slice(this.prefix.length));
@@ -104,8 +98,8 @@ export class QueueDelayProbe {
     return this.lostCount;
   }
 
-  close(): void {
+  close(): Promise<void> {
     clearInterval(this.timer);
-    this.socket.close();
+    return this.socket.close();
   }
 }
