@@ -42,15 +42,9 @@ const DEFINITIONS: Readonly<Record<string, Definition>> = {
 };
 
 const seriesKey = (name: string, labels: Labels): string => {
-  let keys: string[] | undefined;
-  let only: string | undefined;
-  for (const k in labels) {
-    if (only === undefined && keys === undefined) only = k;
-    else (keys ??= [only!]).push(k);
-  }
-  if (only === undefined) return name;
-  if (keys === undefined) return `${name}{${only}=${String(labels[only])}}`;
-  keys.sort();
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return name;
+  if (keys.length > 1) keys.sort();
   return `${name}{${keys.map((k) => `${k}=${String(labels[k])}`).join(",")}}`;
 };
 

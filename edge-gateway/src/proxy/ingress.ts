@@ -79,18 +79,18 @@ export type Admission =
 export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: TransportAddress, listener: Listener): Admission {
   const inDialog = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
   const reply = (status: number, reason: string, why: string, extra: readonly SipHeader[] = []): Admission => ({ kind: "reply", status, reason, extra, why, initial: !inDialog });
+  const unavailable = (why: string): Admission => reply(503, "Service Unavailable", why, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
   if (!inDialog && env.o.screen && !env.o.screen(req, source, listener)) return { kind: "drop", why: "screen" };
   // Draining (graceful shutdown, docs/operations.md): a new out-of-dialog request gets 503 with Retry-After
   // rather than silence. RFC 3261 21.5.4: 503 is for "a temporary overloading or maintenance of the
   // server", with Retry-After saying when to come back; RFC 3263 4.3: on a 503 the client tries the next
   // server of its SRV/A list at once, where silence would cost it a 32 s Timer B/F before failing over.
   // In-dialog requests (a BYE, a re-INVITE) and CANCELs of transactions in progress are still relayed.
-  if (!inDialog && env.draining) return reply(503, "Service Unavailable", "draining", [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+  if (!inDialog && env.draining) return unavailable("draining");
   // Overload (overload.ts, LoadShedder): refused before any other work, so that a refusal costs as little
   // as possible when thousands a second must be refused. Not an OPTIONS: one addressed to the gateway
   // itself (a keep-alive) costs no decision and is answered below; a routed one is refused there.
-  const overloaded = (): Admission => reply(503, "Service Unavailable", "overload_load", [{ name: "Retry-After", value: env.overload.retryAfter() }]);
-  if (!inDialog && req.method !== "OPTIONS" && env.overload.load.refuse()) return overloaded();
+  if (!inDialog && req.method !== "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
   // the check is passed. If the request contains a Max-Forwards header field with a field value of zero
@@ -126,9 +126,9 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     const peer = readPeerRoute(popped, env.proof, headerValue(req, "Call-ID") ?? "");
     if (peer.kind === "forged" || (peer.kind === "ok" && req.method === "REGISTER")) return reply(403, "Forged Peer Route", "peer_proof");
     if (peer.kind === "ok") {
-      if (req.method === "OPTIONS" && env.overload.load.refuse()) return overloaded();
+      if (req.method === "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
       const over = env.overload.refusal(true);
-      if (over) return reply(503, "Service Unavailable", `overload_${over}`, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+      if (over) return unavailable(`overload_${over}`);
       return { kind: "peer", request, target: peer.target };
     }
     // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
@@ -137,11 +137,11 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && isSelf(env, request.uri)) {
       return reply(200, "OK", "options_local");
     }
-    if (request.method === "OPTIONS" && env.overload.load.refuse()) return overloaded();
+    if (request.method === "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
     admitted = { kind: "decide", request };
   }
   const over = env.overload.refusal(!inDialog);
-  if (over) return reply(503, "Service Unavailable", `overload_${over}`, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
+  if (over) return unavailable(`overload_${over}`);
   return admitted;
 }
 

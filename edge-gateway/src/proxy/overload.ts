@@ -32,16 +32,15 @@ export interface OverloadLimits {
 
 export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxTransactions: 10_000, maxPendingDecisions: 1_000, maxDecisionWaitMs: 250, maxQueueDelayMs: 150 };
 
-export type OverloadReason = "transactions" | "pending_decisions" | "decision_wait" | "load";
+export type OverloadReason = "transactions" | "pending_decisions" | "decision_wait";
 
 /**
  * The share of new requests to refuse, steered by samples (one every LOAD_SAMPLE_MS) of the receive queue's
  * delay and of the event loop's utilization:
  * - the queue's delay at or above the bound on two samples running, and not falling: the requests admitted
- *   are cut in proportion,
- *   to bound / delay of what they were (a queue twice too long halves them), and by a step at least: the
- *   queue grows as fast as arrivals exceed what the loop serves, and it must stop growing before requests
- *   wait past T1;
+ *   are cut to bound / delay of what they were (a queue twice too long halves them), and by a step at least:
+ *   the queue grows as fast as arrivals exceed what the loop serves, and it must stop growing before
+ *   requests wait past T1;
  * - above the bound but falling: held, the queue is draining already (rising on would overshoot, and the
  *   refused share would swing between too much and too little);
  * - under half the bound: the share falls a small step per sample (a busy loop with a short queue is no
@@ -136,7 +135,7 @@ export class OverloadGuard {
   private nextId = 0;
   /** Since when the oldest call in flight has been older than the bound; undefined while it is not. */
   private tooOldSince: number | undefined;
-  /** Steered by `sampleLoad`; refuses nothing until the first saturated sample. */
+  /** The share of new requests refused for the receive queue's delay (gateway.ts feeds it samples). */
   readonly load: LoadShedder;
 
   constructor(
