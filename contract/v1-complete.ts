@@ -25,9 +25,10 @@ import type {
   ResponseEventInput,
 } from "./v1";
 
-type In<T> = T extends Address ? Omit<T, "transport"> & { transport?: Address["transport"] | undefined } : never;
+/** An address as the input types have it: the transport may be left out. */
+type AddressIn = Omit<Address, "transport"> & { transport?: Address["transport"] | undefined };
 
-function address<A extends In<Address>>(a: A): Address & Omit<A, "transport"> {
+function address<A extends AddressIn>(a: A): Address & Omit<A, "transport"> {
   return (a.transport !== undefined ? a : { ...a, transport: "udp" }) as Address & Omit<A, "transport">;
 }
 
@@ -70,6 +71,11 @@ function relayTarget(t: TargetIn): RelayTarget {
   return out as RelayTarget;
 }
 
+/** The defaults both kinds of event share: body, its encoding, and the two addresses. */
+function eventDefaults(ev: RequestEventInput | ResponseEventInput): Pick<RequestEvent, "body" | "bodyEncoding" | "source" | "local"> {
+  return { body: ev.body ?? "", bodyEncoding: ev.bodyEncoding ?? "utf8", source: address(ev.source), local: address(ev.local) };
+}
+
 /** A RequestEvent with its defaults, as `parseRequestEvent` would give it for a valid one. */
 export function completeRequestEvent(ev: RequestEventInput): RequestEvent {
   const { gatewaySockets, ...rest } = ev;
@@ -77,10 +83,7 @@ export function completeRequestEvent(ev: RequestEventInput): RequestEvent {
   const contacts = p.contacts === undefined ? [] : p.contacts === "*" ? "*" : list(p.contacts, nameAddr);
   return {
     ...rest,
-    body: ev.body ?? "",
-    bodyEncoding: ev.bodyEncoding ?? "utf8",
-    source: address(ev.source),
-    local: address(ev.local),
+    ...eventDefaults(ev),
     localRole: ev.localRole ?? "shared",
     ...(gatewaySockets !== undefined ? { gatewaySockets: list(gatewaySockets, address) } : {}),
     parsed: {
@@ -98,10 +101,7 @@ export function completeRequestEvent(ev: RequestEventInput): RequestEvent {
 export function completeResponseEvent(ev: ResponseEventInput): ResponseEvent {
   return {
     ...ev,
-    body: ev.body ?? "",
-    bodyEncoding: ev.bodyEncoding ?? "utf8",
-    source: address(ev.source),
-    local: address(ev.local),
+    ...eventDefaults(ev),
     contacts: ev.contacts === undefined ? [] : list(ev.contacts, nameAddr),
   };
 }
