@@ -14,12 +14,17 @@
  * <dir>/alloc.heapprofile (Chrome DevTools' "Allocation sampling" reads it; `npx tsx bench/prof-top.ts`
  * summarises it).
  *
+ * BENCH_HEAP_SNAPSHOT=1: a heap snapshot of the main thread when the stack is told to stop (the live set the
+ * last steps left: transactions lingering for Timers J and K, bindings cached ...), in <dir>/stop.heapsnapshot;
+ * `npx tsx bench/heap-top.ts` summarises it.
+ *
  * IPC: sends {type:"ready", ...} once up; answers {type:"counts"} with the store counter; {type:"stop"}
  * (or the parent going away) closes the stack and exits.
  */
 import { createWriteStream, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { join } from "node:path";
+import v8 from "node:v8";
 import { loadFloodConfig } from "../edge-gateway/src/config";
 import { createLogger } from "../edge-gateway/src/observability/logger";
 import type { EdgeRuntime } from "../node-runtime/runtime";
@@ -72,10 +77,16 @@ function writeAllocationProfile(): Promise<void> {
   });
 }
 
+/** BENCH_HEAP_SNAPSHOT=1: the main thread's heap as the stack stops. */
+function writeHeapSnapshot(): void {
+  if (process.env.BENCH_HEAP_SNAPSHOT === "1") v8.writeHeapSnapshot(join(config.dir, "stop.heapsnapshot"));
+}
+
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   await writeAllocationProfile();
+  writeHeapSnapshot();
   await stack?.close().catch(() => undefined);
   process.exit(code);
 }

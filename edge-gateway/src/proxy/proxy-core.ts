@@ -20,6 +20,7 @@ import type { Via } from "../../../sip/via";
 import { hasMagicCookie } from "../transaction/transaction-key";
 import type { ServerTransaction } from "../transaction/transaction-layer";
 import { TransactionLayer } from "../transaction/transaction-layer";
+import type { EncodedResponse } from "../transaction/transaction-context";
 import type { TransactionKey } from "../transaction/transaction-key";
 import type { Listener, TransportAddress } from "../transport/transport";
 import { cancelAll, cancelBranch, onCallerCancel, releaseHeldCancel } from "./cancel";
@@ -142,9 +143,9 @@ export class ProxyCore implements ProxyEnv {
 
   // ---- ProxyEnv: sending ---------------------------------------------------------------------------------
 
-  transmit(message: SipRequest | SipResponse, destination: OutboundDestination): void {
+  transmit(message: SipRequest | SipResponse | EncodedResponse, destination: OutboundDestination): void {
     this.o.metrics.inc("edge_gateway_sent_total", { kind: message.kind });
-    destination.listener.send(serializeMessage(message), destination);
+    destination.listener.send("bytes" in message ? message.bytes : serializeMessage(message), destination);
   }
 
   out(to: TransportAddress, listener: Listener): OutboundDestination {

@@ -11,6 +11,7 @@ export type { TransactionKind } from "./transaction-state-error";
 export type {
   ClientTransactionUser,
   Destination,
+  EncodedResponse,
   RequestDisposition,
   ResponseDisposition,
   SendFn,

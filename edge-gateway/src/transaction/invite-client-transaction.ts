@@ -25,6 +25,8 @@ export interface InviteClientTransactionOptions {
   readonly destination: Destination;
   readonly context: TransactionContext;
   readonly user: ClientTransactionUser<InviteClientTransaction>;
+  /** The transaction layer's bookkeeping when the transaction ends (out of its table), before the TU hears. */
+  readonly ended?: (transaction: InviteClientTransaction) => void;
 }
 
 /**
@@ -39,13 +41,13 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
   readonly branch: string;
   readonly method = "INVITE";
   readonly destination: Destination;
-  protected override readonly user: ClientTransactionUser<InviteClientTransaction>;
+  protected override user: ClientTransactionUser<InviteClientTransaction>;
   private started = false;
   private intervalA: number;
   private ackRequest: SipRequest | undefined;
 
   constructor(options: InviteClientTransactionOptions) {
-    super(options.context, options.user, "Calling", TRANSITIONS);
+    super(options.context, options.user, "Calling", TRANSITIONS, options.ended);
     if (options.request.method !== "INVITE") {
       throw new TypeError(`InviteClientTransaction cannot carry ${options.request.method}`);
     }
@@ -165,7 +167,7 @@ export class InviteClientTransaction extends TransactionMachine<InviteClientStat
     // transaction SHOULD inform the TU that a timeout has occurred."
     this.transition("Terminated", "Timer B");
     this.user.onTimeout?.(this);
-    this.user.onTerminated?.(this);
+    this.notifyTerminated();
   }
 
   private onTimerM(): void {

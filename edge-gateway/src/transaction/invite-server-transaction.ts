@@ -28,6 +28,8 @@ export interface InviteServerTransactionOptions {
   readonly replyTo: Destination;
   readonly context: TransactionContext;
   readonly user: ServerTransactionUser<InviteServerTransaction>;
+  /** The transaction layer's bookkeeping when the transaction ends (out of its table), before the TU hears. */
+  readonly ended?: (transaction: InviteServerTransaction) => void;
   /** Send 100 (Trying) from `start()` (default true); false only if the TU answers within 200 ms. */
   readonly sendTrying?: boolean;
 }
@@ -45,7 +47,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
   readonly sentBy: string;
   readonly method = "INVITE";
   readonly replyTo: Destination;
-  protected override readonly user: ServerTransactionUser<InviteServerTransaction>;
+  protected override user: ServerTransactionUser<InviteServerTransaction>;
   private readonly sendTrying: boolean;
   private started = false;
   private intervalG: number;
@@ -53,7 +55,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
   private final: SipResponse | undefined;
 
   constructor(options: InviteServerTransactionOptions) {
-    super(options.context, options.user, "Proceeding", TRANSITIONS);
+    super(options.context, options.user, "Proceeding", TRANSITIONS, options.ended);
     if (options.request.method !== "INVITE") {
       throw new TypeError(`InviteServerTransaction cannot carry ${options.request.method}`);
     }
@@ -192,7 +194,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     // TU that a transaction failure has occurred."
     this.transition("Terminated", "Timer H");
     this.user.onTimeout?.(this);
-    this.user.onTerminated?.(this);
+    this.notifyTerminated();
   }
 
   private onTimerI(): void {

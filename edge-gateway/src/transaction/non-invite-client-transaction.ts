@@ -23,7 +23,13 @@ export interface NonInviteClientTransactionOptions {
   readonly destination: Destination;
   readonly context: TransactionContext;
   readonly user: ClientTransactionUser<NonInviteClientTransaction>;
+  /** The transaction layer's bookkeeping when the transaction ends (out of its table), before the TU hears. */
+  readonly ended?: (transaction: NonInviteClientTransaction) => void;
 }
+
+const ignoreResponse = (): void => undefined;
+/** The TU of a Completed transaction whose TU did not ask to hear of its end. */
+const COMPLETED_USER: ClientTransactionUser<NonInviteClientTransaction> = { onResponse: ignoreResponse };
 
 /**
  * Client transaction for any request but INVITE and ACK (RFC 3261 17.1.2): retransmits the request on
@@ -31,20 +37,20 @@ export interface NonInviteClientTransactionOptions {
  */
 export class NonInviteClientTransaction extends TransactionMachine<NonInviteClientState, NonInviteClientTransaction> {
   readonly kind = "non-invite-client" as const;
-  readonly request: SipRequest;
+  private sent: SipRequest | undefined;
   readonly branch: string;
   readonly method: string;
   readonly destination: Destination;
-  protected override readonly user: ClientTransactionUser<NonInviteClientTransaction>;
+  protected override user: ClientTransactionUser<NonInviteClientTransaction>;
   private started = false;
   private intervalE: number;
 
   constructor(options: NonInviteClientTransactionOptions) {
-    super(options.context, options.user, "Trying", TRANSITIONS);
+    super(options.context, options.user, "Trying", TRANSITIONS, options.ended);
     if (options.request.method === "INVITE" || options.request.method === "ACK") {
       throw new TypeError(`NonInviteClientTransaction cannot carry ${options.request.method}`);
     }
-    this.request = options.request;
+    this.sent = options.request;
     this.branch = options.branch;
     this.method = options.request.method;
     this.destination = options.destination;
@@ -94,6 +100,7 @@ export class NonInviteClientTransaction extends TransactionMachine<NonInviteClie
         // T4 seconds for unreliable transports".
         this.timers.start("K", this.context.timers.K, () => this.onTimerK());
         this.user.onResponse(response, this);
+        this.releaseUser();
         return "delivered";
     }
   }
@@ -115,7 +122,7 @@ export class NonInviteClientTransaction extends TransactionMachine<NonInviteClie
     // Likewise in "Proceeding".
     this.transition("Terminated", "Timer F");
     this.user.onTimeout?.(this);
-    this.user.onTerminated?.(this);
+    this.notifyTerminated();
   }
 
   private onTimerK(): void {
@@ -125,7 +132,18 @@ export class NonInviteClientTransaction extends TransactionMachine<NonInviteClie
     this.terminate("Timer K");
   }
 
+  /**
+   * Once Completed the transaction only absorbs response retransmissions until Timer K: the TU hears nothing
+   * more from it but its end, if it asked for that. Let go of it and of the request, which the TU's state
+   * (a proxy's response context, its branches and their messages) would otherwise keep alive for T4.
+   */
+  private releaseUser(): void {
+    const user = this.user as ClientTransactionUser<NonInviteClientTransaction>;
+    this.user = user.onTerminated ? { onResponse: ignoreResponse, onTerminated: (t) => user.onTerminated?.(t) } : COMPLETED_USER;
+    this.sent = undefined;
+  }
+
   private transmit(): boolean {
-    return this.send(this.request, this.destination);
+    return this.sent !== undefined && this.send(this.sent, this.destination);
   }
 }

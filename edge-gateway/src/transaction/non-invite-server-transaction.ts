@@ -1,9 +1,10 @@
 import type { SipRequest, SipResponse } from "../../../sip/message";
+import { serializeMessage } from "../../../sip/serializer";
 import { TransactionMachine } from "./transaction-machine";
 import type { TimerName } from "./timer-set";
-import type { TransactionKey } from "./transaction-key";
+import { ownCopy, type TransactionKey } from "./transaction-key";
 import { TransactionStateError, assertTransition } from "./transaction-state-error";
-import type { Destination, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
+import type { Destination, EncodedResponse, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
 
 /** States of the non-INVITE server transaction (RFC 3261 17.2.2, Figure 8). */
 export type NonInviteServerState = "Trying" | "Proceeding" | "Completed" | "Terminated";
@@ -25,39 +26,51 @@ export interface NonInviteServerTransactionOptions {
   readonly replyTo: Destination;
   readonly context: TransactionContext;
   readonly user: ServerTransactionUser<NonInviteServerTransaction>;
+  /** The transaction layer's bookkeeping when the transaction ends (out of its table), before the TU hears. */
+  readonly ended?: (transaction: NonInviteServerTransaction) => void;
 }
 
 /**
  * Server transaction for any request but INVITE and ACK (RFC 3261 17.2.2): discards retransmissions in
  * Trying, answers them with the last response in Proceeding and Completed, and lingers for Timer J.
+ *
+ * Answered, it keeps only what a retransmitted request needs: the final response's bytes and where they go.
+ * The request and the parsed response are let go: Timer J keeps an answered transaction for 32 s, so under
+ * load these are most of the gateway's live memory, and every byte kept is copied by the garbage collector.
  */
 export class NonInviteServerTransaction extends TransactionMachine<NonInviteServerState, NonInviteServerTransaction> {
   readonly kind = "non-invite-server" as const;
-  readonly request: SipRequest;
+  private received: SipRequest | undefined;
   readonly branch: string;
   readonly sentBy: string;
   readonly method: string;
   readonly replyTo: Destination;
-  protected override readonly user: ServerTransactionUser<NonInviteServerTransaction>;
+  protected override user: ServerTransactionUser<NonInviteServerTransaction>;
   private provisional: SipResponse | undefined;
-  private final: SipResponse | undefined;
+  private final: EncodedResponse | undefined;
 
   constructor(options: NonInviteServerTransactionOptions) {
-    super(options.context, options.user, "Trying", TRANSITIONS);
+    super(options.context, options.user, "Trying", TRANSITIONS, options.ended);
     if (options.request.method === "INVITE" || options.request.method === "ACK") {
       throw new TypeError(`NonInviteServerTransaction cannot carry ${options.request.method}`);
     }
-    this.request = options.request;
-    this.branch = options.key.branch;
-    this.sentBy = options.key.sentBy;
+    this.received = options.request;
+    // Kept for Timer J after the request itself is let go: copies, not slices of the request's text.
+    this.branch = ownCopy(options.key.branch);
+    this.sentBy = ownCopy(options.key.sentBy);
     this.method = options.request.method;
     this.replyTo = options.replyTo;
     this.user = options.user;
   }
 
-  /** The most recent response sent (final if any, else the last provisional). */
-  get lastResponse(): SipResponse | undefined {
-    return this.final ?? this.provisional;
+  /** The request, until the final response is sent (then only that response's bytes are kept). */
+  get request(): SipRequest | undefined {
+    return this.received;
+  }
+
+  /** The status of the most recent response sent (final if any, else the last provisional). */
+  get lastStatus(): number | undefined {
+    return (this.final ?? this.provisional)?.status;
   }
 
   /**
@@ -87,8 +100,11 @@ export class NonInviteServerTransaction extends TransactionMachine<NonInviteServ
     // 17.2.2: "If the TU passes a final response (status codes 200-699) to the server while in the
     // "Proceeding" state, the transaction MUST enter the "Completed" state, and the response MUST be passed to
     // the transport layer for transmission." The same holds in "Trying".
-    this.final = response;
-    if (!this.transmit(response)) return;
+    const final: EncodedResponse = { kind: "response", status: response.status, bytes: serializeMessage(response) };
+    this.final = final;
+    this.received = undefined;
+    this.provisional = undefined;
+    if (!this.transmit(final)) return;
     this.transition("Completed", event);
     // 17.2.2: "When the server transaction enters the "Completed" state, it MUST set Timer J to fire in 64*T1
     // seconds for unreliable transports".
@@ -123,7 +139,7 @@ export class NonInviteServerTransaction extends TransactionMachine<NonInviteServ
     this.terminate("Timer J");
   }
 
-  private transmit(response: SipResponse): boolean {
+  private transmit(response: SipResponse | EncodedResponse): boolean {
     return this.send(response, this.replyTo);
   }
 }

@@ -10,10 +10,20 @@ export interface Destination {
 }
 
 /**
+ * A response already serialised: what an answered non-INVITE server transaction keeps for Timer J (32 s)
+ * in place of the parsed message, so that it can answer a retransmitted request with the same bytes.
+ */
+export interface EncodedResponse {
+  readonly kind: "response";
+  readonly status: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
  * Hands a message to the transport layer. A synchronous throw counts as a fatal transport error for the
  * transaction that sent it (17.1.4, 17.2.4); asynchronous failures are reported with `transportError()`.
  */
-export type SendFn = (message: SipMessage, destination: Destination) => void;
+export type SendFn = (message: SipMessage | EncodedResponse, destination: Destination) => void;
 
 /** What every transaction needs from its environment. */
 export interface TransactionContext {

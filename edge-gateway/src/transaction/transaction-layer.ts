@@ -95,6 +95,19 @@ export class TransactionLayer {
    * enters and leaves this set once.
    */
   private readonly progressing = new Set<ServerTransaction>();
+  /** The layer's bookkeeping when a server transaction ends: one function for all of them. */
+  private readonly serverEnded = (transaction: ServerTransaction): void => {
+    const id = serverKeyOf(transaction);
+    if (this.servers.get(id) === transaction) this.servers.delete(id);
+    this.progressing.delete(transaction);
+    this.onAnyTerminated?.(transaction);
+  };
+  /** The same for a client transaction. */
+  private readonly clientEnded = (transaction: ClientTransaction): void => {
+    const id = clientKeyOf(transaction.branch, transaction.method);
+    if (this.clients.get(id) === transaction) this.clients.delete(id);
+    this.onAnyTerminated?.(transaction);
+  };
 
   constructor(options: TransactionLayerOptions) {
     this.timers = timerDurations(options.timers);
@@ -129,7 +142,7 @@ export class TransactionLayer {
     // 17.2.3 matches an ACK to the INVITE's transaction; the ACK for a 2xx has a branch of its own and is
     // not part of any transaction (17.1.1.3), so it goes to the core.
     if (request.method === "ACK") return { kind: "ack" };
-    const transaction = this.createServer(request, key, replyTo, id);
+    const transaction = this.createServer(request, key, replyTo);
     this.servers.set(id, transaction);
     this.progressing.add(transaction);
     if (transaction.kind === "invite-server") transaction.start();
@@ -165,7 +178,7 @@ export class TransactionLayer {
     if (this.clients.has(id)) {
       throw new Error(`a ${request.method} client transaction with branch ${options.branch} already exists`);
     }
-    const transaction = this.createClient(request, options, id);
+    const transaction = this.createClient(request, options);
     this.clients.set(id, transaction);
     transaction.start();
     return transaction;
@@ -220,42 +233,25 @@ export class TransactionLayer {
     this.progressing.clear();
   }
 
-  private createServer(request: SipRequest, key: TransactionKey, replyTo: Destination, id: string): ServerTransaction {
+  // No closure per transaction: the TU is handed over as it is, the layer's bookkeeping is one function per
+  // side. An answered non-INVITE lingers for Timer J (32 s); what it holds, it holds that long.
+  private createServer(request: SipRequest, key: TransactionKey, replyTo: Destination): ServerTransaction {
     const user = this.serverUser;
-    const onTerminated = (transaction: ServerTransaction): void => {
-      if (this.servers.get(id) === transaction) this.servers.delete(id);
-      this.progressing.delete(transaction);
-      user.onTerminated?.(transaction);
-      this.onAnyTerminated?.(transaction);
-    };
-    const wrapped: ServerTransactionUser<ServerTransaction> = {
-      onTimeout: (transaction) => user.onTimeout?.(transaction),
-      onTransportError: (transaction, cause) => user.onTransportError?.(transaction, cause),
-      onTerminated,
-    };
     const context = this.context;
+    const ended = this.serverEnded;
     if (request.method === "INVITE") {
-      return new InviteServerTransaction({ request, key, replyTo, context, user: wrapped, sendTrying: this.sendTrying });
+      return new InviteServerTransaction({ request, key, replyTo, context, user, ended, sendTrying: this.sendTrying });
     }
-    return new NonInviteServerTransaction({ request, key, replyTo, context, user: wrapped });
+    return new NonInviteServerTransaction({ request, key, replyTo, context, user, ended });
   }
 
-  private createClient(request: SipRequest, options: SendRequestOptions, id: string): ClientTransaction {
+  private createClient(request: SipRequest, options: SendRequestOptions): ClientTransaction {
     const { branch, destination, user } = options;
-    const wrapped: ClientTransactionUser<ClientTransaction> = {
-      onResponse: (response, transaction) => user.onResponse(response, transaction),
-      onTimeout: (transaction) => user.onTimeout?.(transaction),
-      onTransportError: (transaction, cause) => user.onTransportError?.(transaction, cause),
-      onTerminated: (transaction) => {
-        if (this.clients.get(id) === transaction) this.clients.delete(id);
-        user.onTerminated?.(transaction);
-        this.onAnyTerminated?.(transaction);
-      },
-    };
     const context = this.context;
+    const ended = this.clientEnded;
     if (request.method === "INVITE") {
-      return new InviteClientTransaction({ request, branch, destination, context, user: wrapped });
+      return new InviteClientTransaction({ request, branch, destination, context, user, ended });
     }
-    return new NonInviteClientTransaction({ request, branch, destination, context, user: wrapped });
+    return new NonInviteClientTransaction({ request, branch, destination, context, user, ended });
   }
 }

@@ -1,7 +1,7 @@
 import type { SipMessage } from "../../../sip/message";
 import { TimerSet } from "./timer-set";
 import type { TimerName } from "./timer-set";
-import type { Destination, TransactionContext } from "./transaction-context";
+import type { Destination, EncodedResponse, TransactionContext } from "./transaction-context";
 import { assertTransition } from "./transaction-state-error";
 import type { TransactionKind } from "./transaction-state-error";
 
@@ -21,11 +21,17 @@ export abstract class TransactionMachine<S extends string, T> {
   protected readonly timers: TimerSet;
   protected current: S;
 
+  /**
+   * `ended` is the transaction layer's own bookkeeping (out of its table, counted), told first when the
+   * transaction ends; one function for the whole layer, so that a lingering transaction holds no closure of
+   * its own. `user` is the TU, told after it.
+   */
   protected constructor(
     protected readonly context: TransactionContext,
-    protected readonly user: EndUser<T>,
+    protected user: EndUser<T>,
     initial: S,
     private readonly table: Readonly<Record<S, readonly S[]>>,
+    private readonly ended: ((transaction: T) => void) | undefined,
   ) {
     this.timers = new TimerSet(context.clock);
     this.current = initial;
@@ -50,7 +56,7 @@ export abstract class TransactionMachine<S extends string, T> {
     if (this.current === "Terminated") return;
     this.transition("Terminated" as S, "transport error");
     this.user.onTransportError?.(this.self(), cause);
-    this.user.onTerminated?.(this.self());
+    this.notifyTerminated();
   }
 
   /**
@@ -77,7 +83,7 @@ export abstract class TransactionMachine<S extends string, T> {
   }
 
   /** Sends `message`; a synchronous send failure becomes a transport error. False when it failed. */
-  protected send(message: SipMessage, destination: Destination): boolean {
+  protected send(message: SipMessage | EncodedResponse, destination: Destination): boolean {
     try {
       this.context.send(message, destination);
       return true;
@@ -90,6 +96,12 @@ export abstract class TransactionMachine<S extends string, T> {
   /** Ends the transaction normally (a timer ran out): Terminated, then the TU is told. */
   protected terminate(event: string): void {
     this.transition("Terminated" as S, event);
+    this.notifyTerminated();
+  }
+
+  /** After the move to Terminated: the transaction layer lets the transaction go, then the TU is told. */
+  protected notifyTerminated(): void {
+    this.ended?.(this.self());
     this.user.onTerminated?.(this.self());
   }
 

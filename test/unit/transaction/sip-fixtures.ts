@@ -1,9 +1,11 @@
 // Tiny builders of SipRequest/SipResponse plain objects and a recording transport for transaction tests.
 import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
+import { parseMessage } from "../../../sip/parser";
 import type { SipHeader, SipMessage, SipRequest, SipResponse } from "../../../sip/message";
 import { ManualClock, timerDurations } from "../../../edge-gateway/src/transaction";
 import type {
   Destination,
+  EncodedResponse,
   TimerConfig,
   TransactionContext,
   TransactionKey,
@@ -68,6 +70,17 @@ export interface Sent {
   readonly destination: Destination;
 }
 
+/**
+ * What went out, as a message: a response a transaction sent as bytes (an answered non-INVITE server
+ * transaction keeps only those) is parsed back, so that the test sees what the wire would carry.
+ */
+export function sentMessage(message: SipMessage | EncodedResponse): SipMessage {
+  if (!("bytes" in message)) return message;
+  const parsed = parseMessage(message.bytes);
+  if (!parsed.ok) throw new Error(`a transaction sent bytes that do not parse: ${"error" in parsed ? parsed.error.reason : "a keep-alive"}`);
+  return parsed.message;
+}
+
 /** A ManualClock, timer durations and a `send` that records what went out and when. */
 export function harness(config: Partial<TimerConfig> = {}) {
   const clock = new ManualClock();
@@ -78,7 +91,7 @@ export function harness(config: Partial<TimerConfig> = {}) {
     timers: timerDurations(config),
     send: (message, destination) => {
       if (failing !== undefined) throw failing;
-      sent.push({ at: clock.now(), message, destination });
+      sent.push({ at: clock.now(), message: sentMessage(message), destination });
     },
   };
   return {

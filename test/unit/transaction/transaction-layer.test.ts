@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { SipMessage } from "../../../sip/message";
+import type { SipMessage, SipRequest } from "../../../sip/message";
 import { ManualClock, TransactionLayer } from "../../../edge-gateway/src/transaction";
 import type { ClientTransaction, Destination, ServerTransaction, Transaction } from "../../../edge-gateway/src/transaction";
-import { BRANCH, DOWNSTREAM, SENT_BY, UPSTREAM, label, makeRequest, makeResponse, recordingUser, requestKey } from "./sip-fixtures";
+import { BRANCH, DOWNSTREAM, SENT_BY, UPSTREAM, label, makeRequest, makeResponse, recordingUser, requestKey, sentMessage } from "./sip-fixtures";
 
 function setup(options: { sendTrying?: boolean } = {}) {
   const clock = new ManualClock();
@@ -14,7 +14,7 @@ function setup(options: { sendTrying?: boolean } = {}) {
     clock,
     send: (message, destination) => {
       if (failing) throw new Error("EHOSTUNREACH");
-      sent.push({ message, destination });
+      sent.push({ message: sentMessage(message), destination });
     },
     serverUser: server.user,
     onTerminated: (transaction) => terminated.push(transaction),
@@ -43,21 +43,23 @@ describe("TransactionLayer: server side (RFC 3261 17.2.3)", () => {
   it("counts only server transactions still working on their request, and forgets the answered ones", () => {
     const { layer, clock } = setup();
     const started: ServerTransaction[] = [];
+    const requests: SipRequest[] = [];
     for (let i = 0; i < 6; i++) {
       const branch = `z9hG4bK-count-${i}`;
       const req = makeRequest(i % 2 === 0 ? "OPTIONS" : "INVITE", { branch });
       const r = layer.receiveRequest(req, requestKey(req, branch), UPSTREAM);
       if (r.kind !== "new") throw new Error("expected a new transaction");
       started.push(r.transaction);
+      requests.push(req);
     }
     expect(layer.serversInProgress()).toBe(6);
     // Answered: a non-INVITE waits in Completed for Timer J, an INVITE's error waits in Completed for its ACK.
-    started[0]!.respond(makeResponse(started[0]!.request, 200));
-    started[1]!.respond(makeResponse(started[1]!.request, 486));
-    started[2]!.respond(makeResponse(started[2]!.request, 180));
+    started[0]!.respond(makeResponse(requests[0]!, 200));
+    started[1]!.respond(makeResponse(requests[1]!, 486));
+    started[2]!.respond(makeResponse(requests[2]!, 180));
     expect(layer.counts().server).toBe(6);
     expect(layer.serversInProgress()).toBe(4);
-    started[2]!.respond(makeResponse(started[2]!.request, 200));
+    started[2]!.respond(makeResponse(requests[2]!, 200));
     expect(layer.serversInProgress()).toBe(3);
     // Timers end the answered ones; those in progress are unaffected.
     clock.advance(64 * 500 + 1);
