@@ -3,9 +3,11 @@
  * state machines run unchanged against real time in production and against a `ManualClock` in tests.
  */
 
-/** Opaque handle returned by `Clock.setTimer`, accepted by `Clock.clearTimer`. */
+declare const timerHandle: unique symbol;
+
+/** Opaque handle returned by `Clock.setTimer`, accepted by `Clock.clearTimer` of the same clock. */
 export interface TimerHandle {
-  readonly id: number;
+  readonly [timerHandle]: true;
 }
 
 /** Monotonic milliseconds plus one-shot timers; the only time API the transaction layer uses. */
@@ -18,32 +20,31 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
-/** A `Clock` on `setTimeout`; its timers are unref'd so pending retransmissions never keep Node alive. */
+/**
+ * A `Clock` on `setTimeout`; its timers are unref'd so pending retransmissions never keep Node alive. The
+ * handle is the Timeout itself: every lingering transaction holds a timer (Timer J: 32 s), so a table of
+ * handles beside Node's own timer lists would only cost memory and a hash per timer.
+ */
 export class RealClock implements Clock {
-  private nextId = 1;
-  private readonly timeouts = new Map<number, NodeJS.Timeout>();
-
   now(): number {
     return performance.now();
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
-    const id = this.nextId++;
-    const timeout = setTimeout(() => {
-      this.timeouts.delete(id);
-      fn();
-    }, ms);
+    const timeout = setTimeout(fn, ms);
     timeout.unref();
-    this.timeouts.set(id, timeout);
-    return { id };
+    return timeout as unknown as TimerHandle;
   }
 
   clearTimer(handle: TimerHandle): void {
-    const timeout = this.timeouts.get(handle.id);
-    if (timeout === undefined) return;
-    clearTimeout(timeout);
-    this.timeouts.delete(handle.id);
+    // clearTimeout of a fired or cleared Timeout does nothing.
+    clearTimeout(handle as unknown as NodeJS.Timeout);
   }
+}
+
+/** The handles a ManualClock gives out. */
+interface ManualHandle {
+  readonly id: number;
 }
 
 interface PendingTimer {
@@ -73,11 +74,12 @@ export class ManualClock implements Clock {
     const id = this.nextId++;
     const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
     this.pending.set(id, { id, at: this.current + delay, fn });
-    return { id };
+    const handle: ManualHandle = { id };
+    return handle as unknown as TimerHandle;
   }
 
   clearTimer(handle: TimerHandle): void {
-    this.pending.delete(handle.id);
+    this.pending.delete((handle as unknown as ManualHandle).id);
   }
 
   /** Moves time forward by `ms`, firing due timers one by one with `now()` set to each one's due time. */
