@@ -183,6 +183,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     "-r", String(spec.rate),
     "-m", String(spec.calls),
     "-nostdin",
+    // A call that ends on an unexpected response (the 503 of an overload bound) is counted failed and left
+    // there, as a phone leaves a refused REGISTER: by default sipp would also send a BYE with the 503's To
+    // tag, an in-dialog request the proxy must read and refuse (404), which doubled every refusal's cost.
+    "-default_behaviors", "all,-bye",
     "-cp", String(await findFreeUdpPort()),
     "-timeout", String(spec.timeoutSec),
     "-recv_timeout", String(spec.recvTimeoutMs ?? 8000),
