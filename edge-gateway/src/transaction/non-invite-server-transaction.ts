@@ -100,7 +100,14 @@ export class NonInviteServerTransaction extends TransactionMachine<NonInviteServ
     // 17.2.2: "If the TU passes a final response (status codes 200-699) to the server while in the
     // "Proceeding" state, the transaction MUST enter the "Completed" state, and the response MUST be passed to
     // the transport layer for transmission." The same holds in "Trying".
-    const final: EncodedResponse = { kind: "response", status: response.status, bytes: serializeMessage(response) };
+    let final: EncodedResponse;
+    try {
+      final = { kind: "response", status: response.status, bytes: serializeMessage(response) };
+    } catch (cause) {
+      // A response that cannot be written fails as its send would have (17.2.4): a transport error.
+      this.transportError(cause);
+      return;
+    }
     this.final = final;
     this.received = undefined;
     this.provisional = undefined;

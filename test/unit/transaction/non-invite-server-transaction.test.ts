@@ -115,6 +115,15 @@ describe("NonInviteServerTransaction (RFC 3261 17.2.2)", () => {
     expect(clock.pendingCount()).toBe(0);
   });
 
+  it("17.2.4: a final response that cannot be written fails as its send would: terminated, TU informed, nothing sent", () => {
+    const { tx, tu, sent, request } = setup();
+    const bad = makeResponse(request, 200);
+    tx.respond({ ...bad, headers: [...bad.headers, { name: "X-Broken", value: "a\r\nInjected: yes" }] });
+    expect(tx.state).toBe("Terminated");
+    expect(tu.events).toEqual(["transport-error", "terminated"]);
+    expect(sent).toEqual([]);
+  });
+
   it("17.2.4: a transport failure resending the provisional in Proceeding terminates the transaction", () => {
     const { tx, tu, failSends, request } = setup();
     tx.respond(makeResponse(request, 100, null));
