@@ -5,10 +5,14 @@
  * the main thread so that process.cpuUsage sees only it).
  *
  *   npx tsx bench/node-runtime-hop.ts [N=2000]
+ *
+ * HOP_GAP_MS=10: a pause before every timed call, as between calls at 100/s: the threads are asleep and their
+ * caches cold when each call comes (back to back, they are neither).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { RequestEventInput } from "../contract/v1";
@@ -20,6 +24,7 @@ import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import type { SavePlan } from "../worker/src/store/store";
 
 const N = Number(process.argv[2] ?? 2000);
+const GAP_MS = Number(process.env.HOP_GAP_MS ?? 0);
 
 function stats(label: string, us: number[]): string {
   us.sort((a, b) => a - b);
@@ -30,6 +35,7 @@ function stats(label: string, us: number[]): string {
 async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (GAP_MS > 0) await sleep(GAP_MS);
     const t = performance.now();
     await fn(i);
     out.push((performance.now() - t) * 1000);
