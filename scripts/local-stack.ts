@@ -17,7 +17,6 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { Miniflare } from "miniflare";
 import { startGateway, type Gateway } from "../edge-gateway/src/gateway";
 import type { GatewayConfig } from "../edge-gateway/src/config";
 import type { FloodConfig } from "../edge-gateway/src/ingress/ingress-guard";
@@ -215,6 +214,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await applyMigrations({ url: store.url, authToken: storeToken });
 
     const scriptPath = await bundleWorker();
+    // Loaded here, for the workers runtime only: the node runtime's process has no use for Miniflare (its
+    // source alone is 7.7 MB of the heap).
+    const { Miniflare } = await import("miniflare");
     const mf = new Miniflare({
       modules: true,
       scriptPath,
