@@ -89,7 +89,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   if (!inDialog && env.draining) return unavailable("draining");
   // Overload (overload.ts, LoadShedder): refused before any other work, so that a refusal costs as little
   // as possible when thousands a second must be refused. Not an OPTIONS: one addressed to the gateway
-  // itself (a keep-alive) costs no decision and is answered below; a routed one is refused there.
+  // itself (a keep-alive) costs no decision and is answered below; a routed one is refused at the end.
   if (!inDialog && req.method !== "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
@@ -126,19 +126,18 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     const peer = readPeerRoute(popped, env.proof, headerValue(req, "Call-ID") ?? "");
     if (peer.kind === "forged" || (peer.kind === "ok" && req.method === "REGISTER")) return reply(403, "Forged Peer Route", "peer_proof");
     if (peer.kind === "ok") {
-      if (req.method === "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
-      const over = env.overload.refusal(true);
-      if (over) return unavailable(`overload_${over}`);
-      return { kind: "peer", request, target: peer.target };
-    }
-    // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
-    // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a phone's
-    // keep-alive to its outbound proxy, an Asterisk's qualify).
-    if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && isSelf(env, request.uri)) {
+      admitted = { kind: "peer", request, target: peer.target };
+    } else if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && isSelf(env, request.uri)) {
+      // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
+      // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a
+      // phone's keep-alive to its outbound proxy, an Asterisk's qualify).
       return reply(200, "OK", "options_local");
+    } else {
+      admitted = { kind: "decide", request };
     }
-    if (request.method === "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
-    admitted = { kind: "decide", request };
+    // A routed OPTIONS (relayed by a peer gateway, or to be decided) is refused for the load as other new
+    // requests are above, once it is known not to be a keep-alive.
+    if (req.method === "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
   }
   const over = env.overload.refusal(!inDialog);
   if (over) return unavailable(`overload_${over}`);
