@@ -17,7 +17,7 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { RequestEventInput } from "../contract/v1";
 import { applyMigrations } from "../migrations/apply";
-import { createEmbeddedClient } from "../node-runtime/embedded-client";
+import { configureWriter, createEmbeddedClient } from "../node-runtime/embedded-client";
 import { startNodeRuntime } from "../node-runtime/runtime";
 import { startThreadStore } from "../node-runtime/thread-store";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
@@ -104,9 +104,7 @@ async function main(): Promise<void> {
     // each time, after a warm-up.
     const saveUrl = `file:${path.join(dir, "save.db")}`;
     const writer = createEmbeddedClient(saveUrl);
-    await writer.execute("PRAGMA journal_mode = WAL");
-    await writer.execute("PRAGMA synchronous = NORMAL");
-    await writer.execute("PRAGMA wal_autocheckpoint = 10000");
+    await configureWriter(writer);
     await applyMigrations({ url: saveUrl });
     const saver = createLibsqlStore(drizzle(writer));
     await saver.createTenant({ domain: "hop.example", destinations: [] });

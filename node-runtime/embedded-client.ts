@@ -143,6 +143,20 @@ export interface EmbeddedClient extends Client {
   prepares(): number;
 }
 
+/**
+ * The writer's own checkpoint threshold (pages of WAL), a safety net for when the checkpointer thread
+ * (thread-store.ts) falls behind (SQLite's default, 1000, would make the writer checkpoint on a commit about
+ * once a second under load).
+ */
+const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
+
+/** The settings of the connection that writes (the store thread's writer): WAL, so that readers never wait for it. */
+export async function configureWriter(client: Client): Promise<void> {
+  await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute("PRAGMA synchronous = NORMAL");
+  await client.execute(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+}
+
 /** Opens the `file:` database of `url` (created if missing). */
 export function createEmbeddedClient(url: string): EmbeddedClient {
   const db: Db = new Database(filePathOf(url));

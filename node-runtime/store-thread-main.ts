@@ -7,19 +7,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import { drizzle } from "drizzle-orm/libsql";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { StoreError, type Store } from "../worker/src/store/store";
-import { createEmbeddedClient } from "./embedded-client";
+import { configureWriter, createEmbeddedClient } from "./embedded-client";
 import type { StoreCall, StoreReady, StoreReply, StoreThreadData } from "./store-protocol";
 
 const port = parentPort;
 if (!port) throw new Error("store-thread-main.ts runs only as a worker thread (see thread-store.ts)");
 const data = workerData as StoreThreadData;
-
-/**
- * The writer's own checkpoint threshold (pages of WAL), a safety net for when the checkpointer thread
- * (thread-store.ts) falls behind (SQLite's default, 1000, would make the writer checkpoint on a commit about
- * once a second under load).
- */
-const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 
 async function open(): Promise<{ store: Store; close: () => void }> {
   const client = createEmbeddedClient(data.url);
@@ -30,10 +23,7 @@ async function open(): Promise<{ store: Store; close: () => void }> {
     // The writer (started first) has put the file in WAL mode; this connection only reads.
     await client.execute("PRAGMA query_only = 1");
   } else {
-    // WAL: readers never wait for the writer.
-    await client.execute("PRAGMA journal_mode = WAL");
-    await client.execute("PRAGMA synchronous = NORMAL");
-    await client.execute(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+    await configureWriter(client);
   }
   return { store: createLibsqlStore(drizzle(client)), close: () => client.close() };
 }
