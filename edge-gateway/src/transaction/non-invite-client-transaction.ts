@@ -27,9 +27,8 @@ export interface NonInviteClientTransactionOptions {
   readonly ended?: (transaction: NonInviteClientTransaction) => void;
 }
 
-const ignoreResponse = (): void => undefined;
 /** The TU of a Completed transaction whose TU did not ask to hear of its end. */
-const COMPLETED_USER: ClientTransactionUser<NonInviteClientTransaction> = { onResponse: ignoreResponse };
+const COMPLETED_USER: ClientTransactionUser<NonInviteClientTransaction> = { onResponse: () => undefined };
 
 /**
  * Client transaction for any request but INVITE and ACK (RFC 3261 17.1.2): retransmits the request on
@@ -138,8 +137,7 @@ export class NonInviteClientTransaction extends TransactionMachine<NonInviteClie
    * (a proxy's response context, its branches and their messages) would otherwise keep alive for T4.
    */
   private releaseUser(): void {
-    const user = this.user as ClientTransactionUser<NonInviteClientTransaction>;
-    this.user = user.onTerminated ? { onResponse: ignoreResponse, onTerminated: (t) => user.onTerminated?.(t) } : COMPLETED_USER;
+    if (!this.user.onTerminated) this.user = COMPLETED_USER;
     this.sent = undefined;
   }
 
