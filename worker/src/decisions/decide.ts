@@ -37,6 +37,9 @@ export interface DecisionServices {
   readonly sha256?: Sha256;
 }
 
+/** The runtime's binding-token hash for the decisions' deps, when it gives one (WebCrypto otherwise). */
+const hash = (s: DecisionServices): { readonly sha256?: Sha256 } => (s.sha256 ? { sha256: s.sha256 } : {});
+
 /** The response event's context is forged, stale, or of a kind no decision issued. */
 export class InvalidContextError extends Error {
   override readonly name = "InvalidContextError";
@@ -50,16 +53,16 @@ export async function decideRequest(ev: RequestEvent, s: DecisionServices, now: 
   const tenants = await s.tenantCache.get(s.store, now, s.config.tenantCacheTtlMs, s.defer);
   if (ev.method === "REGISTER") {
     const { minExpires, maxExpires } = s.config;
-    return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, ...(s.sha256 ? { sha256: s.sha256 } : {}), seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });
+    return decideRegister(ev, { tenants, now, limits: { minExpires, maxExpires }, ...hash(s), seal: (ctx: RegisterContext) => s.contexts.seal(ctx, now) });
   }
-  return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log, ...(s.sha256 ? { sha256: s.sha256 } : {}) });
+  return decideRoute(ev, { tenants, store: s.store, now, anyDomainLookup: s.config.anyDomainLookup, log: s.log, ...hash(s) });
 }
 
 /** A final response the request decision asked to see. Throws InvalidContextError for a bad context. */
 export async function decideResponse(ev: ResponseEvent, s: DecisionServices, now: number): Promise<ResponseDecisionInput> {
   const ctx = await s.contexts.open(ev.context, now);
   if (isRegisterContext(ctx)) {
-    return decideRegisterResponse(ev, ctx, { store: s.store, now, defaultExpires: s.config.defaultExpires, limits: s.config, log: s.log, ...(s.sha256 ? { sha256: s.sha256 } : {}) });
+    return decideRegisterResponse(ev, ctx, { store: s.store, now, defaultExpires: s.config.defaultExpires, limits: s.config, log: s.log, ...hash(s) });
   }
   throw new InvalidContextError();
 }
