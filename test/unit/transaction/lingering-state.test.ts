@@ -4,10 +4,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import type { SipRequest, SipResponse } from "../../../sip/message";
+import type { SipMessage, SipRequest, SipResponse } from "../../../sip/message";
 import { ManualClock, TransactionLayer } from "../../../edge-gateway/src/transaction";
 import type { ClientTransactionUser, Destination, ClientTransaction } from "../../../edge-gateway/src/transaction";
-import type { SipMessage } from "../../../sip/message";
 import { DOWNSTREAM, UPSTREAM, makeRequest, makeResponse, requestKey, sentMessage } from "./sip-fixtures";
 
 setFlagsFromString("--expose-gc");
