@@ -52,7 +52,7 @@ describe("LoadShedder", () => {
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
   });
 
-  it("holds the share while the queue is under the bound but not short; once short it falls a step, and to what fits when the loop has idle time", () => {
+  it("holds the share while the queue is under the bound but not short; once short the admitted requests grow by a quarter, and to what fits when the loop has idle time", () => {
     const s = new LoadShedder(150);
     s.sample(750, 1);
     s.sample(750, 1);
@@ -60,9 +60,9 @@ describe("LoadShedder", () => {
     // Under the bound but not yet short: held.
     s.sample(100, 0.5);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
-    // Short, the loop busy: a step down (a busy loop with a short queue is no overload).
+    // Short, the loop busy: a quarter more admitted (a busy loop with a short queue is no overload).
     s.sample(10, 0.95);
-    expect(s.refusedShare).toBeCloseTo(0.8 - LoadShedder.STEP_DOWN, 10);
+    expect(s.refusedShare).toBeCloseTo(1 - 0.2 * LoadShedder.GROWTH, 10);
     // Short, the loop half busy with a fifth admitted: 0.85 / 0.5 of that fits, more than a step.
     const before = s.refusedShare;
     s.sample(10, 0.5);
@@ -74,6 +74,23 @@ describe("LoadShedder", () => {
     for (let i = 0; i < 5; i++) s.sample(300, 1);
     for (let i = 0; i < 60; i++) s.sample(10, 0.99);
     expect(s.refusedShare).toBe(0);
+  });
+
+  it("after a cut to the most it refuses, a short queue brings the share to zero within two seconds of samples, by a step at least while few are admitted", () => {
+    const s = new LoadShedder(150);
+    for (let i = 0; i < 10; i++) s.sample(2000, 1);
+    expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
+    // 2 % admitted: a quarter more would be 0.5 %, the step is 2 %.
+    s.sample(10, 1);
+    expect(s.refusedShare).toBeCloseTo(1 - (1 - LoadShedder.MAX_SHARE) - LoadShedder.STEP_DOWN, 10);
+    let samples = 1;
+    while (s.refusedShare > 0 && samples < 100) {
+      s.sample(10, 1);
+      samples++;
+    }
+    // Every 100 ms (gateway.ts): 1.5 s. A fixed step of 2 % would take 49 samples.
+    expect(samples).toBeLessThanOrEqual(16);
+    expect(samples).toBeGreaterThanOrEqual(10);
   });
 
   it("refuses about its share of requests", () => {
