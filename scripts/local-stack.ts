@@ -20,6 +20,7 @@ import { promisify } from "node:util";
 import { startGateway, type Gateway } from "../edge-gateway/src/gateway";
 import type { GatewayConfig } from "../edge-gateway/src/config";
 import type { FloodConfig } from "../edge-gateway/src/ingress/ingress-guard";
+import { DEFAULT_WORKER_CONNECTIONS } from "../edge-gateway/src/worker-client/worker-client";
 import { createLogger, type Logger } from "../edge-gateway/src/observability/logger";
 import { applyMigrations } from "../migrations/apply";
 import type { StoreServer } from "../store-server/src/server";
@@ -123,7 +124,7 @@ function gatewayConfig(options: LocalStackOptions, workerUrl: string, gatewaySec
     workerUrl,
     gatewaySecret,
     workerTimeoutMs: options.workerTimeoutMs ?? 2000,
-    workerConnections: 16,
+    workerConnections: DEFAULT_WORKER_CONNECTIONS,
     retryAfterS: 5,
     metricsListen: options.metricsPort === undefined ? undefined : { ip: "127.0.0.1", port: options.metricsPort },
     logLevel: options.logLevel ?? "info",

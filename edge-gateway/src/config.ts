@@ -9,6 +9,7 @@ import { DEFAULT_FLOOD_CONFIG, DEFAULT_UA_DENY, type FloodConfig } from "./ingre
 import { AddressList } from "./ingress/ip-address";
 import type { LogLevel } from "./observability/logger";
 import { DEFAULT_PROBE_SETTINGS, parseReplyCodes, type ProbeSettings } from "./probe/probe-settings";
+import { DEFAULT_WORKER_CONNECTIONS } from "./worker-client/worker-client";
 import { DEFAULT_PARSE_LIMITS, MAX_UDP_PAYLOAD } from "../../sip/parser";
 import type { ParseLimits } from "../../sip/parser";
 import { isWildcardAddress } from "../../sip/host";
@@ -33,6 +34,10 @@ export interface GatewayConfig {
    */
   readonly gatewaySecretPrevious?: string;
   readonly workerTimeoutMs: number;
+  /**
+   * Keep-alive connections to the worker (WORKER_CONNECTIONS; default DEFAULT_WORKER_CONNECTIONS): the calls
+   * that can be in flight at once. Past it, calls wait in the pool's queue.
+   */
   readonly workerConnections: number;
   readonly retryAfterS: number;
   /** Local HTTP endpoint for /metrics and /health; undefined disables it. */
@@ -175,7 +180,7 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             GATEWAY_SECRET       shared signing secret (required, 16+ characters)
                             GATEWAY_SECRET_PREVIOUS  rotation window: dialog proofs made with it still accepted
   --worker-timeout-ms n     WORKER_TIMEOUT_MS    bound on one worker call (default 2000)
-                            WORKER_CONNECTIONS   keep-alive connections (default 16)
+                            WORKER_CONNECTIONS   keep-alive connections, calls in flight at most (default 64)
                             RETRY_AFTER_S        Retry-After of the 503 when the worker fails (default 5)
   --metrics-listen ip:port  METRICS_LISTEN       /metrics, /health and /ready (default 127.0.0.1:9060, "off" disables)
   --log-level level         LOG_LEVEL            debug | info | warn | error (default info)
@@ -344,7 +349,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     gatewaySecret: secret,
     ...(previousSecret !== undefined ? { gatewaySecretPrevious: previousSecret } : {}),
     workerTimeoutMs: intOpt("WORKER_TIMEOUT_MS", values["worker-timeout-ms"] ?? env.WORKER_TIMEOUT_MS, 2000, 50, 60_000),
-    workerConnections: intOpt("WORKER_CONNECTIONS", env.WORKER_CONNECTIONS, 16, 1, 1024),
+    workerConnections: intOpt("WORKER_CONNECTIONS", env.WORKER_CONNECTIONS, DEFAULT_WORKER_CONNECTIONS, 1, 1024),
     retryAfterS: intOpt("RETRY_AFTER_S", env.RETRY_AFTER_S, 5, 1, 3600),
     metricsListen: metricsRaw === "off" ? undefined : parseHostPortArg("METRICS_LISTEN", metricsRaw, 9060),
     logLevel,

@@ -66,12 +66,20 @@ export function signRequestSync(secret: string, path: string, body: string, now:
   return { [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: sig };
 }
 
+/**
+ * Keep-alive connections to the worker by default: the calls in flight at once (pipelining 1). It must cover
+ * rate x call latency, or calls queue here before the worker sees them: with 16, at 400 REGISTER/s (800
+ * calls/s) on this 2-core machine, REGISTER p50 was 150-161 ms, with 64 14-24 ms (docs/benchmarks.md).
+ * Connections are opened as calls need them, so an idle gateway holds few.
+ */
+export const DEFAULT_WORKER_CONNECTIONS = 64;
+
 /** Creates the client; the secret is checked once (as the worker imports it). */
 export function createWorkerClient(options: WorkerClientOptions): WorkerClient {
   const base = new URL(options.url);
   const prefix = base.pathname.replace(/\/$/, "");
   const pool = new Pool(base.origin, {
-    connections: options.connections ?? 16,
+    connections: options.connections ?? DEFAULT_WORKER_CONNECTIONS,
     pipelining: 1,
     keepAliveTimeout: 30_000,
     connectTimeout: options.timeoutMs,

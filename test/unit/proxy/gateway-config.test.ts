@@ -52,6 +52,14 @@ describe("loadGatewayConfig: overload bounds", () => {
     }
   });
 
+  it("WORKER_CONNECTIONS defaults to 64 (calls in flight at once), takes 1 to 1024 and refuses the rest", () => {
+    expect(loadGatewayConfig([], SECRET).workerConnections).toBe(64);
+    expect(loadGatewayConfig([], { ...SECRET, WORKER_CONNECTIONS: "8" }).workerConnections).toBe(8);
+    for (const bad of ["0", "1025", "2.5", "many"]) {
+      expect(() => loadGatewayConfig([], { ...SECRET, WORKER_CONNECTIONS: bad }), bad).toThrow(/WORKER_CONNECTIONS/);
+    }
+  });
+
   it("MAX_QUEUE_DELAY_MS defaults to 150, takes 0 (off) to 10000 and refuses the rest", () => {
     expect(loadGatewayConfig([], SECRET).maxQueueDelayMs).toBe(150);
     expect(loadGatewayConfig([], { ...SECRET, MAX_QUEUE_DELAY_MS: "80" }).maxQueueDelayMs).toBe(80);
