@@ -1,0 +1,72 @@
+// The UDP transport (transport/udp-transport.ts) on real sockets on 127.0.0.1: the sends of one turn of the
+// event loop leave together, in the order given, and whatever was handed to send before close still leaves.
+import { createSocket, type Socket } from "node:dgram";
+import { afterEach, describe, expect, it } from "vitest";
+import { listenUdp, type UdpListener } from "../../../edge-gateway/src/transport/udp-transport";
+import type { TransportAddress } from "../../../edge-gateway/src/transport/transport";
+
+const open: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+/** A plain socket that records what reaches it. */
+async function receiver(): Promise<{ socket: Socket; at: TransportAddress; got: { text: string }[] }> {
+  const socket = createSocket("udp4");
+  const got: { text: string }[] = [];
+  socket.on("message", (m) => got.push({ text: m.toString("latin1") }));
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+  open.push({ close: () => new Promise<void>((r) => socket.close(() => r())) });
+  return { socket, at: { ip: "127.0.0.1", port: socket.address().port, transport: "udp" }, got };
+}
+
+async function listener(onDatagram: (bytes: Uint8Array, l: UdpListener) => void = () => undefined): Promise<UdpListener> {
+  let self: UdpListener | undefined;
+  const l = await listenUdp({ ip: "127.0.0.1", port: 0 }, (bytes) => onDatagram(bytes, self!), () => undefined);
+  self = l;
+  return l;
+}
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe("listenUdp: sending", () => {
+  it("sends every datagram handed to it in one turn, in the order given", async () => {
+    const r = await receiver();
+    const l = await listener();
+    open.push(l);
+    for (let i = 0; i < 40; i++) l.send(bytes(`datagram ${i}`), r.at);
+    await until(() => r.got.length === 40);
+    expect(r.got.map((g) => g.text)).toEqual(Array.from({ length: 40 }, (_, i) => `datagram ${i}`));
+  });
+
+  it("answers to datagrams read in one turn leave together after them, each to its own address", async () => {
+    const a = await receiver();
+    const b = await receiver();
+    const echo = await listener((data, l) => {
+      const text = new TextDecoder().decode(data);
+      l.send(bytes(`re: ${text}`), text.startsWith("a") ? a.at : b.at);
+    });
+    open.push(echo);
+    const sender = createSocket("udp4");
+    open.push({ close: () => new Promise<void>((r) => sender.close(() => r())) });
+    for (let i = 0; i < 10; i++) sender.send(`${i % 2 === 0 ? "a" : "b"}${i}`, echo.local.port, "127.0.0.1");
+    await until(() => a.got.length + b.got.length === 10);
+    expect(a.got.map((g) => g.text)).toEqual(["re: a0", "re: a2", "re: a4", "re: a6", "re: a8"]);
+    expect(b.got.map((g) => g.text)).toEqual(["re: b1", "re: b3", "re: b5", "re: b7", "re: b9"]);
+  });
+
+  it("close still sends what was handed to send before it", async () => {
+    const r = await receiver();
+    const l = await listener();
+    l.send(bytes("last 503"), r.at);
+    l.send(bytes("and another"), r.at);
+    await l.close();
+    await until(() => r.got.length === 2);
+    expect(r.got.map((g) => g.text)).toEqual(["last 503", "and another"]);
+  });
+});
