@@ -45,8 +45,9 @@ export class QueueDelayProbe {
   /** Binds the probe socket beside `listener` (same address, a free port) and sends a probe every `intervalMs`. */
   static async start(listener: TransportAddress, intervalMs: number, now: () => number = () => performance.now()): Promise<QueueDelayProbe> {
     const ip = isWildcardAddress(listener.ip) ? (listener.ip.includes(":") ? "::1" : "127.0.0.1") : listener.ip;
-    // Nothing is ever sent to the probe socket; what arrives there is dropped, as are send errors.
-    const socket = await listenUdp({ ip, port: 0 }, () => undefined, () => undefined);
+    // Nothing is ever sent to the probe socket; what arrives there is dropped, as are send errors. A probe
+    // leaves as its send time is taken.
+    const socket = await listenUdp({ ip, port: 0, sendAtOnce: true }, () => undefined, () => undefined);
     const probe = new QueueDelayProbe(socket, { ip, port: listener.port, transport: "udp" }, now);
     probe.timer = setInterval(() => probe.send(), intervalMs);
     probe.timer.unref();

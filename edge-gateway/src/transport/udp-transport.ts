@@ -8,6 +8,11 @@ export interface UdpListenOptions {
   readonly port: number;
   readonly advertisedHost?: string | undefined;
   readonly advertisedPort?: number | undefined;
+  /**
+   * Each datagram leaves when `send` is called, not with the rest of the turn's: for the queue-delay probe,
+   * whose send time is taken as it sends (batched, it would also count the rest of the turn's work).
+   */
+  readonly sendAtOnce?: boolean;
 }
 
 export interface UdpListener extends Listener {
@@ -55,6 +60,10 @@ export async function listenUdp(
     local,
     advertised: { host: options.advertisedHost ?? local.ip, port: options.advertisedPort ?? local.port },
     send(bytes, to) {
+      if (options.sendAtOnce) {
+        socket.send(bytes, to.port, to.ip, reportError);
+        return;
+      }
       outbox.push({ bytes, to });
       flushing ??= setImmediate(flush);
     },

@@ -60,6 +60,17 @@ describe("listenUdp: sending", () => {
     expect(b.got.map((g) => g.text)).toEqual(["re: b1", "re: b3", "re: b5", "re: b7", "re: b9"]);
   });
 
+  it("a listener made to send at once (the queue probe's) sends ahead of the turn's batch", async () => {
+    const r = await receiver();
+    const batched = await listener();
+    const atOnce = await listenUdp({ ip: "127.0.0.1", port: 0, sendAtOnce: true }, () => undefined, () => undefined);
+    open.push(batched, atOnce);
+    batched.send(bytes("handed first, sent with the turn"), r.at);
+    atOnce.send(bytes("handed second, sent at once"), r.at);
+    await until(() => r.got.length === 2);
+    expect(r.got.map((g) => g.text)).toEqual(["handed second, sent at once", "handed first, sent with the turn"]);
+  });
+
   it("close still sends what was handed to send before it", async () => {
     const r = await receiver();
     const l = await listener();
