@@ -50,24 +50,37 @@ export async function listenUdp(
   };
   let outbox: { readonly bytes: Uint8Array; readonly to: TransportAddress }[] = [];
   let flushing: NodeJS.Immediate | undefined;
+  let closed = false;
   const flush = (): void => {
     flushing = undefined;
     const batch = outbox;
     outbox = [];
-    for (const { bytes, to } of batch) socket.send(bytes, to.port, to.ip, reportError);
+    for (const { bytes, to } of batch) {
+      // send() refused at once what dgram throws for; whatever else it throws here has no caller left to
+      // tell, and must not end the process.
+      try {
+        socket.send(bytes, to.port, to.ip, reportError);
+      } catch (err) {
+        onError(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
   };
   const listener: UdpListener = {
     local,
     advertised: { host: options.advertisedHost ?? local.ip, port: options.advertisedPort ?? local.port },
     send(bytes, to) {
-      if (options.sendAtOnce) {
+      // What dgram's send throws for (a closed socket, a port out of range: a hostile Via can name port 0)
+      // is thrown here, to the caller, as an unbatched send throws it: a transaction makes it a transport error.
+      if (options.sendAtOnce || closed) {
         socket.send(bytes, to.port, to.ip, reportError);
         return;
       }
+      if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535) throw new RangeError(`UDP send: bad port ${to.port}`);
       outbox.push({ bytes, to });
       flushing ??= setImmediate(flush);
     },
     close: async () => {
+      closed = true;
       // What was handed to send before close still goes out (a drain's last 503s).
       if (flushing !== undefined) {
         clearImmediate(flushing);

@@ -71,6 +71,28 @@ describe("listenUdp: sending", () => {
     expect(r.got.map((g) => g.text)).toEqual(["handed second, sent at once", "handed first, sent with the turn"]);
   });
 
+  it("a send the socket cannot take throws at once, as an unbatched one did, and the rest of the batch still goes out", async () => {
+    const r = await receiver();
+    const errors: Error[] = [];
+    const l = await listenUdp({ ip: "127.0.0.1", port: 0 }, () => undefined, (e) => errors.push(e));
+    open.push(l);
+    l.send(bytes("before"), r.at);
+    // A hostile Via may name port 0, or one past 65535: the transaction hears of it as a transport error.
+    expect(() => l.send(bytes("to port 0"), { ...r.at, port: 0 })).toThrow(RangeError);
+    expect(() => l.send(bytes("to port 70000"), { ...r.at, port: 70_000 })).toThrow(RangeError);
+    l.send(bytes("after"), r.at);
+    await until(() => r.got.length === 2);
+    expect(r.got.map((g) => g.text)).toEqual(["before", "after"]);
+    expect(errors).toEqual([]);
+  });
+
+  it("a send after close throws at once, as before, instead of failing later with nobody to tell", async () => {
+    const r = await receiver();
+    const l = await listener();
+    await l.close();
+    expect(() => l.send(bytes("too late"), r.at)).toThrow();
+  });
+
   it("close still sends what was handed to send before it", async () => {
     const r = await receiver();
     const l = await listener();
