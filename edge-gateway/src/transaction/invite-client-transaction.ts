@@ -1,9 +1,8 @@
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import { buildAck } from "./build-ack";
 import { TransactionMachine } from "./transaction-machine";
-import type { TimerName } from "./timer-set";
 import { nextInterval } from "./timers";
-import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import { TransactionStateError } from "./transaction-state-error";
 import type { ClientTransactionUser, Destination, ResponseDisposition, TransactionContext } from "./transaction-context";
 
 /** States of the INVITE client transaction (RFC 3261 17.1.1.2, Figure 5). */

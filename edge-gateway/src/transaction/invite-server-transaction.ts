@@ -1,10 +1,9 @@
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import { buildTrying } from "./build-trying";
 import { TransactionMachine } from "./transaction-machine";
-import type { TimerName } from "./timer-set";
 import { nextInterval } from "./timers";
 import type { TransactionKey } from "./transaction-key";
-import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import { TransactionStateError } from "./transaction-state-error";
 import type { Destination, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
 
 /** States of the INVITE server transaction (RFC 3261 17.2.1, Figure 7). */

@@ -1,8 +1,7 @@
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import { TransactionMachine } from "./transaction-machine";
-import type { TimerName } from "./timer-set";
 import { nextInterval } from "./timers";
-import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import { TransactionStateError } from "./transaction-state-error";
 import type { ClientTransactionUser, Destination, ResponseDisposition, TransactionContext } from "./transaction-context";
 
 /** States of the non-INVITE client transaction (RFC 3261 17.1.2.2, Figure 6). */

@@ -1,9 +1,8 @@
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import { serializeMessage } from "../../../sip/serializer";
 import { TransactionMachine } from "./transaction-machine";
-import type { TimerName } from "./timer-set";
 import { ownCopy, type TransactionKey } from "./transaction-key";
-import { TransactionStateError, assertTransition } from "./transaction-state-error";
+import { TransactionStateError } from "./transaction-state-error";
 import type { Destination, EncodedResponse, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
 
 /** States of the non-INVITE server transaction (RFC 3261 17.2.2, Figure 8). */
