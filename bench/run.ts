@@ -100,6 +100,8 @@ interface Options {
   readonly regRates: number[];
   readonly optRates: number[];
   readonly dur: number;
+  /** Seconds of the lowest-rate step, which gives the added latency (at least `dur`). */
+  readonly latDur: number;
   readonly warmup: number;
   readonly tests: TestId[];
   readonly systems: SystemId[];
@@ -124,6 +126,8 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --reg-rates LIST   REGISTER rates per second          REG_RATES   default 100,300,600
   --opt-rates LIST   OPTIONS rates per second           OPT_RATES   default 100,300,600
   --dur S            seconds per measured step          DUR         default 10
+  --lat-dur S        seconds of the lowest-rate step, the one the added latency is read from (at
+                     least DUR): 30 s gives 3,000 calls at 100/s, so p99 is the 30th worst   LAT_DUR default 30
   --warmup S         seconds of warm-up per system/test WARMUP      default 3
   --tests LIST       register,options,keepalive         TESTS       default all three
   --systems LIST     direct,kamailio,workers,node       SYSTEMS     default all four ("ours" = workers,node)
@@ -156,6 +160,7 @@ function parseOptions(argv: string[]): Options {
       "reg-rates": { type: "string" },
       "opt-rates": { type: "string" },
       dur: { type: "string" },
+      "lat-dur": { type: "string" },
       warmup: { type: "string" },
       tests: { type: "string" },
       systems: { type: "string" },
@@ -196,6 +201,7 @@ function parseOptions(argv: string[]): Options {
     regRates: rates(str(values["reg-rates"], "REG_RATES", "100,300,600"), "REGISTER rate"),
     optRates: rates(str(values["opt-rates"], "OPT_RATES", "100,300,600"), "OPTIONS rate"),
     dur: posInt(str(values.dur, "DUR", "10"), "DUR"),
+    latDur: posInt(str(values["lat-dur"], "LAT_DUR", "30"), "LAT_DUR"),
     warmup: Number(str(values.warmup, "WARMUP", "3")),
     tests: (["register", "options", "keepalive"] as const).filter((t) => tests.includes(t)),
     systems: (["direct", "kamailio", "workers", "node"] as const).filter((s) => systems.includes(s) && (!soak || isOurs(s))),
@@ -707,7 +713,8 @@ class Bench {
             this.log(`${system} ${test} ${rate}/s skipped (saturated at ${sat}/s)`);
             continue;
           }
-          const row = await this.step(system, test, rate, this.o.dur, "step");
+          // The lowest rate gives the added latency: a longer step, so that its p99 rests on more than a few calls.
+          const row = await this.step(system, test, rate, i === 0 ? Math.max(this.o.dur, this.o.latDur) : this.o.dur, "step");
           this.rows.push(row);
           if (row.result && this.isSaturated(row.result, row.calls) && sat === undefined) this.saturated.set(key, rate);
         }
@@ -1015,8 +1022,10 @@ async function main(): Promise<void> {
   if (o.soak) {
     console.log(`edge-registrar bench, memory soak: ${o.systems.join(", ")}; REGISTER ${o.soakRegRate}/s + OPTIONS ${o.soakOptRate}/s for ${o.soakS} s each`);
   } else {
-    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step; ` +
-      `systems ${o.systems.join(", ")}; ${steps} measured steps${o.overload ? " (overload included)" : ""} (~${Math.round((steps * (o.dur + 5) + loadTests.length * o.systems.length * (o.warmup + 4) + 40) / 60)} min)`);
+    // The lowest-rate step of each test and system runs longer (latDur).
+    const latExtra = loadTests.length * o.systems.length * Math.max(0, o.latDur - o.dur);
+    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step (lowest rate ${Math.max(o.dur, o.latDur)} s); ` +
+      `systems ${o.systems.join(", ")}; ${steps} measured steps${o.overload ? " (overload included)" : ""} (~${Math.round((steps * (o.dur + 5) + latExtra + loadTests.length * o.systems.length * (o.warmup + 4) + 40) / 60)} min)`);
   }
   console.log(`files: ${o.outDir}`);
   let interrupted = false;
@@ -1041,7 +1050,7 @@ async function main(): Promise<void> {
   const facts = machineFacts(kamVersion);
   const tables = bench.tables();
   const cmd = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB"]
+  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "LAT_DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB"]
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]}`);
   const header = [
@@ -1052,7 +1061,7 @@ async function main(): Promise<void> {
     ...(o.soak
       ? []
       : [
-          `${o.dur} s per step, warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
+          `${o.dur} s per step (the lowest rate, which gives the added latency, ${Math.max(o.dur, o.latDur)} s), warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
             (o.trace ? "from sipp's -trace_msg timestamps (µs)" : "from sipp's -trace_rtt (whole ms)") +
             `; achvd/s = ok / (last final 2xx - first request)`,
         ]),
