@@ -30,38 +30,71 @@ export interface InProcessClient extends WorkerClient {
   decisions(): { request: number; response: number };
 }
 
+/** How often overdue decisions are looked for: a decision times out between its bound and this much later. */
+const DEADLINE_TICK_MS = 50;
+
+interface InFlight {
+  /** performance.now() past which the decision is answered with a timeout. */
+  readonly deadline: number;
+  readonly settle: (answer: WorkerAnswer<never>) => void;
+}
+
 export function createInProcessClient(services: DecisionServices, options: InProcessClientOptions): InProcessClient {
   const now = options.now ?? Date.now;
   const made = { request: 0, response: 0 };
   let closed = false;
+  const timedOut: WorkerAnswer<never> = Object.freeze({ ok: false, reason: "timeout", detail: `no decision within ${options.timeoutMs} ms` });
 
-  async function call<T>(decide: () => Promise<T>): Promise<WorkerAnswer<T>> {
-    if (closed) return { ok: false, reason: "unavailable", detail: "runtime closed" };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<WorkerAnswer<T>>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ ok: false, reason: "timeout", detail: `no decision within ${options.timeoutMs} ms` }),
-        options.timeoutMs,
+  // The bound is the same for every decision, so deadlines come in the order calls are made: the calls in
+  // flight, in a Set (insertion order), are overdue from the first one on, and one ticker serves them all.
+  // A timer and a Promise.race per decision cost more than the decision's own bookkeeping at thousands a second.
+  const inFlight = new Set<InFlight>();
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  const expireOverdue = (): void => {
+    const t = performance.now();
+    for (const call of inFlight) {
+      if (call.deadline > t) break;
+      inFlight.delete(call);
+      call.settle(timedOut);
+    }
+    if (inFlight.size === 0 && ticker !== undefined) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+  };
+
+  const failure = (err: unknown): WorkerAnswer<never> => {
+    const detail = err instanceof Error ? err.message : String(err);
+    if (err instanceof StoreError) {
+      services.log({ msg: "store error", error: detail });
+      return { ok: false, reason: "unavailable", detail: `store: ${detail}` };
+    }
+    if (err instanceof ContractError || err instanceof InvalidContextError) return { ok: false, reason: "rejected", detail };
+    services.log({ msg: "unexpected error", error: err instanceof Error ? err.stack : detail });
+    return { ok: false, reason: "rejected", detail: `decision failed: ${detail}` };
+  };
+
+  function call<T>(decide: () => Promise<T>): Promise<WorkerAnswer<T>> {
+    if (closed) return Promise.resolve({ ok: false, reason: "unavailable", detail: "runtime closed" });
+    return new Promise<WorkerAnswer<T>>((resolve) => {
+      const entry: InFlight = { deadline: performance.now() + options.timeoutMs, settle: resolve };
+      inFlight.add(entry);
+      if (ticker === undefined) {
+        ticker = setInterval(expireOverdue, Math.min(DEADLINE_TICK_MS, options.timeoutMs));
+        ticker.unref();
+      }
+      // A decision that ends after its timeout was answered changes nothing: a promise settles once.
+      decide().then(
+        (decision) => {
+          inFlight.delete(entry);
+          resolve({ ok: true, decision });
+        },
+        (err: unknown) => {
+          inFlight.delete(entry);
+          resolve(failure(err));
+        },
       );
     });
-    const decided = decide().then(
-      (decision): WorkerAnswer<T> => ({ ok: true, decision }),
-      (err: unknown): WorkerAnswer<T> => {
-        const detail = err instanceof Error ? err.message : String(err);
-        if (err instanceof StoreError) {
-          services.log({ msg: "store error", error: detail });
-          return { ok: false, reason: "unavailable", detail: `store: ${detail}` };
-        }
-        if (err instanceof ContractError || err instanceof InvalidContextError) return { ok: false, reason: "rejected", detail };
-        services.log({ msg: "unexpected error", error: err instanceof Error ? err.stack : detail });
-        return { ok: false, reason: "rejected", detail: `decision failed: ${detail}` };
-      },
-    );
-    try {
-      return await Promise.race([decided, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   return {
@@ -87,6 +120,7 @@ export function createInProcessClient(services: DecisionServices, options: InPro
     },
     decisions: () => ({ ...made }),
     close() {
+      // Decisions still in flight keep their bound: the ticker stops by itself once none is left.
       closed = true;
       return Promise.resolve();
     },

@@ -1,6 +1,7 @@
 // The Node runtime's own parts: the in-process WorkerClient (decisions without HTTP, contexts that never
 // leave the process), the store thread (the Store interface over a worker_thread), the runtime's failures.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -231,6 +232,40 @@ describe("the store thread", () => {
       expect(Date.now() - started).toBeLessThan(1500);
     } finally {
       await down.close();
+    }
+  });
+});
+
+describe("the in-process client's time bound", () => {
+  it("answers timeout once the bound has passed when the store never answers, and keeps answering the next calls", async () => {
+    // A libSQL URL whose server takes the connection and never replies: the decision waits on it forever.
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const hung = await startNodeRuntime({
+      env: { LIBSQL_URL: `http://127.0.0.1:${port}`, GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token" },
+      adminListen: undefined,
+      decisionTimeoutMs: 300,
+      sweepIntervalMs: 0,
+      log: () => undefined,
+    });
+    try {
+      const started = performance.now();
+      const answers = await Promise.all([
+        hung.client.request(register("104", "sip:104@10.9.0.5:5070")),
+        hung.client.request(register("105", "sip:105@10.9.0.6:5070")),
+      ]);
+      const took = performance.now() - started;
+      for (const a of answers) expect(a).toEqual({ ok: false, reason: "timeout", detail: "no decision within 300 ms" });
+      expect(took).toBeGreaterThanOrEqual(295);
+      expect(took).toBeLessThan(1500);
+      // The bound holds again for a call made after the first ones timed out.
+      expect(await hung.client.request(register("106", "sip:106@10.9.0.7:5070"))).toMatchObject({ ok: false, reason: "timeout" });
+    } finally {
+      await hung.close();
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });
