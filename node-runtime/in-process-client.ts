@@ -43,7 +43,7 @@ export function createInProcessClient(services: DecisionServices, options: InPro
   const now = options.now ?? Date.now;
   const made = { request: 0, response: 0 };
   let closed = false;
-  const timedOut: WorkerAnswer<never> = Object.freeze({ ok: false, reason: "timeout", detail: `no decision within ${options.timeoutMs} ms` });
+  const timedOut = (): WorkerAnswer<never> => ({ ok: false, reason: "timeout", detail: `no decision within ${options.timeoutMs} ms` });
 
   // The bound is the same for every decision, so deadlines come in the order calls are made: the calls in
   // flight, in a Set (insertion order), are overdue from the first one on, and one ticker serves them all.
@@ -55,7 +55,7 @@ export function createInProcessClient(services: DecisionServices, options: InPro
     for (const call of inFlight) {
       if (call.deadline > t) break;
       inFlight.delete(call);
-      call.settle(timedOut);
+      call.settle(timedOut());
     }
     if (inFlight.size === 0 && ticker !== undefined) {
       clearInterval(ticker);
