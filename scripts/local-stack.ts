@@ -51,6 +51,8 @@ export interface LocalStackOptions {
   readonly storePort?: number;
   /** Gateway metrics port; undefined disables the endpoint. */
   readonly metricsPort?: number | undefined;
+  /** Address of the metrics endpoint (default 127.0.0.1): a test gives its own loopback address. */
+  readonly metricsIp?: string;
   readonly gatewaySecret?: string;
   readonly adminToken?: string;
   readonly storeToken?: string;
@@ -126,7 +128,7 @@ function gatewayConfig(options: LocalStackOptions, workerUrl: string, gatewaySec
     workerTimeoutMs: options.workerTimeoutMs ?? 2000,
     workerConnections: DEFAULT_WORKER_CONNECTIONS,
     retryAfterS: 5,
-    metricsListen: options.metricsPort === undefined ? undefined : { ip: "127.0.0.1", port: options.metricsPort },
+    metricsListen: options.metricsPort === undefined ? undefined : { ip: options.metricsIp ?? "127.0.0.1", port: options.metricsPort },
     logLevel: options.logLevel ?? "info",
     t1: options.timers?.t1 ?? 500,
     t2: options.timers?.t2 ?? 4000,

@@ -3,7 +3,7 @@
 // and sipp phones that register through the gateway. Everything is done with the keyboard: log in, search
 // an extension, remove one binding behind the confirmation step (checked gone through the admin API), log
 // out. Any console error, failed request or unexpected HTTP error fails the test.
-// Addresses: this file owns 127.0.26.x (see test/e2e/README.md); the gateway's metrics on 127.0.0.1.
+// Addresses: this file owns 127.0.26.x (see test/e2e/README.md); the gateway's metrics on 127.0.26.1 as well.
 import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,10 +24,13 @@ let upstream: Upstream;
 let stack: TestStack;
 let browser: TestBrowser;
 
-/** A TCP port free on 127.0.0.1 right now (for the gateway's metrics endpoint, whose URL the worker needs first). */
-async function freeTcpPort(): Promise<number> {
+/**
+ * A TCP port free right now on this test's own address (for the gateway's metrics endpoint, whose URL the
+ * worker needs first). On 127.0.0.1 another test file's socket could take it before the gateway binds it.
+ */
+async function freeTcpPort(ip: string): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, ip, resolve));
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (!address || typeof address !== "object") throw new Error("no port");
@@ -53,10 +56,11 @@ beforeAll(async () => {
   // Kept after the run (unlike `work`), so that the printed screenshot paths can be opened.
   shots = await mkdtemp(join(tmpdir(), "edge-admin-page-screenshots-"));
   upstream = await startUpstream({ addrA: "127.0.26.11", addrB: "127.0.26.12", port: 5080 });
-  const metricsPort = await freeTcpPort();
+  const metricsPort = await freeTcpPort(GW.ip);
   stack = await startTestStack(work, GW, {
     metricsPort,
-    workerVars: { TENANT_CACHE_TTL_MS: "0", GATEWAY_METRICS_URL: `http://127.0.0.1:${metricsPort}/metrics` },
+    metricsIp: GW.ip,
+    workerVars: { TENANT_CACHE_TTL_MS: "0", GATEWAY_METRICS_URL: `http://${GW.ip}:${metricsPort}/metrics` },
   });
   await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
   await stack.addTenant(B, `sip:${upstream.addrB}:${upstream.port}`);
