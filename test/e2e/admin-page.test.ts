@@ -5,14 +5,13 @@
 // out. Any console error, failed request or unexpected HTTP error fails the test.
 // Addresses: this file owns 127.0.26.x (see test/e2e/README.md); the gateway's metrics on 127.0.26.1 as well.
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, TENANT_B_DOMAIN as B, type Upstream } from "../support/kamailio-upstream";
 import { focused, startBrowser, tabTo, type TestBrowser } from "../support/browser";
 import { scenarioPath } from "../support/paths";
-import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
+import { createTempDir, freeTcpPort, removeTempDir, stopAllStartedProcesses } from "../support/processes";
 import { runSipp } from "../support/sipp";
 import { startTestStack, type TestStack } from "../support/stack";
 
@@ -23,19 +22,6 @@ let shots: string;
 let upstream: Upstream;
 let stack: TestStack;
 let browser: TestBrowser;
-
-/**
- * A TCP port free right now on this test's own address (for the gateway's metrics endpoint, whose URL the
- * worker needs first). On 127.0.0.1 another test file's socket could take it before the gateway binds it.
- */
-async function freeTcpPort(ip: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, ip, resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address !== "object") throw new Error("no port");
-  return address.port;
-}
 
 /** A sipp phone registers `ext@domain` through the gateway (digest with the stand-in registrar). */
 async function register(ext: string, domain: string, phoneIp: string, contactIp: string): Promise<void> {
@@ -56,6 +42,7 @@ beforeAll(async () => {
   // Kept after the run (unlike `work`), so that the printed screenshot paths can be opened.
   shots = await mkdtemp(join(tmpdir(), "edge-admin-page-screenshots-"));
   upstream = await startUpstream({ addrA: "127.0.26.11", addrB: "127.0.26.12", port: 5080 });
+  // The metrics endpoint on this file's own address: its URL is given to the worker before the gateway binds it.
   const metricsPort = await freeTcpPort(GW.ip);
   stack = await startTestStack(work, GW, {
     metricsPort,

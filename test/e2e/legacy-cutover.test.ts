@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatDatetime } from "../../cli/legacy/rows";
 import { runLegacyCommandLine } from "../../cli/legacy/run";
 import { runCli } from "../cli/cli-harness";
-import { ENDPOINT_LOCATIONS_DDL, freeTcpPort, startMariaDb, type MariaDb } from "../support/mariadb";
+import { ENDPOINT_LOCATIONS_DDL, startMariaDb, type MariaDb } from "../support/mariadb";
 import { REPO_ROOT, scenarioPath } from "../support/paths";
-import { createTempDir, removeTempDir, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
+import { createTempDir, freeTcpPort, removeTempDir, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
 import { runSipp, startSippUas } from "../support/sipp";
 import { startTestStack, type TestStack } from "../support/stack";
 

@@ -4,13 +4,12 @@
 // in over TCP, as edgectl does. Never a system service; nothing outside `workDir` is written.
 import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import type { Connection } from "mysql2/promise";
 import mysql from "mysql2/promise";
-import { findExecutable, formatExit, startProcess, type ManagedProcess } from "./processes";
+import { findExecutable, formatExit, freeTcpPort, startProcess, type ManagedProcess } from "./processes";
 
 export interface MariaDb {
   readonly host: string;
@@ -24,18 +23,6 @@ export interface MariaDb {
   /** Rows of a query as root. */
   rows<T>(statement: string, params?: unknown[], database?: string): Promise<T[]>;
   stop(): Promise<void>;
-}
-
-/** A TCP port nothing listens on right now at `host`. */
-export async function freeTcpPort(host: string): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Starts MariaDB with its data under `workDir/mariadb`, TCP on `host` (a loopback address). */

@@ -4,6 +4,7 @@
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
+import net from "node:net";
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -346,4 +347,19 @@ export function findExecutable(name: string, debianPackage?: string): string {
   }
   const hint = debianPackage ? ` (Debian package ${debianPackage}; \`npm test\` checks and installs it)` : "";
   throw new Error(`${name} not found on PATH or in ${EXTRA_BIN_DIRS.join(", ")}${hint}`);
+}
+
+/**
+ * A TCP port nothing listens on right now at `host`. Give a test's own loopback address: on a shared one,
+ * another test file's socket can take the port before the caller binds it.
+ */
+export async function freeTcpPort(host: string): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
