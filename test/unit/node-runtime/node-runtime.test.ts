@@ -54,6 +54,17 @@ function ok200(context: string, upstream: string[]): ResponseEventInput {
   };
 }
 
+/** A runtime on a libSQL URL (no admin API, no sweep, nothing logged), for the store's failures. */
+function startRemoteStoreRuntime(libsqlUrl: string, decisionTimeoutMs: number): Promise<NodeRuntime> {
+  return startNodeRuntime({
+    env: { LIBSQL_URL: libsqlUrl, GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token" },
+    adminListen: undefined,
+    decisionTimeoutMs,
+    sweepIntervalMs: 0,
+    log: () => undefined,
+  });
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "edge-node-runtime-"));
   rt = await startNodeRuntime({
@@ -219,13 +230,7 @@ describe("the store thread", () => {
   });
 
   it("a store that cannot be reached makes decisions fail as unavailable, within the bound", async () => {
-    const down = await startNodeRuntime({
-      env: { LIBSQL_URL: "http://127.0.0.1:9", GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token" },
-      adminListen: undefined,
-      decisionTimeoutMs: 1000,
-      sweepIntervalMs: 0,
-      log: () => undefined,
-    });
+    const down = await startRemoteStoreRuntime("http://127.0.0.1:9", 1000);
     try {
       const started = Date.now();
       expect(await down.client.request(register("103", "sip:103@10.9.0.4:5070"))).toMatchObject({ ok: false, reason: "unavailable" });
@@ -243,13 +248,7 @@ describe("the in-process client's time bound", () => {
     const silent = createServer((socket) => held.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const port = (silent.address() as AddressInfo).port;
-    const hung = await startNodeRuntime({
-      env: { LIBSQL_URL: `http://127.0.0.1:${port}`, GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token" },
-      adminListen: undefined,
-      decisionTimeoutMs: 300,
-      sweepIntervalMs: 0,
-      log: () => undefined,
-    });
+    const hung = await startRemoteStoreRuntime(`http://127.0.0.1:${port}`, 300);
     try {
       const started = performance.now();
       const answers = await Promise.all([
