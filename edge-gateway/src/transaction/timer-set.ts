@@ -79,13 +79,15 @@ export class TimerSet {
     return handle;
   }
 
+  /** The handle running under `name`; undefined when none is. */
+  private handleOf(name: TimerName): TimerHandle | undefined {
+    if (this.name0 === name) return this.handle0;
+    if (this.name1 === name) return this.handle1;
+    return this.more?.get(name);
+  }
+
   /** A timer that fired: out of its slot, if the slot still holds this handle. */
   private forget(name: TimerName, handle: TimerHandle): void {
-    if (this.name0 === name && this.handle0 === handle) this.name0 = this.handle0 = undefined;
-    else if (this.name1 === name && this.handle1 === handle) this.name1 = this.handle1 = undefined;
-    else if (this.more?.get(name) === handle) {
-      this.more.delete(name);
-      if (this.more.size === 0) this.more = undefined;
-    }
+    if (this.handleOf(name) === handle) this.take(name);
   }
 }
