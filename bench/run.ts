@@ -100,7 +100,7 @@ interface Options {
   readonly regRates: number[];
   readonly optRates: number[];
   readonly dur: number;
-  /** Seconds of the lowest-rate step, which gives the added latency (at least `dur`). */
+  /** Seconds of the lowest-rate step, which gives the added latency: LAT_DUR, and at least `dur`. */
   readonly latDur: number;
   readonly warmup: number;
   readonly tests: TestId[];
@@ -197,11 +197,12 @@ function parseOptions(argv: string[]): Options {
   for (const s of systems) if (!(s in SYSTEM_NAMES)) throw new Error(`unknown system "${s}"`);
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
   const soak = values.soak ?? false;
+  const dur = posInt(str(values.dur, "DUR", "10"), "DUR");
   return {
     regRates: rates(str(values["reg-rates"], "REG_RATES", "100,300,600"), "REGISTER rate"),
     optRates: rates(str(values["opt-rates"], "OPT_RATES", "100,300,600"), "OPTIONS rate"),
-    dur: posInt(str(values.dur, "DUR", "10"), "DUR"),
-    latDur: posInt(str(values["lat-dur"], "LAT_DUR", "30"), "LAT_DUR"),
+    dur,
+    latDur: Math.max(dur, posInt(str(values["lat-dur"], "LAT_DUR", "30"), "LAT_DUR")),
     warmup: Number(str(values.warmup, "WARMUP", "3")),
     tests: (["register", "options", "keepalive"] as const).filter((t) => tests.includes(t)),
     systems: (["direct", "kamailio", "workers", "node"] as const).filter((s) => systems.includes(s) && (!soak || isOurs(s))),
@@ -714,7 +715,7 @@ class Bench {
             continue;
           }
           // The lowest rate gives the added latency: a longer step, so that its p99 rests on more than a few calls.
-          const row = await this.step(system, test, rate, i === 0 ? Math.max(this.o.dur, this.o.latDur) : this.o.dur, "step");
+          const row = await this.step(system, test, rate, i === 0 ? this.o.latDur : this.o.dur, "step");
           this.rows.push(row);
           if (row.result && this.isSaturated(row.result, row.calls) && sat === undefined) this.saturated.set(key, rate);
         }
@@ -1023,8 +1024,8 @@ async function main(): Promise<void> {
     console.log(`edge-registrar bench, memory soak: ${o.systems.join(", ")}; REGISTER ${o.soakRegRate}/s + OPTIONS ${o.soakOptRate}/s for ${o.soakS} s each`);
   } else {
     // The lowest-rate step of each test and system runs longer (latDur).
-    const latExtra = loadTests.length * o.systems.length * Math.max(0, o.latDur - o.dur);
-    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step (lowest rate ${Math.max(o.dur, o.latDur)} s); ` +
+    const latExtra = loadTests.length * o.systems.length * (o.latDur - o.dur);
+    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step (lowest rate ${o.latDur} s); ` +
       `systems ${o.systems.join(", ")}; ${steps} measured steps${o.overload ? " (overload included)" : ""} (~${Math.round((steps * (o.dur + 5) + latExtra + loadTests.length * o.systems.length * (o.warmup + 4) + 40) / 60)} min)`);
   }
   console.log(`files: ${o.outDir}`);
@@ -1061,7 +1062,7 @@ async function main(): Promise<void> {
     ...(o.soak
       ? []
       : [
-          `${o.dur} s per step (the lowest rate, which gives the added latency, ${Math.max(o.dur, o.latDur)} s), warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
+          `${o.dur} s per step (the lowest rate, which gives the added latency, ${o.latDur} s), warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
             (o.trace ? "from sipp's -trace_msg timestamps (µs)" : "from sipp's -trace_rtt (whole ms)") +
             `; achvd/s = ok / (last final 2xx - first request)`,
         ]),
