@@ -41,12 +41,24 @@ const DEFINITIONS: Readonly<Record<string, Definition>> = {
   edge_gateway_bad_messages_total: { help: "Unparseable datagrams, by the status they were answered with.", labels: ["status"] },
 };
 
-const seriesKey = (name: string, labels: Labels): string => {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return name;
-  if (keys.length > 1) keys.sort();
-  return `${name}{${keys.map((k) => `${k}=${String(labels[k])}`).join(",")}}`;
+/**
+ * A series' key within its metric. Most series have one label (kind, reason, status) and are counted per
+ * datagram: that key is one string, built without an array of the keys; more labels are sorted first.
+ */
+const seriesKey = (labels: Labels): string => {
+  let first: string | undefined;
+  for (const k in labels) {
+    if (first !== undefined) return sortedKey(labels);
+    first = k;
+  }
+  return first === undefined ? "" : `${first}=${String(labels[first])}`;
 };
+
+const sortedKey = (labels: Labels): string =>
+  Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${String(labels[k])}`)
+    .join(",");
 
 const stringLabels = (labels: Labels): Record<string, string> => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
 
@@ -94,7 +106,7 @@ export class Metrics {
         },
       });
     }
-    const key = seriesKey(name, labels);
+    const key = seriesKey(labels);
     const one = series.get(key);
     if (one) one.value += by;
     else series.set(key, { labels: stringLabels(labels), value: by });
@@ -115,7 +127,7 @@ export class Metrics {
       histogram = { metric, series: new Map() };
       this.histograms.set(name, histogram);
     }
-    const key = seriesKey(name, labels);
+    const key = seriesKey(labels);
     let one = histogram.series.get(key);
     if (!one) {
       one = { child: histogram.metric.labels(stringLabels(labels)), sum: 0, count: 0 };
@@ -157,22 +169,22 @@ export class Metrics {
         });
       }
     }
-    series.set(seriesKey(name, labels), { labels: stringLabels(labels), read });
+    series.set(seriesKey(labels), { labels: stringLabels(labels), read });
   }
 
   /** The current value of a counter, or of a histogram's `_sum` / `_count` (tests, health). */
   get(name: string, labels: Labels = {}): number {
-    const counter = this.counters.get(name)?.get(seriesKey(name, labels));
+    const counter = this.counters.get(name)?.get(seriesKey(labels));
     if (counter) return counter.value;
     const m = /^(.*)_(sum|count)$/.exec(name);
-    const h = m ? this.histograms.get(m[1]!)?.series.get(seriesKey(m[1]!, labels)) : undefined;
+    const h = m ? this.histograms.get(m[1]!)?.series.get(seriesKey(labels)) : undefined;
     if (!h) return 0;
     return m![2] === "sum" ? h.sum : h.count;
   }
 
   /** The current value of a counter or of a series read at scrape time; 0 when unknown. */
   value(name: string, labels: Labels = {}): number {
-    return this.readers.get(name)?.get(seriesKey(name, labels))?.read() ?? this.get(name, labels);
+    return this.readers.get(name)?.get(seriesKey(labels))?.read() ?? this.get(name, labels);
   }
 
   /** Prometheus exposition text. */

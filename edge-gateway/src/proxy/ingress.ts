@@ -4,7 +4,6 @@
  * Kamailio's sl_send_reply does: no server transaction, no Timer G, so a spoofed request costs one
  * datagram back; a retransmission of it is refused again, 1:1, never amplified.
  */
-import { createHash } from "node:crypto";
 import { parseMaxForwards } from "../../../sip/max-forwards";
 import type { SipHeader, SipMessage, SipRequest } from "../../../sip/message";
 import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
@@ -15,6 +14,7 @@ import type { Listener, TransportAddress } from "../transport/transport";
 import type { ProxyEnv } from "./env";
 import { parseSipUri } from "../../../sip/uri";
 import { hasMixedWildcard } from "./event-builder";
+import { hashHex } from "./hash-hex";
 import { popOwnRoutes, routeInDialog, type InDialogRoute } from "./in-dialog";
 import { createResponse } from "./local-response";
 import { readPeerRoute } from "./peer-route";
@@ -56,10 +56,7 @@ export function replyStateless(
   why: string,
 ): void {
   if (status >= 300) env.o.metrics.inc("edge_gateway_rejections_total", { reason: why });
-  const tag = createHash("sha256")
-    .update(`${via?.branch ?? ""}\n${headerValue(req, "Call-ID") ?? ""}`)
-    .digest("hex")
-    .slice(0, 12);
+  const tag = hashHex(`${via?.branch ?? ""}\n${headerValue(req, "Call-ID") ?? ""}`).slice(0, 12);
   env.transmit(createResponse(req, status, reason, extra, tag), env.out(responseDestination(via, source), listener));
 }
 
@@ -88,9 +85,11 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   // In-dialog requests (a BYE, a re-INVITE) and CANCELs of transactions in progress are still relayed.
   if (!inDialog && env.draining) return unavailable("draining");
   // Overload (overload.ts, LoadShedder): refused before any other work, so that a refusal costs as little
-  // as possible when thousands a second must be refused. Not an OPTIONS: one addressed to the gateway
-  // itself (a keep-alive) costs no decision and is answered below; a routed one is refused at the end.
-  if (!inDialog && req.method !== "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
+  // as possible when thousands a second must be refused. Not an OPTIONS that may be a keep-alive (no user
+  // part in its Request-URI): one addressed to the gateway itself costs no decision and is answered below;
+  // if it is routed after all, it is refused at the end. An OPTIONS to a user is routed, refused here.
+  const maybeKeepalive = req.method === "OPTIONS" && parseSipUri(req.uri)?.user === undefined;
+  if (!inDialog && !maybeKeepalive && env.overload.load.refuse()) return unavailable("overload_load");
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
   // the check is passed. If the request contains a Max-Forwards header field with a field value of zero
@@ -135,9 +134,9 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     } else {
       admitted = { kind: "decide", request };
     }
-    // A routed OPTIONS (relayed by a peer gateway, or to be decided) is refused for the load as other new
-    // requests are above, once it is known not to be a keep-alive.
-    if (req.method === "OPTIONS" && env.overload.load.refuse()) return unavailable("overload_load");
+    // A routed OPTIONS without a user part (relayed by a peer gateway, or to be decided) is refused for the
+    // load as other new requests are above, once it is known not to be a keep-alive.
+    if (maybeKeepalive && env.overload.load.refuse()) return unavailable("overload_load");
   }
   const over = env.overload.refusal(!inDialog);
   if (over) return unavailable(`overload_${over}`);

@@ -12,6 +12,7 @@ import { parseNameAddr } from "../../../sip/name-addr";
 import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams, type Via } from "../../../sip/via";
 import { replaceTopVia } from "../transaction/via-line";
 import type { TransportAddress } from "../transport/transport";
+import { hashHex } from "./hash-hex";
 import { randomHex } from "./random-hex";
 
 /**
@@ -50,7 +51,7 @@ export function loopHash(req: SipRequest, top: Via): string {
     ...headerValues(req, "Proxy-Require"),
     ...headerValues(req, "Proxy-Authorization"),
   ];
-  return createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16);
+  return hashHex(parts.join("\n"));
 }
 
 /**

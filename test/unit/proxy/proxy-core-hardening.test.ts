@@ -454,6 +454,51 @@ describe("overload control: the receive queue's delay (the queue no count sees)"
     expect(h.worker.requests).toHaveLength(0);
   });
 
+  it("while refusing, an OPTIONS is refused on one draw of the share, with or without a user part, unless it is to the gateway itself", () => {
+    // Draws of the shedder (refuse() is its only use of `random` for a request it admits): 0.99 admits.
+    let draws = 0;
+    const h = setup({
+      random: () => {
+        draws++;
+        return 0.99;
+      },
+    });
+    h.worker.onRequest = () => deferred<never>().promise;
+    for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
+    expect(h.core.overload.load.refusedShare).toBeGreaterThan(0);
+    const options = (uri: string, branch: string): SipRequest =>
+      request([
+        `OPTIONS ${uri} SIP/2.0`,
+        `Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=${branch}`,
+        "Max-Forwards: 70",
+        "From: <sip:401@tenant-a.example>;tag=ka",
+        `To: <${uri}>`,
+        `Call-ID: ${branch}`,
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+      ]);
+    // To a user: refused (or admitted) before the checks of 16.3, on one draw.
+    h.fromPhone(options("sip:401@tenant-a.example", "z9hG4bK-draw-1"));
+    expect(draws).toBe(1);
+    expect(h.worker.requests).toHaveLength(1);
+    // No user part, not the gateway: routed, drawn once, after the keep-alive test.
+    h.fromPhone(options("sip:198.51.100.77", "z9hG4bK-draw-2"));
+    expect(draws).toBe(2);
+    expect(h.worker.requests).toHaveLength(2);
+    // The gateway itself: a keep-alive, never drawn.
+    h.fromPhone(options("sip:192.0.2.1:5060", "z9hG4bK-draw-3"));
+    expect(draws).toBe(2);
+    h.take();
+    // And with the draws refusing, both routed ones get 503 without a decision.
+    const r = setup({ random: () => 0 });
+    r.worker.onRequest = () => deferred<never>().promise;
+    for (let i = 0; i < 10; i++) r.core.overload.load.sample(500, 1);
+    r.fromPhone(options("sip:401@tenant-a.example", "z9hG4bK-draw-4"));
+    r.fromPhone(options("sip:198.51.100.77", "z9hG4bK-draw-5"));
+    expect(r.take().map((s) => (s.message.kind === "response" ? s.message.status : 0))).toEqual([503, 503]);
+    expect(r.worker.requests).toHaveLength(0);
+  });
+
   it("a short queue refuses nothing however busy the loop, and MAX_QUEUE_DELAY_MS=0 switches the bound off", () => {
     const busy = setup({ random: () => 0 });
     busy.worker.onRequest = () => deferred<never>().promise;
