@@ -26,10 +26,10 @@ interface ProcStat {
   readonly childTicks: number;
 }
 
-function readStat(pid: number | "self"): ProcStat | undefined {
+function readStat(pid: number | "self", tid?: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8");
   } catch {
     return undefined;
   }
@@ -50,6 +50,14 @@ function readStat(pid: number | "self"): ProcStat | undefined {
 /** CPU seconds (user+system) of one live process; 0 when it is gone. */
 export function cpuSeconds(pid: number): number {
   return (readStat(pid)?.ticks ?? 0) / HZ;
+}
+
+/**
+ * CPU seconds of a process's main thread alone (its event loop, for a Node process; not its worker threads
+ * or libuv's pool); 0 when it is gone.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return (readStat(pid, pid)?.ticks ?? 0) / HZ;
 }
 
 /** CPU seconds of the children this process has reaped so far (they add up here when they exit). */

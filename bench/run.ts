@@ -25,7 +25,7 @@ import { REPO_ROOT, scenarioPath } from "../test/support/paths";
 import { findExecutable, isUdpPortBound, TIMED_OUT, waitAtMost } from "../test/support/processes";
 import { runSipp, startSippUas, type SippUas } from "../test/support/sipp";
 import { startKamailioProxy, type KamailioProxy } from "./kamailio-proxy";
-import { descendants, sampleGroups, settle, type CpuGroup } from "./procs";
+import { descendants, mainThreadCpuSeconds, sampleGroups, settle, type CpuGroup } from "./procs";
 import { fmt, fmtMs, ratio, renderMarkdown, renderText, type Table } from "./report";
 import { runLoad, type LoadResult, type LoadSpec } from "./sipp-load";
 import type { StackProcConfig, StackProcMessage } from "./stack-proc";
@@ -111,6 +111,7 @@ interface Options {
   readonly skipSaturated: boolean;
   readonly overload: boolean;
   readonly cpuProf: boolean;
+  readonly traceLoad: boolean;
   readonly soak: boolean;
   readonly soakS: number;
   readonly soakWarmupS: number;
@@ -138,6 +139,9 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --no-overload      no overload step (2x each system's measured capacity)      OVERLOAD=0
   --cpu-prof         our stack processes run with node --cpu-prof (profiles in <out>/<system>/cpu-prof;
                      summarise with npx tsx bench/prof-top.ts FILE)   CPU_PROF=1
+  --trace-load       during each step of ours, overload control's view every 250 ms (receive queue
+                     delay, refused share, event loop utilization, decisions in flight) in
+                     <out>/<step>/load-trace.tsv                                    TRACE_LOAD=1
   --soak             instead of the steps: a memory soak of ours (SYSTEMS), REGISTER and routed
                      OPTIONS together for SOAK_S seconds, gateway RSS sampled every 5 s
                      SOAK_S default 600, SOAK_WARMUP_S default 60, SOAK_REG_RATE default 300,
@@ -170,6 +174,7 @@ function parseOptions(argv: string[]): Options {
       "no-skip": { type: "boolean" },
       "no-overload": { type: "boolean" },
       "cpu-prof": { type: "boolean" },
+      "trace-load": { type: "boolean" },
       soak: { type: "boolean" },
       "proxy-children": { type: "string" },
       "shm-mb": { type: "string" },
@@ -212,6 +217,7 @@ function parseOptions(argv: string[]): Options {
     skipSaturated: !(values["no-skip"] ?? envFlag("NO_SKIP")),
     overload: !(values["no-overload"] ?? (env.OVERLOAD === "0")),
     cpuProf: values["cpu-prof"] ?? envFlag("CPU_PROF"),
+    traceLoad: values["trace-load"] ?? envFlag("TRACE_LOAD"),
     soak,
     soakS: posInt(str(undefined, "SOAK_S", "600"), "SOAK_S"),
     soakWarmupS: posInt(str(undefined, "SOAK_WARMUP_S", "60"), "SOAK_WARMUP_S"),
@@ -340,6 +346,36 @@ async function scrape(url: string): Promise<Map<string, number>> {
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/**
+ * Samples our gateway's overload gauges every 250 ms into a TSV file until stopped: how the LoadShedder
+ * steered through a step (overload.ts).
+ */
+function traceLoad(metricsUrl: string, file: string): { stop(): Promise<void> } {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const lines = ["t_s\tqueue_delay_ms\trefused_share\tloop_utilization\tpending_decisions\treceived\toverload_503"];
+  const t0 = performance.now();
+  let busy: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    busy = busy.then(async () => {
+      const m = await scrape(metricsUrl).catch(() => undefined);
+      if (!m) return;
+      const g = (k: string): number => m.get(k) ?? 0;
+      const overload = [...m].filter(([k]) => k.startsWith('edge_gateway_rejections_total{reason="overload')).reduce((a, [, v]) => a + v, 0);
+      lines.push(
+        [((performance.now() - t0) / 1000).toFixed(2), (g("edge_gateway_receive_queue_delay_seconds") * 1000).toFixed(1), g("edge_gateway_load_refused_share").toFixed(3),
+          g("edge_gateway_event_loop_utilization").toFixed(3), String(g("edge_gateway_pending_decisions")), String(metricSum(m, "edge_gateway_received_total")), String(overload)].join("\t"),
+      );
+    });
+  }, 250);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await busy;
+      writeFileSync(file, lines.join("\n") + "\n");
+    },
+  };
 }
 
 function metricSum(m: Map<string, number>, name: string): number {
@@ -556,6 +592,8 @@ class Bench {
     const m0 = stack ? await scrape(stack.metricsUrl) : undefined;
     const s0 = stack ? await stack.storeRequests() : 0;
     const c0 = sampleGroups(all);
+    const main0 = stack ? mainThreadCpuSeconds(stack.pid) : 0;
+    const trace = stack && this.o.traceLoad ? traceLoad(stack.metricsUrl, path.join(this.o.outDir, label, "load-trace.tsv")) : undefined;
     const result = await runLoad({
       ...this.loadSpec(system, test),
       label,
@@ -567,18 +605,29 @@ class Bench {
       timeoutSec: seconds + 30,
       recvTimeoutMs: 8000,
     });
+    await trace?.stop();
     const c1 = sampleGroups(all);
+    // Our gateway's event loop alone: past the knee, whether it is the bottleneck or waits (CPU seconds, to
+    // read against the load's own length, rate x duration, rather than sipp's wall time with its tail).
+    const mainSec = stack ? mainThreadCpuSeconds(stack.pid) - main0 : undefined;
     const cpu: Record<string, number> = {};
     for (const g of all) cpu[g.name] = (((c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0)) / result.wallSec) * 100;
     cpu.sipp = (result.sippCpuSec / result.wallSec) * 100;
     const sysCpuSec = sys.reduce((s, g) => s + (c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0), 0);
     let cost: Cost | undefined;
+    let overloadBy = "";
     if (m0 && stack) {
       const m1 = await scrape(stack.metricsUrl);
       const s1 = await stack.storeRequests();
       const d = (k: string): number => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
       const dsum = (k: string): number => metricSum(m1, k) - metricSum(m0, k);
-      const overload = (m: Map<string, number>): number => [...m].filter(([k]) => k.startsWith('edge_gateway_rejections_total{reason="overload')).reduce((a, [, v]) => a + v, 0);
+      const overloadKeys = [...m1.keys()].filter((k) => k.startsWith('edge_gateway_rejections_total{reason="overload'));
+      const overload = (m: Map<string, number>): number => overloadKeys.reduce((a, k) => a + (m.get(k) ?? 0), 0);
+      overloadBy = overloadKeys
+        .map((k) => [/reason="overload_([a-z_]+)"/.exec(k)?.[1] ?? k, d(k)] as const)
+        .filter(([, n]) => n > 0)
+        .map(([why, n]) => `${why} ${n}`)
+        .join(", ");
       cost = {
         workerRequest: d('edge_gateway_worker_calls_total{kind="request"}'),
         workerResponse: d('edge_gateway_worker_calls_total{kind="response"}'),
@@ -605,9 +654,10 @@ class Bench {
       `${phase === "step" ? "" : `${phase} `}${system} ${test} ${rate}/s: ok ${r.ok}/${calls} failed ${r.failed} retrans ${r.retrans}` +
         ` ach ${fmt(r.achieved)}/s p50 ${fmtMs(r.p50Ms)} p99 ${fmtMs(r.p99Ms)} max ${fmtMs(r.maxMs)} ms` +
         ` cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)}%`).join(" ")}` +
+        (mainSec !== undefined ? ` (event loop ${fmt(mainSec, 1)} s CPU, load ${fmt(seconds, 1)} s, sipp wall ${fmt(result.wallSec, 1)} s)` : "") +
         (cost && r.ok > 0 ? ` worker ${fmt((cost.workerRequest + cost.workerResponse) / r.ok, 2)}/op store ${fmt(cost.store / r.ok, 2)}/op` : "") +
         (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : "") +
-        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503}` : ""),
+        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503} (${overloadBy})` : ""),
     );
     // Let the system drain (worker backlog, retransmissions) before the next step.
     await settle(all.flatMap((g) => g.pids), { minMs: 1500, maxMs: 20_000 });

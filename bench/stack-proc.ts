@@ -102,6 +102,8 @@ async function main(): Promise<void> {
     logLevel: "warn",
     // bench/run.ts passes FLOOD_LIMIT=off: one sipp drives all the load from one address.
     flood: loadFloodConfig(process.env),
+    // The overload bound on the receive queue, as an operator sets it (edge-gateway/src/config.ts).
+    ...(process.env.MAX_QUEUE_DELAY_MS ? { maxQueueDelayMs: Number(process.env.MAX_QUEUE_DELAY_MS) } : {}),
     logger: createLogger("warn", (l) => gatewayLog.write(l + "\n")),
     workerLog: (l) => workerLog.write(l + "\n"),
   });
