@@ -52,12 +52,20 @@ export function cpuSeconds(pid: number): number {
   return (readStat(pid)?.ticks ?? 0) / HZ;
 }
 
-/**
- * CPU seconds of a process's main thread alone (its event loop, for a Node process; not its worker threads
- * or libuv's pool); 0 when it is gone.
- */
-export function mainThreadCpuSeconds(pid: number): number {
-  return (readStat(pid, pid)?.ticks ?? 0) / HZ;
+/** CPU seconds of each live thread of a process, by thread id (empty when it is gone). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tids) {
+    const stat = readStat(pid, Number(t));
+    if (stat) out.set(Number(t), stat.ticks / HZ);
+  }
+  return out;
 }
 
 /** CPU seconds of the children this process has reaped so far (they add up here when they exit). */

@@ -25,7 +25,7 @@ import { REPO_ROOT, scenarioPath } from "../test/support/paths";
 import { findExecutable, isUdpPortBound, TIMED_OUT, waitAtMost } from "../test/support/processes";
 import { runSipp, startSippUas, type SippUas } from "../test/support/sipp";
 import { startKamailioProxy, type KamailioProxy } from "./kamailio-proxy";
-import { descendants, mainThreadCpuSeconds, sampleGroups, settle, type CpuGroup } from "./procs";
+import { descendants, sampleGroups, settle, threadCpuSeconds, type CpuGroup } from "./procs";
 import { fmt, fmtMs, ratio, renderMarkdown, renderText, type Table } from "./report";
 import { runLoad, type LoadResult, type LoadSpec } from "./sipp-load";
 import type { StackProcConfig, StackProcMessage } from "./stack-proc";
@@ -592,7 +592,7 @@ class Bench {
     const m0 = stack ? await scrape(stack.metricsUrl) : undefined;
     const s0 = stack ? await stack.storeRequests() : 0;
     const c0 = sampleGroups(all);
-    const main0 = stack ? mainThreadCpuSeconds(stack.pid) : 0;
+    const threads0 = stack ? threadCpuSeconds(stack.pid) : undefined;
     const trace = stack && this.o.traceLoad ? traceLoad(stack.metricsUrl, path.join(this.o.outDir, label, "load-trace.tsv")) : undefined;
     const result = await runLoad({
       ...this.loadSpec(system, test),
@@ -607,9 +607,16 @@ class Bench {
     });
     await trace?.stop();
     const c1 = sampleGroups(all);
-    // Our gateway's event loop alone: past the knee, whether it is the bottleneck or waits (CPU seconds, to
-    // read against the load's own length, rate x duration, rather than sipp's wall time with its tail).
-    const mainSec = stack ? mainThreadCpuSeconds(stack.pid) - main0 : undefined;
+    // Our gateway's threads: its event loop apart (past the knee, is it the bottleneck, or does it wait for a
+    // core?), then the busiest others (the store thread, V8's GC helpers). CPU seconds, to read against the
+    // load's own length (rate x duration) rather than sipp's wall time with its tail.
+    let threads = "";
+    if (stack && threads0) {
+      const used = [...threadCpuSeconds(stack.pid)].map(([tid, sec]) => [tid, sec - (threads0.get(tid) ?? 0)] as const);
+      const main = used.find(([tid]) => tid === stack.pid)?.[1] ?? 0;
+      const others = used.filter(([tid, sec]) => tid !== stack.pid && sec >= 0.05).map(([, sec]) => sec).sort((a, b) => b - a);
+      threads = ` (threads: event loop ${fmt(main, 1)} s CPU, others ${others.map((x) => fmt(x, 1)).join(" / ") || "-"} s; load ${fmt(seconds, 1)} s, sipp wall ${fmt(result.wallSec, 1)} s)`;
+    }
     const cpu: Record<string, number> = {};
     for (const g of all) cpu[g.name] = (((c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0)) / result.wallSec) * 100;
     cpu.sipp = (result.sippCpuSec / result.wallSec) * 100;
@@ -654,7 +661,7 @@ class Bench {
       `${phase === "step" ? "" : `${phase} `}${system} ${test} ${rate}/s: ok ${r.ok}/${calls} failed ${r.failed} retrans ${r.retrans}` +
         ` ach ${fmt(r.achieved)}/s p50 ${fmtMs(r.p50Ms)} p99 ${fmtMs(r.p99Ms)} max ${fmtMs(r.maxMs)} ms` +
         ` cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v)}%`).join(" ")}` +
-        (mainSec !== undefined ? ` (event loop ${fmt(mainSec, 1)} s CPU, load ${fmt(seconds, 1)} s, sipp wall ${fmt(result.wallSec, 1)} s)` : "") +
+        threads +
         (cost && r.ok > 0 ? ` worker ${fmt((cost.workerRequest + cost.workerResponse) / r.ok, 2)}/op store ${fmt(cost.store / r.ok, 2)}/op` : "") +
         (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : "") +
         (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503} (${overloadBy})` : ""),
