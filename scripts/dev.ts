@@ -26,9 +26,17 @@ async function main(): Promise<void> {
   const pbx = process.env.SIP_LISTEN_PBX ? parseHostPortArg("SIP_LISTEN_PBX", process.env.SIP_LISTEN_PBX, 5060) : undefined;
   const runtime = loadEdgeRuntime([], process.env);
   const dbFile = process.env.LIBSQL_FILE ?? ".data/dev.db";
+  // The node runtime takes LIBSQL_URL as in production: another store than the local file (sqld, Turso, the
+  // store endpoint of another stack, a `file:` several gateways share), migrated beforehand unless `file:`.
+  // The workers runtime serves LIBSQL_FILE through its local store endpoint; it says so rather than ignore it.
+  const libsqlUrl = process.env.LIBSQL_URL;
+  if (libsqlUrl && runtime !== "node") {
+    console.warn(`npm start: LIBSQL_URL is for EDGE_RUNTIME=node; the workers runtime stores locally in LIBSQL_FILE (${dbFile})`);
+  }
   const stack = await startLocalStack({
     runtime,
     dbFile,
+    ...(libsqlUrl && runtime === "node" ? { libsql: { url: libsqlUrl, authToken: process.env.LIBSQL_AUTH_TOKEN } } : {}),
     sipListen: sip,
     sipListenPbx: pbx,
     workerPort: Number(process.env.WORKER_PORT ?? 8787),
@@ -43,9 +51,11 @@ async function main(): Promise<void> {
   await seed(stack.workerUrl, stack.adminToken);
   const sweep = setInterval(() => void stack.runScheduled().catch(() => undefined), 60_000);
   const store =
-    runtime === "node"
-      ? `  store           ${stack.storeUrl}   (embedded, in the gateway's store thread)`
-      : `  store           ${stack.storeUrl}   (libSQL file ${dbFile})`;
+    runtime !== "node"
+      ? `  store           ${stack.storeUrl}   (libSQL file ${dbFile})`
+      : libsqlUrl
+        ? `  store           ${stack.storeUrl}   (LIBSQL_URL${libsqlUrl.startsWith("file:") ? "" : "; migrated beforehand: npm run db:migrate"})`
+        : `  store           ${stack.storeUrl}   (embedded, in the gateway's store thread)`;
   console.log(
     [
       "",
