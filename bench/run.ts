@@ -623,6 +623,7 @@ class Bench {
     const sysCpuSec = sys.reduce((s, g) => s + (c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0), 0);
     let cost: Cost | undefined;
     let overloadBy = "";
+    let probesLost = 0;
     if (m0 && stack) {
       const m1 = await scrape(stack.metricsUrl);
       const s1 = await stack.storeRequests();
@@ -635,6 +636,7 @@ class Bench {
         .filter(([, n]) => n > 0)
         .map(([why, n]) => `${why} ${n}`)
         .join(", ");
+      probesLost = d("edge_gateway_receive_queue_probes_lost_total");
       cost = {
         workerRequest: d('edge_gateway_worker_calls_total{kind="request"}'),
         workerResponse: d('edge_gateway_worker_calls_total{kind="response"}'),
@@ -664,7 +666,9 @@ class Bench {
         threads +
         (cost && r.ok > 0 ? ` worker ${fmt((cost.workerRequest + cost.workerResponse) / r.ok, 2)}/op store ${fmt(cost.store / r.ok, 2)}/op` : "") +
         (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : "") +
-        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503} (${overloadBy})` : ""),
+        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503} (${overloadBy})` : "") +
+        // A queue probe the full socket buffer dropped reads as a queue up to 2 s long until it counts as lost.
+        (probesLost > 0 ? ` queue probes lost ${probesLost}` : ""),
     );
     // Let the system drain (worker backlog, retransmissions) before the next step.
     await settle(all.flatMap((g) => g.pids), { minMs: 1500, maxMs: 20_000 });
