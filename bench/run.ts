@@ -624,6 +624,7 @@ class Bench {
     let cost: Cost | undefined;
     let overloadBy = "";
     let probesLost = 0;
+    let slowDecisions = "";
     if (m0 && stack) {
       const m1 = await scrape(stack.metricsUrl);
       const s1 = await stack.storeRequests();
@@ -637,6 +638,18 @@ class Bench {
         .map(([why, n]) => `${why} ${n}`)
         .join(", ");
       probesLost = d("edge_gateway_receive_queue_probes_lost_total");
+      // The decisions' slow tail (the response decision of a REGISTER includes its save): the share over
+      // 2.5 ms and over 5 ms, from the gateway's histogram of decision call durations.
+      slowDecisions = (["request", "response"] as const)
+        .map((kind) => {
+          const bucket = (le: string): number => d(`edge_gateway_worker_call_seconds_bucket{le="${le}",kind="${kind}"}`);
+          const all = bucket("+Inf");
+          if (all === 0) return "";
+          const pct = (le: string): string => `${fmt((100 * (all - bucket(le))) / all, 2)} %`;
+          return `${kind} ${pct("0.0025")} / ${pct("0.005")}`;
+        })
+        .filter(Boolean)
+        .join(", ");
       cost = {
         workerRequest: d('edge_gateway_worker_calls_total{kind="request"}'),
         workerResponse: d('edge_gateway_worker_calls_total{kind="response"}'),
@@ -668,7 +681,8 @@ class Bench {
         (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : "") +
         (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503} (${overloadBy})` : "") +
         // A queue probe the full socket buffer dropped reads as a queue up to 2 s long until it counts as lost.
-        (probesLost > 0 ? ` queue probes lost ${probesLost}` : ""),
+        (probesLost > 0 ? ` queue probes lost ${probesLost}` : "") +
+        (slowDecisions ? ` decisions over 2.5 / 5 ms: ${slowDecisions}` : ""),
     );
     // Let the system drain (worker backlog, retransmissions) before the next step.
     await settle(all.flatMap((g) => g.pids), { minMs: 1500, maxMs: 20_000 });

@@ -102,6 +102,8 @@ async function main(): Promise<void> {
     logLevel: "warn",
     // bench/run.ts passes FLOOD_LIMIT=off: one sipp drives all the load from one address.
     flood: loadFloodConfig(process.env),
+    // The worker's variables over the local stack's (TENANT_CACHE_TTL_MS=1000, as `npm start`), as JSON.
+    ...(process.env.BENCH_WORKER_VARS ? { workerVars: JSON.parse(process.env.BENCH_WORKER_VARS) as Record<string, string> } : {}),
     // The overload bound on the receive queue, as an operator sets it (edge-gateway/src/config.ts).
     ...(process.env.MAX_QUEUE_DELAY_MS ? { maxQueueDelayMs: Number(process.env.MAX_QUEUE_DELAY_MS) } : {}),
     logger: createLogger("warn", (l) => gatewayLog.write(l + "\n")),
