@@ -12,7 +12,7 @@ import { parseMessage } from "../../../sip/parser";
 import type { Via } from "../../../sip/via";
 import type { Listener, TransportAddress } from "../transport/transport";
 import type { ProxyEnv } from "./env";
-import { parseSipUri } from "../../../sip/uri";
+import { parseSipUri, type SipUri } from "../../../sip/uri";
 import { hasMixedWildcard } from "./event-builder";
 import { hashHex } from "./hash-hex";
 import { popOwnRoutes, routeInDialog, type InDialogRoute } from "./in-dialog";
@@ -88,7 +88,8 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   // as possible when thousands a second must be refused. Not an OPTIONS that may be a keep-alive (no user
   // part in its Request-URI): one addressed to the gateway itself costs no decision and is answered below;
   // if it is routed after all, it is refused at the end. An OPTIONS to a user is routed, refused here.
-  const maybeKeepalive = req.method === "OPTIONS" && parseSipUri(req.uri)?.user === undefined;
+  const optionsUri = req.method === "OPTIONS" ? parseSipUri(req.uri) : undefined;
+  const maybeKeepalive = req.method === "OPTIONS" && optionsUri?.user === undefined;
   if (!inDialog && !maybeKeepalive && env.overload.load.refuse()) return unavailable("overload_load");
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
@@ -126,7 +127,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     if (peer.kind === "forged" || (peer.kind === "ok" && req.method === "REGISTER")) return reply(403, "Forged Peer Route", "peer_proof");
     if (peer.kind === "ok") {
       admitted = { kind: "peer", request, target: peer.target };
-    } else if (request.method === "OPTIONS" && !request.headers.some((h) => h.name === "Route") && isSelf(env, request.uri)) {
+    } else if (maybeKeepalive && !request.headers.some((h) => h.name === "Route") && isSelf(env, optionsUri)) {
       // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
       // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a
       // phone's keep-alive to its outbound proxy, an Asterisk's qualify).
@@ -143,8 +144,10 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   return admitted;
 }
 
-/** True when a Request-URI names the gateway itself: one of its addresses, and no user part. */
-function isSelf(env: ProxyEnv, uri: string): boolean {
-  const u = parseSipUri(uri);
+/**
+ * True when a (parsed) Request-URI names the gateway itself: one of its addresses, and no user part.
+ * popOwnRoutes leaves the Request-URI as it was, so the one parsed for the load check serves here too.
+ */
+function isSelf(env: ProxyEnv, u: SipUri | undefined): boolean {
   return u !== undefined && u.user === undefined && env.local.isLocal(u.host, u.port ?? (u.scheme === "sips" ? 5061 : 5060));
 }
