@@ -433,20 +433,23 @@ describe("overload control: the receive queue's delay (the queue no count sees)"
     expect(h.worker.requests).toHaveLength(1);
   });
 
+  /** An OPTIONS from phone A to `uri`, To `to`; its branch doubles as the Call-ID. */
+  const phoneOptions = (uri: string, branch: string, to: string): SipRequest =>
+    request([
+      `OPTIONS ${uri} SIP/2.0`,
+      `Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=${branch}`,
+      "Max-Forwards: 70",
+      "From: <sip:401@tenant-a.example>;tag=ka",
+      `To: <${to}>`,
+      `Call-ID: ${branch}`,
+      "CSeq: 1 OPTIONS",
+      "Content-Length: 0",
+    ]);
+
   it("while refusing, a keep-alive OPTIONS to the gateway itself is still answered 200; a routed OPTIONS is refused", () => {
     const h = setup({ random: () => 0.5 });
     for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
-    const options = (uri: string, branch: string): SipRequest =>
-      request([
-        `OPTIONS ${uri} SIP/2.0`,
-        `Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=${branch}`,
-        "Max-Forwards: 70",
-        "From: <sip:401@tenant-a.example>;tag=ka",
-        "To: <sip:192.0.2.1>",
-        `Call-ID: ${branch}`,
-        "CSeq: 1 OPTIONS",
-        "Content-Length: 0",
-      ]);
+    const options = (uri: string, branch: string): SipRequest => phoneOptions(uri, branch, "sip:192.0.2.1");
     h.fromPhone(options("sip:192.0.2.1:5060", "z9hG4bK-ka-1"));
     expect(onlyResponse(h.take()).response.status).toBe(200);
     h.fromPhone(options("sip:401@tenant-a.example", "z9hG4bK-ka-2"));
@@ -466,17 +469,7 @@ describe("overload control: the receive queue's delay (the queue no count sees)"
     h.worker.onRequest = () => deferred<never>().promise;
     for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
     expect(h.core.overload.load.refusedShare).toBeGreaterThan(0);
-    const options = (uri: string, branch: string): SipRequest =>
-      request([
-        `OPTIONS ${uri} SIP/2.0`,
-        `Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=${branch}`,
-        "Max-Forwards: 70",
-        "From: <sip:401@tenant-a.example>;tag=ka",
-        `To: <${uri}>`,
-        `Call-ID: ${branch}`,
-        "CSeq: 1 OPTIONS",
-        "Content-Length: 0",
-      ]);
+    const options = (uri: string, branch: string): SipRequest => phoneOptions(uri, branch, uri);
     // To a user: refused (or admitted) before the checks of 16.3, on one draw.
     h.fromPhone(options("sip:401@tenant-a.example", "z9hG4bK-draw-1"));
     expect(draws).toBe(1);
