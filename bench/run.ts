@@ -362,10 +362,9 @@ function traceLoad(metricsUrl: string, file: string): { stop(): Promise<void> } 
       const m = await scrape(metricsUrl).catch(() => undefined);
       if (!m) return;
       const g = (k: string): number => m.get(k) ?? 0;
-      const overload = [...m].filter(([k]) => k.startsWith('edge_gateway_rejections_total{reason="overload')).reduce((a, [, v]) => a + v, 0);
       lines.push(
         [((performance.now() - t0) / 1000).toFixed(2), (g("edge_gateway_receive_queue_delay_seconds") * 1000).toFixed(1), g("edge_gateway_load_refused_share").toFixed(3),
-          g("edge_gateway_event_loop_utilization").toFixed(3), String(g("edge_gateway_pending_decisions")), String(metricSum(m, "edge_gateway_received_total")), String(overload)].join("\t"),
+          g("edge_gateway_event_loop_utilization").toFixed(3), String(g("edge_gateway_pending_decisions")), String(metricSum(m, "edge_gateway_received_total")), String(total(overloadRejections(m)))].join("\t"),
       );
     });
   }, 250);
@@ -376,6 +375,62 @@ function traceLoad(metricsUrl: string, file: string): { stop(): Promise<void> } 
       writeFileSync(file, lines.join("\n") + "\n");
     },
   };
+}
+
+/** The gateway's overload 503s by reason (`edge_gateway_rejections_total{reason="overload_*"}`). */
+function overloadRejections(m: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of m) {
+    const reason = /^edge_gateway_rejections_total\{reason="overload_([a-z_]+)"\}$/.exec(k)?.[1];
+    if (reason !== undefined) out.set(reason, v);
+  }
+  return out;
+}
+
+const total = (m: Map<string, number>): number => [...m.values()].reduce((a, v) => a + v, 0);
+
+/**
+ * What a step's metrics tell beyond the tables, for its log line: the overload 503s by reason, the queue
+ * probes lost (a probe the full socket buffer dropped reads as a queue up to 2 s long until it counts as
+ * lost), and the decisions' slow tail by kind (a REGISTER's response decision includes its save): the share
+ * over 2.5 ms and over 5 ms, from the gateway's histogram of decision call durations.
+ */
+function stepNotes(m0: Map<string, number>, m1: Map<string, number>): string {
+  const d = (k: string): number => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
+  const before = overloadRejections(m0);
+  const overloadBy = [...overloadRejections(m1)]
+    .map(([why, n]) => [why, n - (before.get(why) ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([why, n]) => `${why} ${n}`)
+    .join(", ");
+  const probesLost = d("edge_gateway_receive_queue_probes_lost_total");
+  const slowDecisions = (["request", "response"] as const)
+    .map((kind) => {
+      const bucket = (le: string): number => d(`edge_gateway_worker_call_seconds_bucket{le="${le}",kind="${kind}"}`);
+      const all = bucket("+Inf");
+      if (all === 0) return "";
+      const pct = (le: string): string => `${fmt((100 * (all - bucket(le))) / all, 2)} %`;
+      return `${kind} ${pct("0.0025")} / ${pct("0.005")}`;
+    })
+    .filter(Boolean)
+    .join(", ");
+  return (
+    (overloadBy ? ` overload 503s by reason: ${overloadBy}` : "") +
+    (probesLost > 0 ? ` queue probes lost ${probesLost}` : "") +
+    (slowDecisions ? ` decisions over 2.5 / 5 ms: ${slowDecisions}` : "")
+  );
+}
+
+/**
+ * Our gateway's threads over a step: its event loop apart (past the knee, is it the bottleneck, or does it
+ * wait for a core?), then the busiest others (the store threads, V8's GC helpers). CPU seconds, to read
+ * against the load's own length (rate x duration) rather than sipp's wall time with its tail.
+ */
+function threadSplit(pid: number, before: Map<number, number>, loadSec: number, wallSec: number): string {
+  const used = [...threadCpuSeconds(pid)].map(([tid, sec]) => [tid, sec - (before.get(tid) ?? 0)] as const);
+  const main = used.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = used.filter(([tid, sec]) => tid !== pid && sec >= 0.05).map(([, sec]) => sec).sort((a, b) => b - a);
+  return ` (threads: event loop ${fmt(main, 1)} s CPU, others ${others.map((x) => fmt(x, 1)).join(" / ") || "-"} s; load ${fmt(loadSec, 1)} s, sipp wall ${fmt(wallSec, 1)} s)`;
 }
 
 function metricSum(m: Map<string, number>, name: string): number {
@@ -607,54 +662,24 @@ class Bench {
     });
     await trace?.stop();
     const c1 = sampleGroups(all);
-    // Our gateway's threads: its event loop apart (past the knee, is it the bottleneck, or does it wait for a
-    // core?), then the busiest others (the store thread, V8's GC helpers). CPU seconds, to read against the
-    // load's own length (rate x duration) rather than sipp's wall time with its tail.
-    let threads = "";
-    if (stack && threads0) {
-      const used = [...threadCpuSeconds(stack.pid)].map(([tid, sec]) => [tid, sec - (threads0.get(tid) ?? 0)] as const);
-      const main = used.find(([tid]) => tid === stack.pid)?.[1] ?? 0;
-      const others = used.filter(([tid, sec]) => tid !== stack.pid && sec >= 0.05).map(([, sec]) => sec).sort((a, b) => b - a);
-      threads = ` (threads: event loop ${fmt(main, 1)} s CPU, others ${others.map((x) => fmt(x, 1)).join(" / ") || "-"} s; load ${fmt(seconds, 1)} s, sipp wall ${fmt(result.wallSec, 1)} s)`;
-    }
+    const threads = stack && threads0 ? threadSplit(stack.pid, threads0, seconds, result.wallSec) : "";
     const cpu: Record<string, number> = {};
     for (const g of all) cpu[g.name] = (((c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0)) / result.wallSec) * 100;
     cpu.sipp = (result.sippCpuSec / result.wallSec) * 100;
     const sysCpuSec = sys.reduce((s, g) => s + (c1.get(g.name) ?? 0) - (c0.get(g.name) ?? 0), 0);
     let cost: Cost | undefined;
-    let overloadBy = "";
-    let probesLost = 0;
-    let slowDecisions = "";
+    let notes = "";
     if (m0 && stack) {
       const m1 = await scrape(stack.metricsUrl);
       const s1 = await stack.storeRequests();
       const d = (k: string): number => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
       const dsum = (k: string): number => metricSum(m1, k) - metricSum(m0, k);
-      const overloadKeys = [...m1.keys()].filter((k) => k.startsWith('edge_gateway_rejections_total{reason="overload'));
-      const overload = (m: Map<string, number>): number => overloadKeys.reduce((a, k) => a + (m.get(k) ?? 0), 0);
-      overloadBy = overloadKeys
-        .map((k) => [/reason="overload_([a-z_]+)"/.exec(k)?.[1] ?? k, d(k)] as const)
-        .filter(([, n]) => n > 0)
-        .map(([why, n]) => `${why} ${n}`)
-        .join(", ");
-      probesLost = d("edge_gateway_receive_queue_probes_lost_total");
-      // The decisions' slow tail (the response decision of a REGISTER includes its save): the share over
-      // 2.5 ms and over 5 ms, from the gateway's histogram of decision call durations.
-      slowDecisions = (["request", "response"] as const)
-        .map((kind) => {
-          const bucket = (le: string): number => d(`edge_gateway_worker_call_seconds_bucket{le="${le}",kind="${kind}"}`);
-          const all = bucket("+Inf");
-          if (all === 0) return "";
-          const pct = (le: string): string => `${fmt((100 * (all - bucket(le))) / all, 2)} %`;
-          return `${kind} ${pct("0.0025")} / ${pct("0.005")}`;
-        })
-        .filter(Boolean)
-        .join(", ");
+      notes = stepNotes(m0, m1);
       cost = {
         workerRequest: d('edge_gateway_worker_calls_total{kind="request"}'),
         workerResponse: d('edge_gateway_worker_calls_total{kind="response"}'),
         workerFailures: dsum("edge_gateway_worker_failures_total"),
-        overload503: overload(m1) - overload(m0),
+        overload503: total(overloadRejections(m1)) - total(overloadRejections(m0)),
         store: s1 - s0,
         datagramsIn: dsum("edge_gateway_received_total"),
         datagramsOut: dsum("edge_gateway_sent_total"),
@@ -679,10 +704,8 @@ class Bench {
         threads +
         (cost && r.ok > 0 ? ` worker ${fmt((cost.workerRequest + cost.workerResponse) / r.ok, 2)}/op store ${fmt(cost.store / r.ok, 2)}/op` : "") +
         (cost && cost.workerFailures > 0 ? ` worker failures ${cost.workerFailures}` : "") +
-        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503} (${overloadBy})` : "") +
-        // A queue probe the full socket buffer dropped reads as a queue up to 2 s long until it counts as lost.
-        (probesLost > 0 ? ` queue probes lost ${probesLost}` : "") +
-        (slowDecisions ? ` decisions over 2.5 / 5 ms: ${slowDecisions}` : ""),
+        (cost && cost.overload503 > 0 ? ` overload 503s ${cost.overload503}` : "") +
+        notes,
     );
     // Let the system drain (worker backlog, retransmissions) before the next step.
     await settle(all.flatMap((g) => g.pids), { minMs: 1500, maxMs: 20_000 });
@@ -1126,7 +1149,7 @@ async function main(): Promise<void> {
   const facts = machineFacts(kamVersion);
   const tables = bench.tables();
   const cmd = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "LAT_DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB"]
+  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "LAT_DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB", "MAX_QUEUE_DELAY_MS", "BENCH_WORKER_VARS", "BENCH_NODE_FLAGS"]
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]}`);
   const header = [
