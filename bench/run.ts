@@ -414,9 +414,13 @@ function stepNotes(m0: Map<string, number>, m1: Map<string, number>): string {
     })
     .filter(Boolean)
     .join(", ");
+  // The node runtime's store writer: saves that shared a commit (node-runtime/group-commit.ts).
+  const groups = d("edge_store_commit_groups_total");
+  const grouped = d("edge_store_grouped_saves_total");
   return (
     (overloadBy ? ` overload 503s by reason: ${overloadBy}` : "") +
     (probesLost > 0 ? ` queue probes lost ${probesLost}` : "") +
+    (groups > 0 ? ` shared commits ${groups} (${grouped} saves, ${fmt(grouped / groups, 1)} each)` : "") +
     (slowDecisions ? ` decisions over 2.5 / 5 ms: ${slowDecisions}` : "")
   );
 }

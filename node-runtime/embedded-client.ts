@@ -11,7 +11,9 @@
  *
  * Semantics follow @libsql/client's `file:` client with intMode "number": integers outside the safe range
  * throw a RangeError, a batch runs in one deferred transaction and is rolled back when a statement fails,
- * `undefined` arguments are refused. With the routing lookups prepared (worker/src/store/libsql-store.ts),
+ * `undefined` arguments are refused. One addition: a batch inside a transaction the caller opened is a
+ * savepoint (all or nothing, committed with the enclosing transaction) where @libsql/client would fail; the
+ * store thread's group commit relies on it. With the routing lookups prepared (worker/src/store/libsql-store.ts),
  * a lookup through the store thread went from 335 to 73 µs on average, hop included
  * (`npx tsx bench/node-runtime-hop.ts 3000`; docs/benchmarks.md).
  *
@@ -141,6 +143,11 @@ class EmbeddedResultSet implements ResultSet {
 export interface EmbeddedClient extends Client {
   /** Statements prepared so far (cache misses), for tests. */
   prepares(): number;
+  /**
+   * Whether a transaction is open on the connection. While one is (opened with `BEGIN`, through execute), a
+   * batch runs as a savepoint inside it instead of a transaction of its own.
+   */
+  inTransaction(): boolean;
 }
 
 /**
@@ -232,12 +239,32 @@ export function createEmbeddedClient(url: string): EmbeddedClient {
         return Promise.reject(err);
       }
     },
+    inTransaction: () => db.inTransaction,
     batch(stmts: (InStatement | [string, InArgs?])[], mode: TransactionMode = "deferred"): Promise<ResultSet[]> {
       try {
         checkOpen();
+        const statements = (): ResultSet[] => stmts.map((s) => run(Array.isArray(s) ? { sql: s[0], args: s[1] ?? [] } : s));
+        if (db.inTransaction) {
+          // Inside a transaction the caller opened (the store thread's group commit): the batch is a
+          // savepoint, all or nothing within it, committed with the enclosing transaction.
+          run("SAVEPOINT edge_batch");
+          try {
+            const out = statements();
+            run("RELEASE edge_batch");
+            return Promise.resolve(out);
+          } catch (err) {
+            // A failed statement that ended the whole transaction (SQLITE_FULL, an I/O error) leaves no
+            // savepoint to go back to: the caller sees that through inTransaction().
+            if (db.inTransaction) {
+              run("ROLLBACK TO edge_batch");
+              run("RELEASE edge_batch");
+            }
+            throw err;
+          }
+        }
         run(mode === "write" ? "BEGIN IMMEDIATE" : mode === "read" ? "BEGIN TRANSACTION READONLY" : "BEGIN DEFERRED");
         try {
-          const out = stmts.map((s) => run(Array.isArray(s) ? { sql: s[0], args: s[1] ?? [] } : s));
+          const out = statements();
           run("COMMIT");
           return Promise.resolve(out);
         } catch (err) {

@@ -51,6 +51,8 @@ export interface NodeRuntime {
   readonly client: InProcessClient;
   /** Store operations made so far (one per round trip to the thread or the remote store). */
   storeCalls(): number;
+  /** The store's counters for the gateway's /metrics, by metric name (DecisionSource.gauges). */
+  readonly storeGauges: Readonly<Record<string, () => number>>;
   /** `http://ip:port` of the admin API, when served. */
   readonly adminUrl: string | undefined;
   runSweep(): Promise<SweepResult>;
@@ -89,16 +91,27 @@ function counted(store: Store): { store: Store; calls: () => number } {
 async function openStore(
   config: Config,
   opTimeoutMs: number,
-): Promise<{ store: Store; calls: () => number; close: () => Promise<void> }> {
+): Promise<{ store: Store; calls: () => number; gauges: Record<string, () => number>; close: () => Promise<void> }> {
   if (config.libsqlUrl.startsWith("file:")) {
     const ts = await startThreadStore({ url: config.libsqlUrl, opTimeoutMs });
-    return { store: ts, calls: () => ts.calls(), close: () => ts.close() };
+    return {
+      store: ts,
+      calls: () => ts.calls(),
+      gauges: {
+        // Saves that shared a commit with others (node-runtime/group-commit.ts), and those commits: their
+        // ratio is the mean group size under load.
+        edge_store_commit_groups_total: () => ts.commitGroups().groups,
+        edge_store_grouped_saves_total: () => ts.commitGroups().saves,
+      },
+      close: () => ts.close(),
+    };
   }
   const client = createClient({ url: config.libsqlUrl, authToken: config.libsqlAuthToken });
   const { store, calls } = counted(createLibsqlStore(drizzle(client)));
   return {
     store,
     calls,
+    gauges: {},
     close: () => {
       client.close();
       return Promise.resolve();
@@ -187,6 +200,7 @@ export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<Nod
       config,
       client,
       storeCalls: opened.calls,
+      storeGauges: opened.gauges,
       adminUrl,
       runSweep,
       ping: () =>

@@ -33,6 +33,7 @@ export interface StoreCall {
   readonly deadline?: number | undefined;
 }
 
+/** A reply; the writer sends the replies of a commit group as one array (store-thread-main.ts). */
 export type StoreReply =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | {

@@ -3,18 +3,19 @@
  * (worker/src/store/libsql-store.ts, the same SQL as every runtime) on it. The `file:` driver is synchronous:
  * here it blocks only this thread, never the gateway's event loop with its SIP timers and retransmissions.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { drizzle } from "drizzle-orm/libsql";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { StoreError, type Store } from "../worker/src/store/store";
-import { configureWriter, createEmbeddedClient } from "./embedded-client";
+import { configureWriter, createEmbeddedClient, type EmbeddedClient } from "./embedded-client";
+import { runCommitGroup } from "./group-commit";
 import type { StoreCall, StoreReady, StoreReply, StoreThreadData } from "./store-protocol";
 
-const port = parentPort;
-if (!port) throw new Error("store-thread-main.ts runs only as a worker thread (see thread-store.ts)");
+if (!parentPort) throw new Error("store-thread-main.ts runs only as a worker thread (see thread-store.ts)");
+const port: MessagePort = parentPort;
 const data = workerData as StoreThreadData;
 
-async function open(): Promise<{ store: Store; close: () => void }> {
+async function open(): Promise<{ store: Store; client: EmbeddedClient; close: () => void }> {
   const client = createEmbeddedClient(data.url);
   // First: another process's writer (several gateways on one file) is waited for, in this thread only,
   // instead of failing at once, and that includes the journal_mode switch below.
@@ -25,7 +26,7 @@ async function open(): Promise<{ store: Store; close: () => void }> {
   } else {
     await configureWriter(client);
   }
-  return { store: createLibsqlStore(drizzle(client)), close: () => client.close() };
+  return { store: createLibsqlStore(drizzle(client)), client, close: () => client.close() };
 }
 
 function errorReply(id: number, op: string, err: unknown): StoreReply {
@@ -36,36 +37,78 @@ function errorReply(id: number, op: string, err: unknown): StoreReply {
   return { id, ok: false, name: err instanceof Error ? err.name : "Error", operation: op, message: err instanceof Error ? err.message : String(err) };
 }
 
+/** The operations whose calls, waiting together in the writer's queue, share one commit (group-commit.ts). */
+const GROUPED: ReadonlySet<string> = new Set(["applySave"]);
+/** At most this many calls share a commit: it bounds how long the group's first reply waits for the others. */
+const MAX_COMMIT_GROUP = 32;
+
 open().then(
-  ({ store, close }) => {
-    // One operation at a time: the driver is synchronous anyway, and a batch's transaction never
-    // interleaves with another's on the connection.
-    let queue: Promise<unknown> = Promise.resolve();
+  ({ store, client, close }) => {
+    const queue: StoreCall[] = [];
+    let draining = false;
+    let closing = false;
+    const grouping = data.role !== "reader";
+
+    // Load shedding: a call whose caller has given up is not run. Under a flood of writes the queue then
+    // drains at once instead of running work nobody waits for while newer calls time out behind it.
+    const expired = (msg: StoreCall): boolean => msg.deadline !== undefined && Date.now() > msg.deadline;
+
+    function opOf(msg: StoreCall): (() => Promise<unknown>) | undefined {
+      const fn = (store as unknown as Record<string, unknown>)[msg.op];
+      if (typeof fn !== "function") return undefined;
+      return () => (fn as (...args: unknown[]) => Promise<unknown>).apply(store, msg.args as unknown[]);
+    }
+
+    async function runCalls(calls: readonly StoreCall[]): Promise<StoreReply[]> {
+      const replies: StoreReply[] = [];
+      const runnable: StoreCall[] = [];
+      for (const msg of calls) {
+        if (!opOf(msg)) replies.push(errorReply(msg.id, msg.op, new Error(`no store operation ${msg.op}`)));
+        else if (expired(msg)) replies.push(errorReply(msg.id, msg.op, new Error("expired in the store queue (the caller gave up)")));
+        else runnable.push(msg);
+      }
+      const settled = await runCommitGroup(client, runnable.map((msg) => opOf(msg)!));
+      settled.forEach((r, i) => {
+        const msg = runnable[i]!;
+        replies.push(r.ok ? { id: msg.id, ok: true, value: r.value } : errorReply(msg.id, msg.op, r.error));
+      });
+      return replies;
+    }
+
+    // One operation (or one group) at a time: the driver is synchronous anyway, and a batch's transaction
+    // never interleaves with another's on the connection. The queue is drained after the messages that
+    // arrived together have all been read (setImmediate), so that saves arriving together share a commit.
+    async function drain(): Promise<void> {
+      while (queue.length > 0) {
+        let n = 1;
+        if (grouping && GROUPED.has(queue[0]!.op)) {
+          while (n < queue.length && n < MAX_COMMIT_GROUP && GROUPED.has(queue[n]!.op)) n++;
+        }
+        const replies = await runCalls(queue.splice(0, n));
+        // One message for the group's replies: one wake-up of the gateway's loop instead of one per save.
+        if (replies.length > 0) port.postMessage(replies.length === 1 ? replies[0] : replies);
+      }
+      draining = false;
+      if (closing) {
+        close();
+        port.close();
+      }
+    }
+
     port.on("message", (msg: StoreCall | "close") => {
       if (msg === "close") {
-        void queue.then(() => {
+        closing = true;
+        if (!draining) {
           close();
           port.close();
-        });
-        return;
-      }
-      const fn = (store as unknown as Record<string, unknown>)[msg.op];
-      if (typeof fn !== "function") {
-        port.postMessage(errorReply(msg.id, msg.op, new Error(`no store operation ${msg.op}`)));
-        return;
-      }
-      queue = queue.then(() => {
-        // Load shedding: a call whose caller has given up is not run. Under a flood of writes the queue then
-        // drains at once instead of running work nobody waits for while newer calls time out behind it.
-        if (msg.deadline !== undefined && Date.now() > msg.deadline) {
-          port.postMessage(errorReply(msg.id, msg.op, new Error("expired in the store queue (the caller gave up)")));
-          return;
         }
-        return (fn as (...args: unknown[]) => Promise<unknown>)(...msg.args).then(
-          (value) => port.postMessage({ id: msg.id, ok: true, value } satisfies StoreReply),
-          (err: unknown) => port.postMessage(errorReply(msg.id, msg.op, err)),
-        );
-      });
+        return;
+      }
+      queue.push(msg);
+      if (!draining) {
+        draining = true;
+        setImmediate(() => void drain());
+      }
     });
     port.postMessage({ ready: true } satisfies StoreReady);
   },

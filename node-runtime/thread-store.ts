@@ -5,7 +5,8 @@
  * so the expiry sweep or a burst of saves never delays a call being routed (docs/benchmarks.md, "Scale").
  * A third thread checkpoints the WAL every 10 s, off the writer's commits.
  *
- * Every call is one message each way (structured clone of plain rows); failures come back as the same
+ * Every call is one message to the thread (structured clone of plain rows), and one back, except that saves
+ * that waited together share one commit and one reply message (group-commit.ts); failures come back as the same
  * StoreError / StoreConflictError classes the decisions already handle. When a thread dies, its pending calls
  * fail with StoreError and the next call starts a fresh thread.
  */
@@ -35,6 +36,8 @@ export interface ThreadStore extends Store {
   calls(): number;
   /** Calls made so far to each thread. */
   callsBy(): Record<StoreThreadRole, number>;
+  /** Commit groups of two saves or more that the writer has answered so far, and the saves they held. */
+  commitGroups(): { readonly groups: number; readonly saves: number };
   close(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ interface Pending {
 interface StoreThread {
   call(op: StoreOp, args: unknown[]): Promise<never>;
   calls(): number;
+  groups(): { readonly groups: number; readonly saves: number };
   close(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ function errorOf(r: Extract<StoreReply, { ok: false }>): StoreError {
 async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
   let nextId = 1;
   let count = 0;
+  let groups = 0;
+  let grouped = 0;
   let closed = false;
   const pending = new Map<number, Pending>();
 
@@ -75,13 +81,20 @@ async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
       worker.on("message", onFirst);
       worker.once("error", reject);
     });
-    worker.on("message", (m: StoreReady | StoreReply) => {
-      if ("ready" in m) return;
+    const settle = (m: StoreReply): void => {
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
       else p.reject(errorOf(m));
+    };
+    // A commit group's replies come in one message (store-thread-main.ts).
+    worker.on("message", (m: StoreReady | StoreReply | StoreReply[]) => {
+      if (Array.isArray(m)) {
+        groups++;
+        grouped += m.length;
+        for (const r of m) settle(r);
+      } else if (!("ready" in m)) settle(m);
     });
     const fail = (why: string): void => {
       if (current?.worker === worker) current = undefined;
@@ -118,6 +131,7 @@ async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
       });
     },
     calls: () => count,
+    groups: () => ({ groups, saves: grouped }),
     async close() {
       if (closed) return;
       closed = true;
@@ -159,6 +173,7 @@ export async function startThreadStore(data: StoreThreadData): Promise<ThreadSto
   const own = {
     calls: () => writer.calls() + reader.calls(),
     callsBy: () => ({ writer: writer.calls(), reader: reader.calls() }),
+    commitGroups: () => writer.groups(),
     // Readiness asks both connections.
     ping: () => Promise.all([writer.call("ping", []), reader.call("ping", [])]).then(() => undefined),
     async close() {

@@ -173,6 +173,7 @@ async function startNodeStack(options: LocalStackOptions, log: Logger): Promise<
     const gateway = await startGateway(gatewayConfig(options, workerUrl, gatewaySecret), log, {
       client: node.client,
       label: `in-process (store ${storeUrl})`,
+      gauges: node.storeGauges,
     });
     return {
       runtime: "node",

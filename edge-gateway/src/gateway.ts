@@ -83,6 +83,8 @@ export interface DecisionSource {
   readonly label: string;
   /** The readiness check of this source (lifecycle.ts Ping); default: the worker's signed `/v1/ping`. */
   readonly ping?: Ping;
+  /** The source's own counters and gauges for /metrics, by metric name (the node runtime's store). */
+  readonly gauges?: Readonly<Record<string, () => number>>;
 }
 
 /** Starts a gateway. */
@@ -91,6 +93,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
   const ownLog: FlushableLogger | undefined = logger ? undefined : createLogger(config.logLevel);
   const log: Logger = logger ?? ownLog!;
   const metrics = new Metrics();
+  for (const [name, read] of Object.entries(decisions?.gauges ?? {})) metrics.gauge(name, read);
   const rawWorker =
     decisions?.client ??
     createWorkerClient({

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       client: node.client,
       label: `in-process (store ${redact(node.config.libsqlUrl)}, admin ${node.adminUrl ?? "off"})`,
       ping: () => runtime.ping(),
+      gauges: runtime.storeGauges,
     };
     closeRuntime = () => node.close();
   }

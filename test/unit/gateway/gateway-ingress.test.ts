@@ -6,6 +6,7 @@ import type { GatewayConfig } from "../../../edge-gateway/src/config";
 import { startGateway, type Gateway } from "../../../edge-gateway/src/gateway";
 import { DEFAULT_FLOOD_CONFIG } from "../../../edge-gateway/src/ingress/ingress-guard";
 import { createLogger } from "../../../edge-gateway/src/observability/logger";
+import { createWorkerClient } from "../../../edge-gateway/src/worker-client/worker-client";
 
 const CONFIG: GatewayConfig = {
   listen: { ip: "127.0.0.1", port: 0, advertisedHost: undefined },
@@ -114,5 +115,19 @@ describe("startGateway: the receive-queue probes of overload control", () => {
     gateway = await startGateway({ ...CONFIG, maxQueueDelayMs: 0 }, createLogger("error", () => undefined));
     const off = await (await fetch(`${gateway.metricsUrl!}/metrics`)).text();
     expect(off).toMatch(/^edge_gateway_receive_queue_delay_seconds 0$/m);
+  });
+});
+
+describe("startGateway: a decision source's own gauges", () => {
+  it("are read into /metrics at each scrape (the node runtime's store commit groups)", async () => {
+    let groups = 3;
+    gateway = await startGateway(CONFIG, createLogger("error", () => undefined), {
+      client: createWorkerClient({ url: CONFIG.workerUrl, secret: CONFIG.gatewaySecret, timeoutMs: CONFIG.workerTimeoutMs }),
+      label: "test source",
+      gauges: { edge_store_commit_groups_total: () => groups },
+    });
+    expect(await (await fetch(`${gateway.metricsUrl!}/metrics`)).text()).toMatch(/^edge_store_commit_groups_total 3$/m);
+    groups = 5;
+    expect(await (await fetch(`${gateway.metricsUrl!}/metrics`)).text()).toMatch(/^edge_store_commit_groups_total 5$/m);
   });
 });

@@ -93,6 +93,28 @@ describe("batches", () => {
   });
 });
 
+describe("a batch inside an open transaction", () => {
+  it("is a savepoint: a failing one undoes only its own statements, and the rest commit with the transaction", async () => {
+    await emb.execute("BEGIN IMMEDIATE");
+    expect(emb.inTransaction()).toBe(true);
+    await emb.batch([{ sql: "INSERT INTO t (name) VALUES (?)", args: ["nest-1"] }]);
+    await expect(
+      emb.batch([
+        { sql: "INSERT INTO t (name) VALUES (?)", args: ["nest-2"] },
+        { sql: "INSERT INTO t (name) VALUES (?)", args: ["nest-1"] }, // UNIQUE violation
+      ]),
+    ).rejects.toThrow(/UNIQUE constraint failed/);
+    // Still inside the caller's transaction, which nobody else sees yet.
+    expect(emb.inTransaction()).toBe(true);
+    expect((await reference.execute("SELECT COUNT(*) AS c FROM t WHERE name LIKE 'nest-%'")).rows[0]!.c).toBe(0);
+    await emb.batch([{ sql: "INSERT INTO t (name) VALUES (?)", args: ["nest-3"] }]);
+    await emb.execute("COMMIT");
+    expect(emb.inTransaction()).toBe(false);
+    const names = await reference.execute("SELECT name FROM t WHERE name LIKE 'nest-%' ORDER BY name");
+    expect(names.rows.map((r) => r.name)).toEqual(["nest-1", "nest-3"]);
+  });
+});
+
 describe("kept statements", () => {
   it("prepares a statement text once, and keeps a bounded number of them (least recently used go first)", async () => {
     const before = emb.prepares();

@@ -212,6 +212,35 @@ describe("the store thread", () => {
     }
   });
 
+  it("saves that wait together share a commit, each with its own outcome, and each is visible once answered", async () => {
+    const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}` });
+    try {
+      await ts.createTenant({ domain: "group.example", destinations: [] });
+      const now = Date.now();
+      const plan = (i: number, cseq = 1) => ({
+        username: `g${i}`, domain: "group.example", callid: `gc${i}`, cseq, now, issuedAt: now, removedAt: now,
+        tombstoneExpires: now + 60_000, maxContacts: 10, removeAll: false, removals: [],
+        upserts: [{ contact: `sip:g${i}@10.0.0.1:5070`, received: null, path: null, expires: now + 3_600_000, q: 1,
+          userAgent: "group", socket: null, methods: null, sipInstance: null, ruid: `gr${i}` }],
+      });
+      // 60 saves sent at once; the 30th cannot be stored (a CSeq that is not a finite number).
+      const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => ts.applySave(i === 30 ? plan(i, Number.NaN) : plan(i))));
+      const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
+      expect(failed).toEqual([30]);
+      expect((results[30] as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
+      for (const [i, r] of results.entries()) {
+        if (i !== 30) expect((r as PromiseFulfilledResult<{ bindings: { contact: string }[] }>).value.bindings.map((b) => b.contact)).toEqual([`sip:g${i}@10.0.0.1:5070`]);
+      }
+      // Shared commits happened, and what each save was answered with is what the reader (another connection) sees.
+      expect(ts.commitGroups().groups).toBeGreaterThan(0);
+      expect(ts.commitGroups().saves).toBeGreaterThan(ts.commitGroups().groups);
+      const seen = await Promise.all(Array.from({ length: 60 }, (_, i) => ts.lookup(`g${i}`, "group.example", now)));
+      expect(seen.flatMap((b, i) => (b.length === 1 ? [] : [i]))).toEqual([30]);
+    } finally {
+      await ts.close();
+    }
+  });
+
   it("refuses, unrun, calls that waited in its queue longer than their callers wait (load shedding)", async () => {
     const ts = await startThreadStore({ url: `file:${join(dir, "store.db")}`, opTimeoutMs: 1 });
     try {
