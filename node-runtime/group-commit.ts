@@ -31,6 +31,13 @@ async function settle<T>(op: () => Promise<T>): Promise<Settled<T>> {
   }
 }
 
+/** Runs `ops` one after another, each on its own; their outcomes in order. */
+export async function runEach<T>(ops: readonly (() => Promise<T>)[]): Promise<Settled<T>[]> {
+  const out: Settled<T>[] = [];
+  for (const op of ops) out.push(await settle(op));
+  return out;
+}
+
 /**
  * Runs `ops` (each one save) in one transaction and returns their outcomes in order. A single op runs on its
  * own, as before. When the transaction cannot be opened, or SQLite ends it (a statement failing with
@@ -39,7 +46,7 @@ async function settle<T>(op: () => Promise<T>): Promise<Settled<T>> {
  */
 export async function runCommitGroup<T>(conn: GroupConnection, ops: readonly (() => Promise<T>)[]): Promise<Settled<T>[]> {
   const alone = async (from: number, out: Settled<T>[]): Promise<Settled<T>[]> => {
-    for (let i = from; i < ops.length; i++) out.push(await settle(ops[i]!));
+    out.push(...(await runEach(ops.slice(from))));
     return out;
   };
   if (ops.length < 2 || conn.inTransaction()) return alone(0, []);

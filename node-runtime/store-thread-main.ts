@@ -8,7 +8,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { StoreError, type Store } from "../worker/src/store/store";
 import { configureWriter, createEmbeddedClient, type EmbeddedClient } from "./embedded-client";
-import { runCommitGroup } from "./group-commit";
+import { runCommitGroup, runEach } from "./group-commit";
 import type { StoreCall, StoreReady, StoreReply, StoreThreadData } from "./store-protocol";
 
 if (!parentPort) throw new Error("store-thread-main.ts runs only as a worker thread (see thread-store.ts)");
@@ -39,15 +39,18 @@ function errorReply(id: number, op: string, err: unknown): StoreReply {
 
 /** The operations whose calls, waiting together in the writer's queue, share one commit (group-commit.ts). */
 const GROUPED: ReadonlySet<string> = new Set(["applySave"]);
-/** At most this many calls share a commit: it bounds how long the group's first reply waits for the others. */
-const MAX_COMMIT_GROUP = 32;
+/**
+ * At most this many calls share a commit (the writer) or a reply message (the reader): it bounds how long the
+ * first one's reply waits for the others.
+ */
+const MAX_GROUP = 32;
 
 open().then(
   ({ store, client, close }) => {
     const queue: StoreCall[] = [];
     let draining = false;
     let closing = false;
-    const grouping = data.role !== "reader";
+    const reader = data.role === "reader";
 
     // Load shedding: a call whose caller has given up is not run. Under a flood of writes the queue then
     // drains at once instead of running work nobody waits for while newer calls time out behind it.
@@ -59,7 +62,7 @@ open().then(
       return () => (fn as (...args: unknown[]) => Promise<unknown>).apply(store, msg.args as unknown[]);
     }
 
-    async function runCalls(calls: readonly StoreCall[]): Promise<StoreReply[]> {
+    async function runCalls(calls: readonly StoreCall[], shareCommit: boolean): Promise<StoreReply[]> {
       const replies: StoreReply[] = [];
       const runnable: StoreCall[] = [];
       for (const msg of calls) {
@@ -67,7 +70,8 @@ open().then(
         else if (expired(msg)) replies.push(errorReply(msg.id, msg.op, new Error("expired in the store queue (the caller gave up)")));
         else runnable.push(msg);
       }
-      const settled = await runCommitGroup(client, runnable.map((msg) => opOf(msg)!));
+      const ops = runnable.map((msg) => opOf(msg)!);
+      const settled = shareCommit ? await runCommitGroup(client, ops) : await runEach(ops);
       settled.forEach((r, i) => {
         const msg = runnable[i]!;
         replies.push(r.ok ? { id: msg.id, ok: true, value: r.value } : errorReply(msg.id, msg.op, r.error));
@@ -78,14 +82,15 @@ open().then(
     // One operation (or one group) at a time: the driver is synchronous anyway, and a batch's transaction
     // never interleaves with another's on the connection. The queue is drained after the messages that
     // arrived together have all been read (setImmediate), so that saves arriving together share a commit.
+    // The reader runs the lookups that arrived together one by one and answers them together.
     async function drain(): Promise<void> {
       while (queue.length > 0) {
         let n = 1;
-        if (grouping && GROUPED.has(queue[0]!.op)) {
-          while (n < queue.length && n < MAX_COMMIT_GROUP && GROUPED.has(queue[n]!.op)) n++;
-        }
-        const replies = await runCalls(queue.splice(0, n));
-        // One message for the group's replies: one wake-up of the gateway's loop instead of one per save.
+        const shareCommit = !reader && GROUPED.has(queue[0]!.op);
+        if (reader) n = Math.min(queue.length, MAX_GROUP);
+        else if (shareCommit) while (n < queue.length && n < MAX_GROUP && GROUPED.has(queue[n]!.op)) n++;
+        const replies = await runCalls(queue.splice(0, n), shareCommit);
+        // One message for the group's replies: one wake-up of the gateway's loop instead of one per call.
         if (replies.length > 0) port.postMessage(replies.length === 1 ? replies[0] : replies);
       }
       draining = false;

@@ -36,7 +36,8 @@ export interface ThreadStore extends Store {
   calls(): number;
   /** Calls made so far to each thread. */
   callsBy(): Record<StoreThreadRole, number>;
-  /** Commit groups of two saves or more that the writer has answered so far, and the saves they held. */
+  /** Commit groups of two saves or more that the writer has answered so far, and the saves they held (the
+   * writer's replies that came in one message: only commit groups do). */
   commitGroups(): { readonly groups: number; readonly saves: number };
   close(): Promise<void>;
 }
@@ -88,7 +89,8 @@ async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
       if (m.ok) p.resolve(m.value);
       else p.reject(errorOf(m));
     };
-    // A commit group's replies come in one message (store-thread-main.ts).
+    // The replies of calls run together (a commit group; lookups that arrived together) come in one message
+    // (store-thread-main.ts).
     worker.on("message", (m: StoreReady | StoreReply | StoreReply[]) => {
       if (Array.isArray(m)) {
         groups++;
