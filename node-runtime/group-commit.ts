@@ -44,7 +44,12 @@ export async function runEach<T>(ops: readonly (() => Promise<T>)[]): Promise<Se
  * SQLITE_FULL or an I/O error rolls the whole transaction back), the saves it held are reported failed and
  * the ones not yet run run one by one, each in its own transaction.
  */
-export async function runCommitGroup<T>(conn: GroupConnection, ops: readonly (() => Promise<T>)[]): Promise<Settled<T>[]> {
+export async function runCommitGroup<T>(
+  conn: GroupConnection,
+  ops: readonly (() => Promise<T>)[],
+  /** Called with the group's size once a COMMIT has closed a transaction that ran two saves or more. */
+  onCommit?: (saves: number) => void,
+): Promise<Settled<T>[]> {
   const alone = async (from: number, out: Settled<T>[]): Promise<Settled<T>[]> => {
     out.push(...(await runEach(ops.slice(from))));
     return out;
@@ -69,7 +74,9 @@ export async function runCommitGroup<T>(conn: GroupConnection, ops: readonly (()
   } catch (err) {
     if (conn.inTransaction()) await conn.execute("ROLLBACK").catch(() => undefined);
     lose(out, `the commit failed: ${messageOf(err)}`);
+    return out;
   }
+  onCommit?.(ops.length);
   return out;
 }
 

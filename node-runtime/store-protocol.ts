@@ -33,7 +33,7 @@ export interface StoreCall {
   readonly deadline?: number | undefined;
 }
 
-/** A reply; the writer sends the replies of a commit group as one array (store-thread-main.ts). */
+/** One call's outcome. */
 export type StoreReply =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | {
@@ -47,3 +47,13 @@ export type StoreReply =
 
 /** The thread posts this once its connection is open (or failed to open). */
 export type StoreReady = { readonly ready: true } | { readonly ready: false; readonly message: string };
+
+/**
+ * The replies of calls a thread ran together (a writer's commit group; lookups that reached the reader
+ * together), in one message: one wake-up of the gateway's event loop instead of one per call.
+ */
+export interface StoreReplies {
+  readonly replies: readonly StoreReply[];
+  /** The saves that one COMMIT closed together (group-commit.ts); absent when none was shared. */
+  readonly committedTogether?: number;
+}

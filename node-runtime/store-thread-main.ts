@@ -9,7 +9,7 @@ import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { StoreError, type Store } from "../worker/src/store/store";
 import { configureWriter, createEmbeddedClient, type EmbeddedClient } from "./embedded-client";
 import { runCommitGroup, runEach } from "./group-commit";
-import type { StoreCall, StoreReady, StoreReply, StoreThreadData } from "./store-protocol";
+import type { StoreCall, StoreReady, StoreReplies, StoreReply, StoreThreadData } from "./store-protocol";
 
 if (!parentPort) throw new Error("store-thread-main.ts runs only as a worker thread (see thread-store.ts)");
 const port: MessagePort = parentPort;
@@ -62,21 +62,23 @@ open().then(
       return () => (fn as (...args: unknown[]) => Promise<unknown>).apply(store, msg.args as unknown[]);
     }
 
-    async function runCalls(calls: readonly StoreCall[], shareCommit: boolean): Promise<StoreReply[]> {
+    async function runCalls(calls: readonly StoreCall[], shareCommit: boolean): Promise<StoreReplies> {
       const replies: StoreReply[] = [];
-      const runnable: StoreCall[] = [];
+      const runnable: { msg: StoreCall; op: () => Promise<unknown> }[] = [];
       for (const msg of calls) {
-        if (!opOf(msg)) replies.push(errorReply(msg.id, msg.op, new Error(`no store operation ${msg.op}`)));
+        const op = opOf(msg);
+        if (!op) replies.push(errorReply(msg.id, msg.op, new Error(`no store operation ${msg.op}`)));
         else if (expired(msg)) replies.push(errorReply(msg.id, msg.op, new Error("expired in the store queue (the caller gave up)")));
-        else runnable.push(msg);
+        else runnable.push({ msg, op });
       }
-      const ops = runnable.map((msg) => opOf(msg)!);
-      const settled = shareCommit ? await runCommitGroup(client, ops) : await runEach(ops);
+      const ops = runnable.map((r) => r.op);
+      let committedTogether: number | undefined;
+      const settled = shareCommit ? await runCommitGroup(client, ops, (n) => (committedTogether = n)) : await runEach(ops);
       settled.forEach((r, i) => {
-        const msg = runnable[i]!;
+        const { msg } = runnable[i]!;
         replies.push(r.ok ? { id: msg.id, ok: true, value: r.value } : errorReply(msg.id, msg.op, r.error));
       });
-      return replies;
+      return committedTogether === undefined ? { replies } : { replies, committedTogether };
     }
 
     // One operation (or one group) at a time: the driver is synchronous anyway, and a batch's transaction
@@ -89,9 +91,8 @@ open().then(
         const shareCommit = !reader && GROUPED.has(queue[0]!.op);
         if (reader) n = Math.min(queue.length, MAX_GROUP);
         else if (shareCommit) while (n < queue.length && n < MAX_GROUP && GROUPED.has(queue[n]!.op)) n++;
-        const replies = await runCalls(queue.splice(0, n), shareCommit);
-        // One message for the group's replies: one wake-up of the gateway's loop instead of one per call.
-        if (replies.length > 0) port.postMessage(replies.length === 1 ? replies[0] : replies);
+        const answer = await runCalls(queue.splice(0, n), shareCommit);
+        port.postMessage(answer.replies.length === 1 && answer.committedTogether === undefined ? answer.replies[0] : answer);
       }
       draining = false;
       if (closing) {

@@ -14,7 +14,7 @@ import { Worker } from "node:worker_threads";
 import { StoreConflictError, StoreError, type Store } from "../worker/src/store/store";
 import { startCheckpointer } from "../store-server/src/checkpointer";
 import { filePathOf } from "./embedded-client";
-import type { StoreCall, StoreOp, StoreReady, StoreReply, StoreThreadData, StoreThreadRole } from "./store-protocol";
+import type { StoreCall, StoreOp, StoreReady, StoreReplies, StoreReply, StoreThreadData, StoreThreadRole } from "./store-protocol";
 
 const ENTRY = new URL("./store-thread.mjs", import.meta.url);
 
@@ -36,8 +36,7 @@ export interface ThreadStore extends Store {
   calls(): number;
   /** Calls made so far to each thread. */
   callsBy(): Record<StoreThreadRole, number>;
-  /** Commit groups of two saves or more that the writer has answered so far, and the saves they held (the
-   * writer's replies that came in one message: only commit groups do). */
+  /** The writer's COMMITs that closed two saves or more so far, and the saves they closed. */
   commitGroups(): { readonly groups: number; readonly saves: number };
   close(): Promise<void>;
 }
@@ -89,13 +88,13 @@ async function startStoreThread(data: StoreThreadData): Promise<StoreThread> {
       if (m.ok) p.resolve(m.value);
       else p.reject(errorOf(m));
     };
-    // The replies of calls run together (a commit group; lookups that arrived together) come in one message
-    // (store-thread-main.ts).
-    worker.on("message", (m: StoreReady | StoreReply | StoreReply[]) => {
-      if (Array.isArray(m)) {
-        groups++;
-        grouped += m.length;
-        for (const r of m) settle(r);
+    worker.on("message", (m: StoreReady | StoreReply | StoreReplies) => {
+      if ("replies" in m) {
+        if (m.committedTogether !== undefined) {
+          groups++;
+          grouped += m.committedTogether;
+        }
+        for (const r of m.replies) settle(r);
       } else if (!("ready" in m)) settle(m);
     });
     const fail = (why: string): void => {
