@@ -164,12 +164,48 @@ export async function configureWriter(client: Client): Promise<void> {
   await client.execute(`PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
 }
 
+/** A PRAGMA that sets a value (`PRAGMA busy_timeout = 5000`); group 1 is its name. */
+const PRAGMA_SETTING = /^\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*=/i;
+
+/** SQLite's "database is locked", any variant (the driver's `code` is the extended name). */
+const isBusy = (err: unknown): boolean => String((err as { code?: unknown } | null)?.code ?? "").startsWith("SQLITE_BUSY");
+
 /** Opens the `file:` database of `url` (created if missing). */
 export function createEmbeddedClient(url: string): EmbeddedClient {
-  const db: Db = new Database(filePathOf(url));
+  const path = filePathOf(url);
+  let db: Db = new Database(path);
   const cache = new Map<string, Prepared>();
   let prepares = 0;
   let closed = false;
+  /**
+   * The connection settings the caller made (PRAGMA statements run outside a transaction, by name, last
+   * value wins), to make again on a new engine connection.
+   */
+  const settings = new Map<string, string>();
+  /**
+   * Statements that failed with SQLITE_BUSY (any variant, in a transaction or not) and have not run since.
+   * The driver does not reset a statement that failed so, and has no reset call: the statement stays active,
+   * so the connection's next read transaction never ends, and every later read would see the database as
+   * it was then, every later write fail with SQLITE_BUSY_SNAPSHOT. Running the same statement again to its
+   * end resets it. Otherwise, once no transaction is open, the engine connection is replaced
+   * (`renewIfPinned`), and the old statement lets its snapshot go when it is garbage collected.
+   */
+  const pinned = new Set<string>();
+
+  function renewIfPinned(): void {
+    if (pinned.size === 0 || db.inTransaction) return;
+    const fresh = new Database(path);
+    for (const sql of settings.values()) fresh.exec(sql);
+    pinned.clear();
+    cache.clear();
+    const old = db;
+    db = fresh;
+    try {
+      old.close();
+    } catch {
+      // Closing is best effort.
+    }
+  }
 
   function prepared(sql: string): Prepared {
     const hit = cache.get(sql);
@@ -204,6 +240,22 @@ export function createEmbeddedClient(url: string): EmbeddedClient {
     const { sql, args } = typeof stmt === "string" ? { sql: stmt, args: undefined } : stmt;
     const p = prepared(sql);
     const bound = argsOf(args);
+    let result: ResultSet;
+    try {
+      result = runPrepared(p, bound);
+    } catch (err) {
+      if (isBusy(err)) pinned.add(sql);
+      throw err;
+    }
+    pinned.delete(sql);
+    if (!db.inTransaction) {
+      const pragma = PRAGMA_SETTING.exec(sql);
+      if (pragma) settings.set(pragma[1]!.toLowerCase(), sql);
+    }
+    return result;
+  }
+
+  function runPrepared(p: Prepared, bound: unknown[] | Record<string, unknown>): ResultSet {
     if (p.returnsData && p.makeRow) {
       const raw = (Array.isArray(bound) ? p.stmt.all(...bound) : p.stmt.all(bound)) as unknown[][];
       const rows = raw.map((values) => {
@@ -234,7 +286,11 @@ export function createEmbeddedClient(url: string): EmbeddedClient {
       try {
         checkOpen();
         const stmt: InStatement = typeof stmtOrSql === "string" && args !== undefined ? { sql: stmtOrSql, args } : stmtOrSql;
-        return Promise.resolve(run(stmt));
+        try {
+          return Promise.resolve(run(stmt));
+        } finally {
+          renewIfPinned();
+        }
       } catch (err) {
         return Promise.reject(err);
       }
@@ -270,6 +326,8 @@ export function createEmbeddedClient(url: string): EmbeddedClient {
         } catch (err) {
           if (db.inTransaction) run("ROLLBACK");
           throw err;
+        } finally {
+          renewIfPinned();
         }
       } catch (err) {
         return Promise.reject(err);

@@ -83,6 +83,10 @@ class Lru<V> {
     }
   }
 
+  delete(key: string): void {
+    this.#map.delete(key);
+  }
+
   clear(): void {
     this.#map.clear();
   }
@@ -93,7 +97,8 @@ const PARAM_PREFIXES = [":", "@", "$"] as const;
 
 /** One engine connection with its prepared-statement cache. */
 export class SqlConnection {
-  readonly #db: Db;
+  #db: Db;
+  readonly #file: string;
   readonly #statements = new Lru<Prepared>(256);
   readonly #analyze: (sql: string) => SqlAnalysis;
   #lastRowidStmt: Stmt | undefined;
@@ -101,6 +106,16 @@ export class SqlConnection {
   /** A PRAGMA or a script ran, so connection settings may differ from the defaults. */
   #settingsTouched = false;
   #open = true;
+  /**
+   * Statements that failed with SQLITE_BUSY (any variant, in a transaction or not) and have not run since.
+   * The `libsql` driver does not reset a statement that failed so, and has no reset call: the statement
+   * stays active, so the connection's next read transaction never ends (not even at ROLLBACK), every later
+   * read would see the database as it was then, and no checkpoint could pass that point. Running the same
+   * statement again to its end resets it (the stream's retries do). Otherwise, once no transaction is
+   * open, the engine connection is replaced by a new one (`#renewIfPinned`), and the old statement lets its
+   * snapshot go when it is garbage collected.
+   */
+  readonly #pinned = new Set<string>();
 
   readonly #settings: string;
 
@@ -110,14 +125,42 @@ export class SqlConnection {
    */
   constructor(file: string, analyze: (sql: string) => SqlAnalysis, autoCheckpoint = true) {
     this.#analyze = analyze;
+    this.#file = file;
     this.#settings = autoCheckpoint ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0";
-    this.#db = new Database(file, { timeout: 0 });
+    this.#db = this.#openEngine();
+  }
+
+  #openEngine(): Db {
+    const db = new Database(this.#file, { timeout: 0 });
     try {
-      this.#db.defaultSafeIntegers(true);
-      this.#db.exec(`PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL; ${this.#settings}`);
+      db.defaultSafeIntegers(true);
+      db.exec(`PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL; ${this.#settings}`);
     } catch (error) {
-      this.#db.close();
+      db.close();
       throw toStoreError(error);
+    }
+    return db;
+  }
+
+  /** Replaces the engine connection once a pinned snapshot's transaction is over (see `#pinned`). */
+  #renewIfPinned(): void {
+    if (this.#pinned.size === 0 || this.#db.inTransaction) return;
+    this.#pinned.clear();
+    this.#statements.clear();
+    this.#lastRowidStmt = undefined;
+    this.#queryOnly = false;
+    this.#settingsTouched = false;
+    const old = this.#db;
+    try {
+      this.#db = this.#openEngine();
+    } catch {
+      // The file cannot be opened again: the connection is of no further use, and the pool drops it.
+      this.#open = false;
+    }
+    try {
+      old.close();
+    } catch {
+      // Closing is best effort.
     }
   }
 
@@ -221,6 +264,8 @@ export class SqlConnection {
     if (info.keyword === "PRAGMA") this.#settingsTouched = true;
     const bindings = this.#bindings(analysis, args, named);
     const prepared = this.#prepare(sql);
+    // Running a statement again resets it first: only a new SQLITE_BUSY leaves it pinned (see #pinned).
+    this.#pinned.delete(sql);
     try {
       if (prepared.reader) {
         const rows = prepared.stmt.all(bindings) as unknown[][];
@@ -258,7 +303,9 @@ export class SqlConnection {
         last_insert_rowid: lastRowid,
       };
     } catch (error) {
-      throw toStoreError(error);
+      const storeError = toStoreError(error);
+      if (isBusyError(storeError)) this.#pinned.add(sql);
+      throw storeError;
     }
   }
 
@@ -294,6 +341,8 @@ export class SqlConnection {
 
   /** Ends read-only mode once the read transaction that set it is over; called after every request. */
   settle(): void {
+    if (!this.#open) return;
+    this.#renewIfPinned();
     if (!this.#queryOnly || !this.#open || this.#db.inTransaction) return;
     this.#db.exec("PRAGMA query_only = OFF");
     this.#queryOnly = false;
@@ -308,7 +357,7 @@ export class SqlConnection {
     } catch {
       // Reported through the return value: the pool then drops the connection.
     }
-    return !this.#db.inTransaction && !this.#queryOnly;
+    return this.#open && !this.#db.inTransaction && !this.#queryOnly;
   }
 
   /** Puts back the settings a client may have changed (drizzle-kit turns foreign keys off and on). */

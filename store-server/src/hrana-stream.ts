@@ -13,6 +13,14 @@ import type { SqlAnalysis, StatementInfo } from "./sql-analysis";
 import { StoreError } from "./store-error";
 import type { WriteLease, WriteQueue } from "./write-queue";
 
+/**
+ * The waits before each new attempt of a statement refused with SQLITE_BUSY outside a transaction: about a
+ * quarter of a second in all, like a short busy_timeout but spent off the event loop.
+ */
+const BUSY_RETRY_DELAYS_MS = [1, 2, 4, 8, 16, 32, 64, 128] as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Most SQL texts a stream may store at once (as sqld, to bound memory). */
 const MAX_STORED_SQL = 1000;
 
@@ -202,9 +210,12 @@ export class HranaStream {
   }
 
   /**
-   * Runs a statement. Should the classification have missed a write, SQLite answers SQLITE_BUSY at once
-   * (busy_timeout is 0) while someone else writes; outside a transaction nothing was applied, so the
-   * statement is retried under the write lock.
+   * Runs a statement. SQLITE_BUSY outside a transaction means nothing was applied, so the statement is run
+   * again, under the write lease, after short waits that never block the event loop (every connection has
+   * busy_timeout 0). Two causes: a write the classification missed, refused while another stream writes;
+   * and a lock that no stream of this server holds: another process on the file, or the checkpoint thread
+   * opening its connection or checkpointing just as a first write starts. The waits are bounded
+   * (BUSY_RETRY_DELAYS_MS); past them the client gets the SQLITE_BUSY.
    */
   async #run(
     sql: string,
@@ -215,16 +226,20 @@ export class HranaStream {
     wantRows: boolean,
   ): Promise<StmtResult> {
     const inTransactionBefore = this.#connection.inTransaction;
-    try {
-      return this.#connection.execute(sql, analysis, info, args, named, wantRows);
-    } catch (error) {
-      const storeError = toStoreError(error);
-      const retriable = isBusyError(storeError) && this.#lease === null && !inTransactionBefore && !this.#connection.inTransaction;
-      if (!retriable) throw storeError;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.#connection.execute(sql, analysis, info, args, named, wantRows);
+      } catch (error) {
+        const storeError = toStoreError(error);
+        const retriable =
+          isBusyError(storeError) && !inTransactionBefore && !this.#connection.inTransaction && attempt < BUSY_RETRY_DELAYS_MS.length;
+        if (!retriable) throw storeError;
+      }
+      if (this.#lease === null) await this.#takeLease();
+      // The first retry under a lease just taken needs no wait: the writer that refused us has finished.
+      else await sleep(BUSY_RETRY_DELAYS_MS[attempt]!);
+      this.#assertOpen();
     }
-    await this.#takeLease();
-    this.#assertOpen();
-    return this.#connection.execute(sql, analysis, info, args, named, wantRows);
   }
 
   async #batch(steps: readonly BatchStep[]): Promise<{ step_results: (StmtResult | null)[]; step_errors: (ProtoError | null)[] }> {

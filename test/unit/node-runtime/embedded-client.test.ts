@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "@libsql/client";
+import Database from "libsql";
 import { drizzle } from "drizzle-orm/libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations } from "../../../migrations/apply";
@@ -112,6 +113,62 @@ describe("a batch inside an open transaction", () => {
     expect(emb.inTransaction()).toBe(false);
     const names = await reference.execute("SELECT name FROM t WHERE name LIKE 'nest-%' ORDER BY name");
     expect(names.rows.map((r) => r.name)).toEqual(["nest-1", "nest-3"]);
+  });
+});
+
+describe("SQLITE_BUSY inside a transaction", () => {
+  // The driver leaves a statement that failed so holding the transaction's read snapshot after ROLLBACK.
+  // Without a new engine connection, the client would read old data and fail every write from then on.
+  let file: string;
+  let own: EmbeddedClient;
+  let other: InstanceType<typeof Database>;
+  const count = async (): Promise<unknown> => (await own.execute("SELECT COUNT(*) AS c FROM t")).rows[0]!.c;
+
+  beforeAll(async () => {
+    file = join(dir, "busy.db");
+    own = createEmbeddedClient(`file:${file}`);
+    await own.execute("PRAGMA journal_mode = WAL");
+    await own.execute("PRAGMA busy_timeout = 0");
+    await own.execute("PRAGMA cache_size = -1234");
+    await own.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)");
+    // Another process's connection to the same file.
+    other = new Database(file, { timeout: 0 });
+  });
+  afterAll(() => {
+    other.close();
+    own.close();
+  });
+
+  it("a batch refused while another connection writes reads that connection's later commits", async () => {
+    other.exec("BEGIN IMMEDIATE");
+    other.prepare("INSERT INTO t (name) VALUES ('o1')").run();
+    await expect(own.batch([{ sql: "INSERT INTO t (name) VALUES (?)", args: ["mine"] }])).rejects.toMatchObject({
+      code: expect.stringMatching(/^SQLITE_BUSY/),
+    });
+    other.exec("COMMIT");
+    expect(await count()).toBe(1);
+    // The read above must not have been the last this connection could see.
+    other.prepare("INSERT INTO t (name) VALUES ('o2')").run();
+    expect(await count()).toBe(2);
+    await own.batch([{ sql: "INSERT INTO t (name) VALUES (?)", args: ["mine"] }]);
+    expect(other.prepare("SELECT COUNT(*) AS c FROM t").get()).toMatchObject({ c: 3 });
+    // The connection settings the caller made hold on the new engine connection.
+    expect((await own.execute("PRAGMA cache_size")).rows[0]![0]).toBe(-1234);
+  });
+
+  it("a write refused with SQLITE_BUSY_SNAPSHOT in the caller's transaction: after ROLLBACK, fresh reads and writes", async () => {
+    await own.execute("BEGIN DEFERRED");
+    const before = await count();
+    other.prepare("INSERT INTO t (name) VALUES ('o3')").run();
+    await expect(own.execute({ sql: "INSERT INTO t (name) VALUES (?)", args: ["stale"] })).rejects.toMatchObject({
+      code: "SQLITE_BUSY_SNAPSHOT",
+    });
+    await own.execute("ROLLBACK");
+    expect(await count()).toBe(Number(before) + 1);
+    other.prepare("INSERT INTO t (name) VALUES ('o4')").run();
+    expect(await count()).toBe(Number(before) + 2);
+    await own.execute({ sql: "INSERT INTO t (name) VALUES (?)", args: ["after"] });
+    expect(other.prepare("SELECT name FROM t ORDER BY id DESC LIMIT 1").get()).toMatchObject({ name: "after" });
   });
 });
 
