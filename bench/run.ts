@@ -103,6 +103,7 @@ interface Options {
   /** Seconds of the lowest-rate step, which gives the added latency: LAT_DUR, and at least `dur`. */
   readonly latDur: number;
   readonly warmup: number;
+  readonly warmupRate: number;
   readonly tests: TestId[];
   readonly systems: SystemId[];
   readonly directAll: boolean;
@@ -130,6 +131,7 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --lat-dur S        seconds of the lowest-rate step, the one the added latency is read from (at
                      least DUR): 30 s gives 3,000 calls at 100/s, so p99 is the 30th worst   LAT_DUR default 30
   --warmup S         seconds of warm-up per system/test WARMUP      default 3
+  --warmup-rate R    calls/s of the warm-up             WARMUP_RATE default 100
   --tests LIST       register,options,keepalive         TESTS       default all three
   --systems LIST     direct,kamailio,workers,node       SYSTEMS     default all four ("ours" = workers,node)
   --direct-all       direct baseline at every rate      DIRECT_ALL=1 (default: lowest rate only)
@@ -166,6 +168,7 @@ function parseOptions(argv: string[]): Options {
       dur: { type: "string" },
       "lat-dur": { type: "string" },
       warmup: { type: "string" },
+      "warmup-rate": { type: "string" },
       tests: { type: "string" },
       systems: { type: "string" },
       "direct-all": { type: "boolean" },
@@ -209,6 +212,7 @@ function parseOptions(argv: string[]): Options {
     dur,
     latDur: Math.max(dur, posInt(str(values["lat-dur"], "LAT_DUR", "30"), "LAT_DUR")),
     warmup: Number(str(values.warmup, "WARMUP", "3")),
+    warmupRate: posInt(str(values["warmup-rate"], "WARMUP_RATE", "100"), "WARMUP_RATE"),
     tests: (["register", "options", "keepalive"] as const).filter((t) => tests.includes(t)),
     systems: (["direct", "kamailio", "workers", "node"] as const).filter((s) => systems.includes(s) && (!soak || isOurs(s))),
     directAll: values["direct-all"] ?? envFlag("DIRECT_ALL"),
@@ -801,7 +805,7 @@ class Bench {
     }
     if (this.o.warmup > 0) {
       for (const test of this.loadTests()) {
-        for (const system of this.o.systems) await this.step(system, test, 100, this.o.warmup, "warmup");
+        for (const system of this.o.systems) await this.step(system, test, this.o.warmupRate, this.o.warmup, "warmup");
       }
     }
     for (const test of this.loadTests()) {
@@ -1164,7 +1168,7 @@ async function main(): Promise<void> {
     ...(o.soak
       ? []
       : [
-          `${o.dur} s per step (the lowest rate, which gives the added latency, ${o.latDur} s), warm-up ${o.warmup} s per system and test at 100/s; latency = first transmission of the request to the final 2xx, ` +
+          `${o.dur} s per step (the lowest rate, which gives the added latency, ${o.latDur} s), warm-up ${o.warmup} s per system and test at ${o.warmupRate}/s; latency = first transmission of the request to the final 2xx, ` +
             (o.trace ? "from sipp's -trace_msg timestamps (µs)" : "from sipp's -trace_rtt (whole ms)") +
             `; achvd/s = ok / (last final 2xx - first request)`,
         ]),
