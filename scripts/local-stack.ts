@@ -237,6 +237,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // (docs/benchmarks.md). On Cloudflare there is no entry worker either. The admin API and edgectl keep
       // the entry URL (`workerUrl`).
       unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+      // Miniflare would pass each outbound fetch (every store call) through a helper worker of its own that
+      // copies the headers to drop CF-Connecting-IP and add CF-Worker: one more isolate per store call.
+      // The store endpoint reads neither header.
+      stripCfConnectingIp: false,
       ...(options.workerLog ? { handleRuntimeStdio: pipeLines(options.workerLog) } : {}),
       bindings: {
         LIBSQL_URL: store.url,
