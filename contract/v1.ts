@@ -47,6 +47,7 @@ export const bodyEncodingSchema = z.enum(["utf8", "base64"]).default("utf8");
 export type BodyEncoding = z.infer<typeof bodyEncodingSchema>;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
 
 /** The `body` / `bodyEncoding` fields of an event for these body bytes. */
 export function encodeEventBody(bytes: Uint8Array): { body: string; bodyEncoding: BodyEncoding } {
@@ -63,7 +64,7 @@ export function encodeEventBody(bytes: Uint8Array): { body: string; bodyEncoding
 /** The body bytes an event carries (the inverse of encodeEventBody). Throws on base64 that is not. */
 export function decodeEventBody(event: { readonly body?: string | undefined; readonly bodyEncoding?: BodyEncoding | undefined }): Uint8Array {
   const body = event.body ?? "";
-  if (event.bodyEncoding !== "base64") return new TextEncoder().encode(body);
+  if (event.bodyEncoding !== "base64") return utf8Encoder.encode(body);
   const binary = atob(body);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);

@@ -36,6 +36,8 @@ export const MAX_GATEWAY_BODY = 512 * 1024;
 /** Largest admin API body: a tenant is a few hundred bytes; a legacy import batch (at most 500 rows) up to ~150 KB. */
 export const MAX_ADMIN_BODY = 256 * 1024;
 
+const utf8 = new TextDecoder();
+
 /**
  * The request body as text, read at most `maxSize` bytes: a declared Content-Length over the limit is
  * refused before reading, a chunked body as soon as it passes the limit. 413 either way.
@@ -59,14 +61,14 @@ export async function readLimited(req: Request, maxSize: number): Promise<string
     chunks.push(value);
   }
   // A gateway call's body nearly always arrives in one chunk: decoded as it is, without a copy.
-  if (chunks.length === 1) return new TextDecoder().decode(chunks[0]);
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
   const all = new Uint8Array(size);
   let at = 0;
   for (const ch of chunks) {
     all.set(ch, at);
     at += ch.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return utf8.decode(all);
 }
 
 /** The one answer an unauthenticated caller gets; the reason is logged. */
@@ -80,16 +82,16 @@ export const gatewayAuth = createMiddleware<{ Bindings: Env } & GatewayVars>(asy
   const { config, gatewayKeys, log } = getSharedServices(c.env);
   const body = await readLimited(c.req.raw, MAX_GATEWAY_BODY);
   const now = Date.now();
+  const path = new URL(c.req.url).pathname;
   const result = await verifyRequest(
     // The current secret, and the previous one during a rotation window (docs/operations.md).
     await gatewayKeys,
-    new URL(c.req.url).pathname,
+    path,
     body,
     c.req.raw.headers,
     now,
     config.signatureWindowS,
   );
-  const path = new URL(c.req.url).pathname;
   if (!result.ok) throw unauthorized(log, path, result.reason);
   if (!remember(result.nonce, now, config.signatureWindowS * 1000)) throw unauthorized(log, path, "replayed request");
   c.set("rawBody", body);
