@@ -247,11 +247,7 @@ export function createEmbeddedClient(url: string): EmbeddedClient {
       if (isBusy(err)) pinned.add(sql);
       throw err;
     }
-    pinned.delete(sql);
-    if (!db.inTransaction) {
-      const pragma = PRAGMA_SETTING.exec(sql);
-      if (pragma) settings.set(pragma[1]!.toLowerCase(), sql);
-    }
+    if (pinned.size > 0) pinned.delete(sql);
     return result;
   }
 
@@ -287,7 +283,11 @@ export function createEmbeddedClient(url: string): EmbeddedClient {
         checkOpen();
         const stmt: InStatement = typeof stmtOrSql === "string" && args !== undefined ? { sql: stmtOrSql, args } : stmtOrSql;
         try {
-          return Promise.resolve(run(stmt));
+          const result = run(stmt);
+          const sql = typeof stmt === "string" ? stmt : stmt.sql;
+          const pragma = db.inTransaction ? null : PRAGMA_SETTING.exec(sql);
+          if (pragma) settings.set(pragma[1]!.toLowerCase(), sql);
+          return Promise.resolve(result);
         } finally {
           renewIfPinned();
         }

@@ -83,10 +83,6 @@ class Lru<V> {
     }
   }
 
-  delete(key: string): void {
-    this.#map.delete(key);
-  }
-
   clear(): void {
     this.#map.clear();
   }

@@ -22,7 +22,7 @@ const ascii = new TextDecoder();
 export function toBase64url(bytes: Uint8Array): string {
   const n = bytes.length;
   const full = n - (n % 3);
-  const out = new Uint8Array(Math.floor(n / 3) * 4 + (n % 3 === 0 ? 0 : (n % 3) + 1));
+  const out = new Uint8Array(Math.ceil((n * 4) / 3));
   let o = 0;
   for (let i = 0; i < full; i += 3) {
     const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
@@ -50,9 +50,8 @@ export function toBase64url(bytes: Uint8Array): string {
  */
 export function fromBase64url(text: string): Uint8Array | undefined {
   const n = text.length;
-  const rest = n % 4;
-  if (rest === 1) return undefined;
-  const out = new Uint8Array(Math.floor(n / 4) * 3 + (rest === 0 ? 0 : rest - 1));
+  if (n % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((n * 3) / 4));
   let o = 0;
   let acc = 0;
   let bits = 0;
