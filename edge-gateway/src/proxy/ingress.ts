@@ -100,7 +100,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   const mf = mfRaw === undefined ? undefined : parseMaxForwards(mfRaw);
   if (mfRaw !== undefined && mf === undefined) return reply(400, "Bad Max-Forwards", "bad_max_forwards");
   if (mf !== undefined && mf <= 0) {
-    if (req.method === "OPTIONS" && env.local.isLocalUri(req.uri)) return reply(200, "OK", "options_local");
+    if (req.method === "OPTIONS" && env.local.isLocalUri(req.uri)) return answerOptionsHere(req, reply);
     return reply(483, "Too Many Hops", "max_forwards");
   }
   // 16.3 step 4 (loop detection, out of dialog: in-dialog requests follow a Route set): 482.
@@ -131,7 +131,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
       // RFC 3261 11 and 16.4: an OPTIONS whose Request-URI is the gateway itself (no user part) with no Route
       // left to follow asks the gateway about itself; it answers as a UAS, here, at no decision cost (a
       // phone's keep-alive to its outbound proxy, an Asterisk's qualify).
-      return reply(200, "OK", "options_local");
+      return answerOptionsHere(request, reply);
     } else {
       admitted = { kind: "decide", request };
     }
@@ -142,6 +142,31 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   const over = env.overload.refusal(!inDialog);
   if (over) return unavailable(`overload_${over}`);
   return admitted;
+}
+
+/**
+ * RFC 3261 11.2: what a proxy's 200 to an OPTIONS about itself SHOULD carry (Allow is left out: "a proxy is
+ * method agnostic"). The gateway reads no bodies and supports no extension of its own, so it accepts any
+ * content, unencoded, and lists no Supported option-tag.
+ */
+const OPTIONS_CAPABILITIES: readonly SipHeader[] = [
+  { name: "Accept", value: "*/*" },
+  { name: "Accept-Encoding", value: "identity" },
+  { name: "Accept-Language", value: "en" },
+];
+
+/**
+ * The gateway answers an OPTIONS about itself as a UAS: RFC 3261 8.2.2.3, an option-tag in Require that it
+ * does not understand (it understands none) gets 420 listing them in Unsupported; otherwise 200 with its
+ * capabilities.
+ */
+function answerOptionsHere(
+  req: SipRequest,
+  reply: (status: number, reason: string, why: string, extra?: readonly SipHeader[]) => Admission,
+): Admission {
+  const required = headerValues(req, "Require").flatMap((v) => splitHeaderList(v));
+  if (required.length > 0) return reply(420, "Bad Extension", "require", [{ name: "Unsupported", value: required.join(", ") }]);
+  return reply(200, "OK", "options_local", OPTIONS_CAPABILITIES);
 }
 
 /**
