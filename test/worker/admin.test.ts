@@ -54,6 +54,8 @@ describe("admin API", () => {
 
   const bad: [string, unknown, RegExp][] = [
     ["no domain", { destinations: ["sip:10.0.0.1"] }, /domain is required/],
+    ["a domain that is not a string", { domain: 5, destinations: ["sip:10.0.0.1"] }, /domain must be a string/],
+    ["a body that is an array", [{ domain: "x.example", destinations: ["sip:10.0.0.1"] }], /body must be a JSON object/],
     ["a domain that is not a host name", { domain: "bad domain!", destinations: ["sip:10.0.0.1"] }, /not a valid host name/],
     ["no destinations", { domain: "x.example", destinations: [] }, /non-empty array/],
     ["a destination that is not a SIP URI", { domain: "x.example", destinations: ["http://10.0.0.1"] }, /not a SIP URI/],

@@ -176,6 +176,8 @@ describe("probe reports and routing", () => {
     expect((await post("/destinations/disable", { uri: "sip:10.19.77.77:5080" })).status).toBe(404);
     expect((await post("/destinations/disable", { uri: "sip:pbx.example" })).status).toBe(400);
     expect((await post("/destinations/disable", {})).status).toBe(400);
+    const array = await post("/destinations/disable", [{ uri: "sip:10.19.0.1:5080" }]);
+    expect([array.status, array.json.error]).toEqual([400, "body must be a JSON object"]);
     expect((await post("/destinations/probe", { uri: "sip:10.19.0.1:5080", probing: "yes" })).status).toBe(400);
     expect((await post("/destinations/disable", { uri: "sip:10.19.0.1:5080", domain: "ds-b.example" })).status).toBe(404);
   });

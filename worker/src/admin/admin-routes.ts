@@ -30,7 +30,8 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](
  * that dials `sip:201@<gateway-ip>` or `sip:201@localhost` must not land in a tenant by accident.
  */
 export function domainProblem(domain: unknown, allowUnusual = false): string | undefined {
-  if (typeof domain !== "string" || domain.length === 0) return "domain is required";
+  if (domain === undefined || domain === null || domain === "") return "domain is required";
+  if (typeof domain !== "string") return "domain must be a string";
   const d = domain.toLowerCase();
   const bare = d.startsWith("[") && d.endsWith("]") ? d.slice(1, -1) : d;
   if (isIpAddress(bare)) {
@@ -168,7 +169,7 @@ export function createAdminRoutes(): Hono<{ Bindings: Env } & AdminVars> {
 
   app.post("/tenants", async (c) => {
     const body = jsonBody(c.get("body"));
-    if (typeof body !== "object" || body === null) throw new HTTPException(400, { message: "body must be an object" });
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HTTPException(400, { message: "body must be a JSON object" });
     const { domain, destinations, attrs, allowUnusualDomain = false } = body as {
       domain?: unknown;
       destinations?: unknown;

@@ -27,7 +27,7 @@ interface Target {
 
 function target(rawBody: string): Target {
   const raw = jsonBody(rawBody);
-  if (typeof raw !== "object" || raw === null) throw new HTTPException(400, { message: "body must be an object" });
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new HTTPException(400, { message: "body must be a JSON object" });
   const body = raw as Record<string, unknown>;
   if (typeof body.uri !== "string" || body.uri.length === 0) throw new HTTPException(400, { message: "uri is required" });
   const problem = destinationProblem(body.uri);
