@@ -11,6 +11,13 @@ export function jsonBody(raw: string): unknown {
   }
 }
 
+/** The raw body as a JSON object (not an array, not a scalar); 400 otherwise. */
+export function objectBody(raw: string): Record<string, unknown> {
+  const body = jsonBody(raw);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HTTPException(400, { message: "body must be a JSON object" });
+  return body as Record<string, unknown>;
+}
+
 /** Runs a contract parse; its ContractError becomes 400 with the reason. */
 export function validated<T>(fn: () => T): T {
   try {

@@ -17,7 +17,7 @@ import { StoreConflictError } from "../store/store";
 import { destinationProblem, parseDestination } from "../tenants/destination-uri";
 import { invalidateTenantDirectory } from "../tenants/tenant-directory";
 import { isIpAddress } from "../sip-uri";
-import { jsonBody } from "../json-body";
+import { jsonBody, objectBody } from "../json-body";
 import type { AdminVars } from "./admin-body";
 import { createDestinationAdminRoutes } from "../destinations/admin-destination-routes";
 import { createLegacyRoutes } from "./legacy-routes";
@@ -168,14 +168,7 @@ export function createAdminRoutes(): Hono<{ Bindings: Env } & AdminVars> {
   });
 
   app.post("/tenants", async (c) => {
-    const body = jsonBody(c.get("body"));
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HTTPException(400, { message: "body must be a JSON object" });
-    const { domain, destinations, attrs, allowUnusualDomain = false } = body as {
-      domain?: unknown;
-      destinations?: unknown;
-      attrs?: unknown;
-      allowUnusualDomain?: unknown;
-    };
+    const { domain, destinations, attrs, allowUnusualDomain = false } = objectBody(c.get("body"));
     if (typeof allowUnusualDomain !== "boolean") throw new HTTPException(400, { message: "allowUnusualDomain must be a boolean" });
     const problem = domainProblem(domain, allowUnusualDomain);
     if (problem) throw new HTTPException(400, { message: problem });

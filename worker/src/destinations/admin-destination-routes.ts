@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Env } from "../config/env";
 import type { AdminVars } from "../admin/admin-body";
-import { jsonBody } from "../json-body";
+import { objectBody } from "../json-body";
 import { getServices } from "../services";
 import type { Store } from "../store/store";
 import { destinationProblem } from "../tenants/destination-uri";
@@ -26,9 +26,7 @@ interface Target {
 }
 
 function target(rawBody: string): Target {
-  const raw = jsonBody(rawBody);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new HTTPException(400, { message: "body must be a JSON object" });
-  const body = raw as Record<string, unknown>;
+  const body = objectBody(rawBody);
   if (typeof body.uri !== "string" || body.uri.length === 0) throw new HTTPException(400, { message: "uri is required" });
   const problem = destinationProblem(body.uri);
   if (problem) throw new HTTPException(400, { message: problem });
