@@ -72,10 +72,13 @@ export type Admission =
   /** In a proven dialog: relayed by Route. */
   | { readonly kind: "dialog"; readonly route: Extract<InDialogRoute, { ok: true }> };
 
+/** A stateless answer to the request being admitted. */
+type Reply = (status: number, reason: string, why: string, extra?: readonly SipHeader[]) => Admission;
+
 /** The checks of RFC 3261 16.3 and the gateway's own bounds, before any transaction or worker call. */
 export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: TransportAddress, listener: Listener): Admission {
   const inDialog = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
-  const reply = (status: number, reason: string, why: string, extra: readonly SipHeader[] = []): Admission => ({ kind: "reply", status, reason, extra, why, initial: !inDialog });
+  const reply: Reply = (status, reason, why, extra = []) => ({ kind: "reply", status, reason, extra, why, initial: !inDialog });
   const unavailable = (why: string): Admission => reply(503, "Service Unavailable", why, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
   if (!inDialog && env.o.screen && !env.o.screen(req, source, listener)) return { kind: "drop", why: "screen" };
   // Draining (graceful shutdown, docs/operations.md): a new out-of-dialog request gets 503 with Retry-After
@@ -108,8 +111,8 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   // 16.3 step 5: "If the request contains a Proxy-Require header field with one or more option-tags this
   // element does not understand, the element MUST return a 420 (Bad Extension) response. The response MUST
   // include an Unsupported header field listing those option-tags". This gateway supports none.
-  const unsupported = headerValues(req, "Proxy-Require").flatMap((v) => splitHeaderList(v));
-  if (unsupported.length > 0) return reply(420, "Bad Extension", "proxy_require", [{ name: "Unsupported", value: unsupported.join(", ") }]);
+  const badProxyExtension = refuseOptionTags(req, "Proxy-Require", "proxy_require", reply);
+  if (badProxyExtension) return badProxyExtension;
   let admitted: Admission;
   if (inDialog) {
     const route = routeInDialog(env, req);
@@ -156,17 +159,20 @@ const OPTIONS_CAPABILITIES: readonly SipHeader[] = [
 ];
 
 /**
- * The gateway answers an OPTIONS about itself as a UAS: RFC 3261 8.2.2.3, an option-tag in Require that it
- * does not understand (it understands none) gets 420 listing them in Unsupported; otherwise 200 with its
- * capabilities.
+ * 420 Bad Extension listing in Unsupported every option-tag of `header` (Require, Proxy-Require), as RFC 3261
+ * 8.2.2.3 and 16.3 step 5 ask; undefined when it lists none. The gateway supports no extension of its own.
  */
-function answerOptionsHere(
-  req: SipRequest,
-  reply: (status: number, reason: string, why: string, extra?: readonly SipHeader[]) => Admission,
-): Admission {
-  const required = headerValues(req, "Require").flatMap((v) => splitHeaderList(v));
-  if (required.length > 0) return reply(420, "Bad Extension", "require", [{ name: "Unsupported", value: required.join(", ") }]);
-  return reply(200, "OK", "options_local", OPTIONS_CAPABILITIES);
+function refuseOptionTags(req: SipRequest, header: string, why: string, reply: Reply): Admission | undefined {
+  const tags = headerValues(req, header).flatMap((v) => splitHeaderList(v));
+  return tags.length === 0 ? undefined : reply(420, "Bad Extension", why, [{ name: "Unsupported", value: tags.join(", ") }]);
+}
+
+/**
+ * The gateway answers an OPTIONS about itself as a UAS: an option-tag in Require gets 420 (RFC 3261
+ * 8.2.2.3); otherwise 200 with its capabilities.
+ */
+function answerOptionsHere(req: SipRequest, reply: Reply): Admission {
+  return refuseOptionTags(req, "Require", "require", reply) ?? reply(200, "OK", "options_local", OPTIONS_CAPABILITIES);
 }
 
 /**
