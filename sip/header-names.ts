@@ -92,12 +92,16 @@ const HEADER_TABLE: readonly (readonly [canonical: string, compact?: string])[] 
   ["WWW-Authenticate"],
 ];
 
-/** Keyed by lower-case spelling and by compact form; canonical spellings are a fast path. */
+/**
+ * Keyed by lower-case spelling and by compact form; canonical spellings are a fast path. Both give the
+ * table's own string, so that every message's names are the same few strings: comparing one with a
+ * constant (`h.name === "Via"`) is then an identity check, and its hash is already computed.
+ */
 const BY_LOWER = new Map<string, string>();
-const CANONICAL = new Set<string>();
+const CANONICAL = new Map<string, string>();
 for (const [canonical, compact] of HEADER_TABLE) {
   BY_LOWER.set(canonical.toLowerCase(), canonical);
-  CANONICAL.add(canonical);
+  CANONICAL.set(canonical, canonical);
   if (compact !== undefined) BY_LOWER.set(compact, canonical);
 }
 
@@ -106,6 +110,10 @@ for (const [canonical, compact] of HEADER_TABLE) {
  * `CALL-ID` -> `Call-ID`); names not in the table keep their original spelling.
  */
 export function canonicalHeaderName(raw: string): string {
-  if (CANONICAL.has(raw)) return raw;
-  return BY_LOWER.get(raw.toLowerCase()) ?? raw;
+  return CANONICAL.get(raw) ?? BY_LOWER.get(raw.toLowerCase()) ?? raw;
+}
+
+/** True when `name` is spelled as in the table (then it is also a token). */
+export function isKnownCanonicalName(name: string): boolean {
+  return CANONICAL.has(name);
 }

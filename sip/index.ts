@@ -6,6 +6,7 @@
 export type { SipHeader, SipMessage, SipRequest, SipResponse } from "./message";
 export { bodyText, EMPTY_BODY, headerValue, headerValues, textBody } from "./message";
 export { canonicalHeaderName } from "./header-names";
+export { ByteSlab } from "./byte-slab";
 export { SipParseError } from "./errors";
 export type { SipParseErrorOptions, SipParseStatus } from "./errors";
 export { DEFAULT_PARSE_LIMITS, MAX_UDP_PAYLOAD, parseMessage } from "./parser";

@@ -3,12 +3,16 @@
  * before serialising (section 16.6: Via on top, Max-Forwards, Record-Route; response Via stripping).
  */
 
-import { canonicalHeaderName } from "./header-names";
+import { ByteSlab } from "./byte-slab";
+import { canonicalHeaderName, isKnownCanonicalName } from "./header-names";
 import type { SipHeader, SipMessage } from "./message";
 import { listSeparatorIndex } from "./name-addr";
 import { isToken } from "./token";
 
 const encoder = new TextEncoder();
+
+/** The slab of bytes handed to the transport and let go once sent. */
+const SENT_AT_ONCE = new ByteSlab();
 
 function hasLineBreak(s: string): boolean {
   return s.includes("\r") || s.includes("\n");
@@ -31,8 +35,12 @@ function startLine(msg: SipMessage): string {
  * then the body bytes as they are (RFC 3261 7.4: the body is octets; 20.14: Content-Length counts them).
  * Throws RangeError for what cannot be put on the wire: a non-token method or header name, a line break
  * inside a value (header injection), a status outside 100-699.
+ *
+ * The bytes are a view into a shared slab (byte-slab.ts): `into`, or by default one for bytes that are sent
+ * at once and let go. Bytes kept for long (a final response held for retransmissions) should come from a
+ * slab of their own kind, so that they do not keep the slabs of short-lived messages alive.
  */
-export function serializeMessage(msg: SipMessage): Uint8Array {
+export function serializeMessage(msg: SipMessage, into: ByteSlab = SENT_AT_ONCE): Uint8Array {
   let out = startLine(msg);
   const contentLength = `Content-Length: ${msg.body.length}\r\n`;
   let wroteLength = false;
@@ -43,21 +51,23 @@ export function serializeMessage(msg: SipMessage): Uint8Array {
       wroteLength = true;
       continue;
     }
-    if (!isToken(name)) throw new RangeError(`header name ${JSON.stringify(h.name)} is not a token`);
+    if (!isKnownCanonicalName(name) && !isToken(name)) throw new RangeError(`header name ${JSON.stringify(h.name)} is not a token`);
     if (hasLineBreak(h.value)) throw new RangeError(`header ${name} holds a line break`);
     out += `${name}: ${h.value}\r\n`;
   }
   if (!wroteLength) out += contentLength;
   out += "\r\n";
-  if (msg.body.length === 0) return encoder.encode(out);
-  // One buffer for head and body; the head is written in place when it is ASCII (it nearly always is).
-  const bytes = new Uint8Array(out.length + msg.body.length);
+  // One view for head and body; the head is written in place when it is ASCII (it nearly always is: then
+  // it has one byte per character).
+  const bytes = into.take(out.length + msg.body.length);
   const { read, written } = encoder.encodeInto(out, bytes);
   if (read === out.length && written === out.length) {
-    bytes.set(msg.body, written);
+    if (msg.body.length > 0) bytes.set(msg.body, written);
     return bytes;
   }
+  // Wider than ASCII: the view taken is left unused.
   const head = encoder.encode(out);
+  if (msg.body.length === 0) return head;
   const wide = new Uint8Array(head.length + msg.body.length);
   wide.set(head, 0);
   wide.set(msg.body, head.length);

@@ -1,9 +1,17 @@
 import type { SipRequest, SipResponse } from "../../../sip/message";
+import { ByteSlab } from "../../../sip/byte-slab";
 import { serializeMessage } from "../../../sip/serializer";
 import { TransactionMachine } from "./transaction-machine";
 import { ownCopy, type TransactionKey } from "./transaction-key";
 import { TransactionStateError } from "./transaction-state-error";
 import type { Destination, EncodedResponse, RequestDisposition, ServerTransactionUser, TransactionContext } from "./transaction-context";
+
+/**
+ * The bytes of answered transactions' final responses. They are all kept for Timer J from about the time
+ * they are written, so a slab of them is let go about when its last one is: slabs shared with messages sent
+ * and dropped at once would each be kept for 32 s by the one final response in them.
+ */
+const FINAL_RESPONSES = new ByteSlab();
 
 /** States of the non-INVITE server transaction (RFC 3261 17.2.2, Figure 8). */
 export type NonInviteServerState = "Trying" | "Proceeding" | "Completed" | "Terminated";
@@ -101,7 +109,7 @@ export class NonInviteServerTransaction extends TransactionMachine<NonInviteServ
     // the transport layer for transmission." The same holds in "Trying".
     let final: EncodedResponse;
     try {
-      final = { kind: "response", status: response.status, bytes: serializeMessage(response) };
+      final = { kind: "response", status: response.status, bytes: serializeMessage(response, FINAL_RESPONSES) };
     } catch (cause) {
       // A response that cannot be written fails as its send would have (17.2.4): a transport error.
       this.transportError(cause);
