@@ -26,7 +26,7 @@ import { buildSharedServices, provideServices } from "../worker/src/services";
 import { createLibsqlStore } from "../worker/src/store/libsql-store";
 import { createTenantDirectoryCache } from "../worker/src/tenants/tenant-directory";
 import type { Store } from "../worker/src/store/store";
-import type { Sha256 } from "../worker/src/registrar/binding-token";
+import type { Sha256Hex } from "../worker/src/registrar/binding-token";
 import { createInProcessClient, type InProcessClient } from "./in-process-client";
 import { startThreadStore } from "./thread-store";
 
@@ -120,7 +120,7 @@ async function openStore(
 }
 
 /** The binding token's hash, synchronous: WebCrypto's digest would go through Node's thread pool. */
-export const nodeSha256: Sha256 = (text) => createHash("sha256").update(text, "utf8").digest();
+export const nodeSha256: Sha256Hex = (text) => createHash("sha256").update(text, "utf8").digest("hex");
 
 /** Starts the runtime; stops what it started when a step fails. */
 export async function startNodeRuntime(options: NodeRuntimeOptions): Promise<NodeRuntime> {

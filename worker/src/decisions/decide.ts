@@ -4,7 +4,7 @@
  * endpoints (gateway/gateway-routes.ts); the Node runtime (node-runtime/) calls them in the gateway's own
  * process. Nothing here knows HTTP, signatures or the runtime: what differs is passed in.
  */
-import type { Sha256 } from "../registrar/binding-token";
+import type { Sha256Hex } from "../registrar/binding-token";
 import type {
   RequestDecisionInput,
   RequestEvent,
@@ -34,11 +34,11 @@ export interface DecisionServices {
   /** Keeps background work (a tenant cache refresh) alive past the answer: workerd's `ctx.waitUntil`. */
   readonly defer?: Defer;
   /** The binding token's hash; WebCrypto when unset (the Node runtime gives node:crypto's, synchronous). */
-  readonly sha256?: Sha256;
+  readonly sha256?: Sha256Hex;
 }
 
 /** The runtime's binding-token hash for the decisions' deps, when it gives one (WebCrypto otherwise). */
-const hash = (s: DecisionServices): { readonly sha256?: Sha256 } => (s.sha256 ? { sha256: s.sha256 } : {});
+const hash = (s: DecisionServices): { readonly sha256?: Sha256Hex } => (s.sha256 ? { sha256: s.sha256 } : {});
 
 /** The response event's context is forged, stale, or of a kind no decision issued. */
 export class InvalidContextError extends Error {

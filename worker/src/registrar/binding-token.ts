@@ -12,18 +12,23 @@ export const BINDING_TOKEN_PARAM = "erb";
 const encoder = new TextEncoder();
 
 /**
- * SHA-256 of a text's UTF-8 bytes. WebCrypto by default: every runtime has it. A runtime may give a
- * synchronous one (the Node runtime's node:crypto hash costs a few µs where WebCrypto's promise goes
- * through Node's thread pool, ~60 µs of the event loop's time per REGISTER).
+ * SHA-256 of a text's UTF-8 bytes, as lower-case hex. WebCrypto by default: every runtime has it. A runtime
+ * may give a synchronous one (the Node runtime's node:crypto hash costs a few µs where WebCrypto's promise
+ * goes through Node's thread pool, ~60 µs of the event loop's time per REGISTER). Hex, not bytes: node:crypto
+ * writes hex without a buffer, and a buffer per hash is an allocation outside the heap (docs/benchmarks.md).
  */
-export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
+export type Sha256Hex = (text: string) => string | Promise<string>;
 
-export const webCryptoSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+export const webCryptoSha256: Sha256Hex = async (text) => {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  let out = "";
+  for (const b of digest) out += HEX[b]!;
+  return out;
+};
 
 /** 20 hex characters (80 bits) of SHA-256 over "user@domain" LF identity. */
-export async function bindingToken(username: string, domain: string, identity: string, sha256: Sha256 = webCryptoSha256): Promise<string> {
-  const digest = await sha256(`${username}@${domain}\n${identity}`);
-  let out = "";
-  for (let i = 0; i < 10; i++) out += digest[i]!.toString(16).padStart(2, "0");
-  return out;
+export async function bindingToken(username: string, domain: string, identity: string, sha256: Sha256Hex = webCryptoSha256): Promise<string> {
+  return (await sha256(`${username}@${domain}\n${identity}`)).slice(0, 20);
 }

@@ -9,7 +9,7 @@ import { reply } from "../reply";
 import { failoverTarget } from "../tenants/dispatcher-select";
 import { addressUri, deltaSeconds, normalizeHost, parseUri } from "../sip-uri";
 import { bindingIdentity } from "./binding-identity";
-import { BINDING_TOKEN_PARAM, bindingToken, type Sha256 } from "./binding-token";
+import { BINDING_TOKEN_PARAM, bindingToken, type Sha256Hex } from "./binding-token";
 import { methodsToMask } from "./methods";
 import type { RegisterContext, RegisterContextContact } from "./register-context";
 
@@ -29,7 +29,7 @@ export interface RegisterRequestDeps {
   readonly now: number;
   readonly limits: ExpiryLimits;
   /** The binding token's hash (binding-token.ts); WebCrypto when unset. */
-  readonly sha256?: Sha256;
+  readonly sha256?: Sha256Hex;
 }
 
 /**

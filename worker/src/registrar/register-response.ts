@@ -8,7 +8,7 @@
 import type { ResponseDecisionInput, ResponseEvent } from "../../../contract/v1";
 import { StoreError, type Binding, type Store } from "../store/store";
 import { formatParams, parseUri, withoutExpires } from "../sip-uri";
-import { BINDING_TOKEN_PARAM, bindingToken, type Sha256 } from "./binding-token";
+import { BINDING_TOKEN_PARAM, bindingToken, type Sha256Hex } from "./binding-token";
 import type { RegisterContext } from "./register-context";
 import { planSave, type SaveLimits } from "./save-plan";
 
@@ -20,7 +20,7 @@ export interface RegisterResponseDeps {
   readonly limits: SaveLimits;
   readonly log: (obj: Record<string, unknown>) => void;
   /** The binding token's hash (binding-token.ts); WebCrypto when unset. */
-  readonly sha256?: Sha256;
+  readonly sha256?: Sha256Hex;
 }
 
 function formatContact(uri: string, params: Readonly<Record<string, string | null>>, expires: number): string {
@@ -34,7 +34,7 @@ async function phoneSideContacts(
   granted: ReturnType<typeof planSave>["granted"],
   expiries: ReadonlyMap<string, number>,
   bindings: readonly Binding[],
-  sha256: Sha256 | undefined,
+  sha256: Sha256Hex | undefined,
 ): Promise<string[]> {
   const out = granted.map((g) => formatContact(g.uri, g.params, g.expires));
   const ctxTokens = new Set(ctx.contacts.map((c) => c.token));

@@ -6,7 +6,7 @@
  * Anything that cannot be placed in exactly one tenant is refused with 403 and logged.
  */
 import type { Address, RelayTarget, RequestDecisionInput, RequestEvent } from "../../../contract/v1";
-import { BINDING_TOKEN_PARAM, bindingToken, type Sha256 } from "../registrar/binding-token";
+import { BINDING_TOKEN_PARAM, bindingToken, type Sha256Hex } from "../registrar/binding-token";
 import { addressUri, isIpAddress, parseUri } from "../sip-uri";
 import type { Binding, Store, Tenant } from "../store/store";
 import { failoverTarget } from "../tenants/dispatcher-select";
@@ -24,7 +24,7 @@ export interface RouteDeps {
   readonly anyDomainLookup: boolean;
   readonly log: (obj: Record<string, unknown>) => void;
   /** The binding token's hash (binding-token.ts); WebCrypto when unset. */
-  readonly sha256?: Sha256;
+  readonly sha256?: Sha256Hex;
 }
 
 /** Methods that create a dialog: the gateway Record-Routes them so in-dialog requests come back through it. */
