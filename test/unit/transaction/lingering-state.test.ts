@@ -5,6 +5,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import type { SipMessage, SipRequest, SipResponse } from "../../../sip/message";
+import { serializeMessage } from "../../../sip/serializer";
 import { ManualClock, TransactionLayer } from "../../../edge-gateway/src/transaction";
 import type { ClientTransactionUser, Destination, ClientTransaction } from "../../../edge-gateway/src/transaction";
 import { DOWNSTREAM, UPSTREAM, makeRequest, makeResponse, requestKey, sentMessage } from "./sip-fixtures";
@@ -28,6 +29,28 @@ function setup() {
 }
 
 describe("an answered non-INVITE transaction keeps only what it still needs", () => {
+  it("server: the final response it keeps shares a slab with other kept responses, not with messages sent at once", () => {
+    // A kept view keeps its whole slab (sip/byte-slab.ts): in the slab of sent-and-dropped messages, each
+    // final response would keep 64 KiB of them alive for Timer J.
+    const kept: Uint8Array[] = [];
+    const layer = new TransactionLayer({
+      clock: new ManualClock(),
+      send: (message) => {
+        if ("bytes" in message) kept.push(message.bytes);
+      },
+    });
+    for (const branch of ["z9hG4bK-slab-1", "z9hG4bK-slab-2"]) {
+      const request = makeRequest("REGISTER", { branch });
+      const r = layer.receiveRequest(request, requestKey(request, branch), UPSTREAM);
+      if (r.kind !== "new" || r.transaction.kind !== "non-invite-server") throw new Error("expected a new non-INVITE server transaction");
+      r.transaction.respond(makeResponse(request, 200));
+    }
+    const sentAtOnce = serializeMessage(makeResponse(makeRequest("OPTIONS", { branch: "z9hG4bK-slab-3" }), 200));
+    expect(kept).toHaveLength(2);
+    expect(kept[1]!.buffer).toBe(kept[0]!.buffer);
+    expect(kept[0]!.buffer).not.toBe(sentAtOnce.buffer);
+  });
+
   it("server (17.2.2): the request and the parsed final are let go; a retransmission still gets the same response", async () => {
     const { clock, sent, layer } = setup();
     const branch = "z9hG4bK-linger-server";
