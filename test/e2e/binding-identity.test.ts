@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, UPSTREAM_PASSWORD, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
-import { receivedRequestLines, runSipp, startSippUas, type SippUas } from "../support/sipp";
+import { receivedRequestLines, registerWithDigest, runSipp, type SippUas, startSippUas } from "../support/sipp";
 import { RUNTIMES, startTestStack, type TestStack } from "../support/stack";
 
 const GW = { ip: "127.0.27.1", port: 5060 };
@@ -36,16 +36,7 @@ describe.each(RUNTIMES)("%s runtime", (runtime) => {
     ]);
     await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
     for (const phone of PHONES) {
-      await runSipp({
-        scenario: scenarioPath("phone-register-digest-200.xml"),
-        target: `${GW.ip}:${GW.port}`,
-        bindIp: phone.ip,
-        bindPort: phone.port,
-        service: "201",
-        keys: { domain: A, contact: PRIVATE_CONTACT, expires: "300" },
-        auth: { user: "201", pass: UPSTREAM_PASSWORD, uri: A },
-        workDir: work,
-      });
+      await registerWithDigest({ target: `${GW.ip}:${GW.port}`, phone: { ...phone, contact: PRIVATE_CONTACT }, domain: A, password: UPSTREAM_PASSWORD, workDir: work });
     }
   });
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, TENANT_B_DOMAIN as B, UPSTREAM_PASSWORD, type Upstream } from "../support/kamailio-upstream";
 import { REPO_ROOT, scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, startProcess, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
-import { runSipp, startSippUas } from "../support/sipp";
+import { registerWithDigest, runSipp, startSippUas } from "../support/sipp";
 import { RUNTIMES, startTestStack, type TestStack } from "../support/stack";
 
 const GW = { ip: "127.0.19.1", port: 5060 };
@@ -60,17 +60,7 @@ describe.each(RUNTIMES)("%s runtime", (runtime) => {
 
   /** The phone registers (REGISTER, 401, REGISTER with credentials, 200); runSipp rejects on anything else. */
   async function register(): Promise<void> {
-    await runSipp({
-      scenario: scenarioPath("phone-register-digest-200.xml"),
-      target: GW_TARGET,
-      bindIp: PHONE.ip,
-      bindPort: PHONE.port,
-      service: "201",
-      keys: { domain: A, contact: PHONE.contact, expires: "300" },
-      auth: { user: "201", pass: UPSTREAM_PASSWORD, uri: A },
-      workDir: work,
-      timeoutSec: 15,
-    });
+    await registerWithDigest({ target: GW_TARGET, phone: PHONE, domain: A, password: UPSTREAM_PASSWORD, workDir: work, timeoutSec: 15 });
   }
 
   /** Tenant-a's Asterisk calls the phone, which answers; the Asterisk hangs up. Both sides must complete. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, UPSTREAM_PASSWORD, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
-import { receivedRequestLines, runSipp, startSippUas } from "../support/sipp";
+import { receivedRequestLines, registerWithDigest, runSipp, startSippUas } from "../support/sipp";
 import { RUNTIMES, startTestStack, type TestStack } from "../support/stack";
 
 const PHONES_SIDE = { ip: "127.0.28.1", port: 5060 };
@@ -30,16 +30,7 @@ describe.each(RUNTIMES)("%s runtime", (runtime) => {
       startTestStack(work, PHONES_SIDE, { runtime, sipListenPbx: PBX_SIDE }),
     ]);
     await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
-    await runSipp({
-      scenario: scenarioPath("phone-register-digest-200.xml"),
-      target: `${PHONES_SIDE.ip}:${PHONES_SIDE.port}`,
-      bindIp: PHONE.ip,
-      bindPort: PHONE.port,
-      service: "201",
-      keys: { domain: A, contact: PHONE.contact, expires: "300" },
-      auth: { user: "201", pass: UPSTREAM_PASSWORD, uri: A },
-      workDir: work,
-    });
+    await registerWithDigest({ target: `${PHONES_SIDE.ip}:${PHONES_SIDE.port}`, phone: PHONE, domain: A, password: UPSTREAM_PASSWORD, workDir: work });
   });
 
   afterAll(async () => {

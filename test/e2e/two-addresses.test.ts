@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
-import { runSipp, startSippUas } from "../support/sipp";
+import { registerWithDigest, runSipp, startSippUas } from "../support/sipp";
 import { RUNTIMES, startTestStack, type TestStack } from "../support/stack";
 
 const PHONES_SIDE = { ip: "::1", port: 15060 };
@@ -25,16 +25,7 @@ describe.each(RUNTIMES)("%s runtime", (runtime) => {
     upstream = await startUpstream({ addrA: "127.0.15.11", addrB: "127.0.15.12", port: 5080 });
     stack = await startTestStack(work, PHONES_SIDE, { runtime, sipListenPbx: PBX_SIDE });
     await stack.addTenant(A, `sip:${upstream.addrA}:${upstream.port}`);
-    await runSipp({
-      scenario: scenarioPath("phone-register-digest-200.xml"),
-      target: `[${PHONES_SIDE.ip}]:${PHONES_SIDE.port}`,
-      bindIp: PHONE.ip,
-      bindPort: PHONE.port,
-      service: "201",
-      keys: { domain: A, contact: PHONE.contact, expires: "300" },
-      auth: { user: "201", pass: "secret", uri: A },
-      workDir: work,
-    });
+    await registerWithDigest({ target: `[${PHONES_SIDE.ip}]:${PHONES_SIDE.port}`, phone: PHONE, domain: A, password: "secret", workDir: work });
   });
 
   afterAll(async () => {

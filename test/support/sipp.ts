@@ -15,6 +15,7 @@ import {
   waitForUdpPortFree,
 } from "./processes";
 import type { ManagedProcess } from "./processes";
+import { scenarioPath } from "./paths";
 
 /** Digest credentials (`-au`/`-ap`); `uri` sets `-auth_uri` (sipp otherwise uses `remote_ip:remote_port`). */
 export interface SippAuth {
@@ -357,4 +358,34 @@ export async function startSippUas(options: SippUasOptions): Promise<SippUas> {
       },
     };
   }
+}
+
+/** A phone that registers once with digest (phone-register-digest-200.xml): the run must end in a 200. */
+export interface DigestRegistration {
+  /** `ip:port` (or `[v6]:port`) of the gateway. */
+  readonly target: string;
+  /** The phone's own address, and the Contact host:port it registers. */
+  readonly phone: { readonly ip: string; readonly port: number; readonly contact: string };
+  readonly domain: string;
+  readonly password: string;
+  /** Default 201. */
+  readonly user?: string;
+  readonly workDir: string;
+  readonly timeoutSec?: number;
+}
+
+/** Registers `user@domain` through the gateway with digest, for 300 s; rejects unless it ends in a 200. */
+export function registerWithDigest(o: DigestRegistration): Promise<SippResult> {
+  const user = o.user ?? "201";
+  return runSipp({
+    scenario: scenarioPath("phone-register-digest-200.xml"),
+    target: o.target,
+    bindIp: o.phone.ip,
+    bindPort: o.phone.port,
+    service: user,
+    keys: { domain: o.domain, contact: o.phone.contact, expires: "300" },
+    auth: { user, pass: o.password, uri: o.domain },
+    workDir: o.workDir,
+    ...(o.timeoutSec !== undefined && { timeoutSec: o.timeoutSec }),
+  });
 }
