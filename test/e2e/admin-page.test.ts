@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, TENANT_B_DOMAIN as B, type Upstream } from "../support/kamailio-upstream";
 import { focused, startBrowser, tabTo, type TestBrowser } from "../support/browser";
-import { scenarioPath } from "../support/paths";
 import { createTempDir, freeTcpPort, removeTempDir, stopAllStartedProcesses } from "../support/processes";
-import { runSipp } from "../support/sipp";
+import { registerWithDigest } from "../support/sipp";
 import { startTestStack, type TestStack } from "../support/stack";
 
 const GW = { ip: "127.0.26.1", port: 5060 };
@@ -25,16 +24,7 @@ let browser: TestBrowser;
 
 /** A sipp phone registers `ext@domain` through the gateway (digest with the stand-in registrar). */
 async function register(ext: string, domain: string, phoneIp: string, contactIp: string): Promise<void> {
-  await runSipp({
-    scenario: scenarioPath("phone-register-digest-200.xml"),
-    target: `${GW.ip}:${GW.port}`,
-    bindIp: phoneIp,
-    bindPort: 5070,
-    service: ext,
-    keys: { domain, contact: `${contactIp}:5070`, expires: "300" },
-    auth: { user: ext, pass: "secret", uri: domain },
-    workDir: work,
-  });
+  await registerWithDigest({ target: `${GW.ip}:${GW.port}`, phone: { ip: phoneIp, port: 5070, contact: `${contactIp}:5070` }, domain, password: "secret", user: ext, workDir: work });
 }
 
 beforeAll(async () => {

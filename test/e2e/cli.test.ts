@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, TENANT_A_DOMAIN as A, type Upstream } from "../support/kamailio-upstream";
-import { REPO_ROOT, scenarioPath } from "../support/paths";
+import { REPO_ROOT } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
-import { runSipp } from "../support/sipp";
+import { registerWithDigest } from "../support/sipp";
 import { RUNTIMES, startTestStack, type TestStack } from "../support/stack";
 
 let work: string;
@@ -60,16 +60,7 @@ describe.each(RUNTIMES)("%s runtime", (runtime) => {
     });
 
     it("lists a binding a phone registered, with the fields an operator needs, and removes it", async () => {
-      await runSipp({
-        scenario: scenarioPath("phone-register-digest-200.xml"),
-        target: "127.0.13.1:5060",
-        bindIp: "127.0.13.21",
-        bindPort: 5070,
-        service: "201",
-        keys: { domain: A, contact: "127.0.13.121:5070", expires: "300" },
-        auth: { user: "201", pass: "secret", uri: A },
-        workDir: work,
-      });
+      await registerWithDigest({ target: "127.0.13.1:5060", phone: { ip: "127.0.13.21", port: 5070, contact: "127.0.13.121:5070" }, domain: A, password: "secret", workDir: work });
       const list = await edgectl("location", "list", "--domain", A, "--json");
       expect(list.code).toBe(0);
       const rows = JSON.parse(list.stdout) as Record<string, unknown>[];

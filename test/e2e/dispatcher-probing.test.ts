@@ -19,7 +19,7 @@ import { stableHash } from "../../worker/src/tenants/dispatcher-select";
 import { startUpstream, TENANT_A_DOMAIN as A, TENANT_B_DOMAIN as B, UPSTREAM_PASSWORD, type Upstream } from "../support/kamailio-upstream";
 import { scenarioPath } from "../support/paths";
 import { createTempDir, findExecutable, removeTempDir, runningStartedPids, stopAllStartedProcesses, TIMED_OUT, waitAtMost } from "../support/processes";
-import { runSipp, startSippUas } from "../support/sipp";
+import { registerWithDigest, runSipp, startSippUas } from "../support/sipp";
 import { startExtraGateway, startTestStack, type TestStack } from "../support/stack";
 
 const GW = { ip: "127.0.30.2", port: 5060 };
@@ -69,16 +69,7 @@ async function waitForState(uri: string, state: string, withinMs: number): Promi
 }
 
 async function register(): Promise<void> {
-  await runSipp({
-    scenario: scenarioPath("phone-register-digest-200.xml"),
-    target: GW_TARGET,
-    bindIp: PHONE.ip,
-    bindPort: PHONE.port,
-    service: EXT,
-    keys: { domain: A, contact: PHONE.contact, expires: "600" },
-    auth: { user: EXT, pass: UPSTREAM_PASSWORD, uri: A },
-    workDir: work,
-  });
+  await registerWithDigest({ target: GW_TARGET, phone: PHONE, domain: A, password: UPSTREAM_PASSWORD, user: EXT, expires: 600, workDir: work });
 }
 
 /** Kamailio's count of SIP requests received (core statistics, through kamcmd). */

@@ -35,7 +35,7 @@ import {
   waitForUdpPortFree,
   type ManagedProcess,
 } from "../support/processes";
-import { parseSippTrace, receivedRequestLines, runSipp, startSippUas } from "../support/sipp";
+import { parseSippTrace, receivedRequestLines, registerWithDigest, runSipp, startSippUas } from "../support/sipp";
 import { startExtraGateway, startTestStack, type StackBinding, type TestStack } from "../support/stack";
 
 const GW_A = { ip: "127.0.31.1", port: 5060 };
@@ -153,16 +153,7 @@ describe.each(DEPLOYMENTS)("two gateways on one store (%s)", (deployment) => {
       // The stack's gateway A owns the file (migrated at its start); B opens the same file.
       gatewayB = await startNodeGatewayProcess(work, stack.storeUrl, undefined);
     }
-    await runSipp({
-      scenario: scenarioPath("phone-register-digest-200.xml"),
-      target: `${GW_A.ip}:${GW_A.port}`,
-      bindIp: PHONE.ip,
-      bindPort: PHONE.port,
-      service: "201",
-      keys: { domain: A, contact: PHONE.contact, expires: "600" },
-      auth: { user: "201", pass: UPSTREAM_PASSWORD, uri: A },
-      workDir: work,
-    });
+    await registerWithDigest({ target: `${GW_A.ip}:${GW_A.port}`, phone: PHONE, domain: A, password: UPSTREAM_PASSWORD, expires: 600, workDir: work });
   });
 
   afterAll(async () => {

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../edge-gateway/src/gateway";
 import { DEFAULT_FLOOD_CONFIG } from "../../edge-gateway/src/ingress/ingress-guard";
 import { startUpstream, TENANT_A_DOMAIN as A, type Upstream } from "../support/kamailio-upstream";
-import { scenarioPath } from "../support/paths";
 import { createTempDir, removeTempDir, stopAllStartedProcesses } from "../support/processes";
-import { runSipp } from "../support/sipp";
+import { registerWithDigest } from "../support/sipp";
 import { startExtraGateway, startTestStack, type TestStack } from "../support/stack";
 
 let work: string;
@@ -77,17 +76,7 @@ describe("after the gateway gave up on many worker calls", () => {
 
     // The worker answers its admin API and a real phone registers through the patient gateway.
     expect((await stack.admin("GET", "/health")).status).toBe(200);
-    await runSipp({
-      scenario: scenarioPath("phone-register-digest-200.xml"),
-      target: "127.0.16.1:5060",
-      bindIp: "127.0.16.21",
-      bindPort: 5070,
-      service: "201",
-      keys: { domain: A, contact: "127.0.16.121:5070", expires: "300" },
-      auth: { user: "201", pass: "secret", uri: A },
-      workDir: work,
-      timeoutSec: 15,
-    });
+    await registerWithDigest({ target: "127.0.16.1:5060", phone: { ip: "127.0.16.21", port: 5070, contact: "127.0.16.121:5070" }, domain: A, password: "secret", workDir: work, timeoutSec: 15 });
     expect(await stack.bindings(`201@${A}`)).toHaveLength(1);
   });
 });
@@ -119,17 +108,7 @@ describe("garbage on the wire", () => {
     socket.close();
     expect(stack.gateway.metrics.get("edge_gateway_internal_errors_total")).toBe(0);
     expect(stack.gateway.metrics.get("edge_gateway_bad_messages_total", { status: 400 })).toBeGreaterThan(100);
-    await runSipp({
-      scenario: scenarioPath("phone-register-digest-200.xml"),
-      target: "127.0.16.1:5060",
-      bindIp: "127.0.16.22",
-      bindPort: 5070,
-      service: "202",
-      keys: { domain: A, contact: "127.0.16.122:5070", expires: "300" },
-      auth: { user: "202", pass: "secret", uri: A },
-      workDir: work,
-      timeoutSec: 15,
-    });
+    await registerWithDigest({ target: "127.0.16.1:5060", phone: { ip: "127.0.16.22", port: 5070, contact: "127.0.16.122:5070" }, domain: A, password: "secret", user: "202", workDir: work, timeoutSec: 15 });
     expect(await stack.bindings(`202@${A}`)).toHaveLength(1);
   });
 });

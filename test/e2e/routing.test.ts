@@ -24,7 +24,7 @@ import {
   TIMED_OUT,
   waitAtMost,
 } from "../support/processes";
-import { parseSippTrace, receivedRequestLines, runSipp, startSippUas, type SippResult, type SippUas } from "../support/sipp";
+import { parseSippTrace, receivedRequestLines, registerWithDigest, runSipp, startSippUas, type SippResult, type SippUas } from "../support/sipp";
 import { RUNTIMES, startTestStack, type TestStack } from "../support/stack";
 
 const C = "tenant-c.example";
@@ -133,16 +133,7 @@ function pbx(scenario: string, from: Source, ext = "201", extra: { recvTimeoutMs
 
 /** Registers `ext@domain` for `phone` with the digest scenario, through the gateway. */
 async function register(phone: Phone, domain: string, ext = "201"): Promise<void> {
-  await runSipp({
-    scenario: scenarioPath("phone-register-digest-200.xml"),
-    target: GW_TARGET,
-    bindIp: phone.ip,
-    bindPort: phone.port,
-    service: ext,
-    keys: { domain, contact: phone.contact, expires: "600" },
-    auth: { user: ext, pass: UPSTREAM_PASSWORD, uri: domain },
-    workDir: work,
-  });
+  await registerWithDigest({ target: GW_TARGET, phone, domain, password: UPSTREAM_PASSWORD, user: ext, expires: 600, workDir: work });
   const bs = await stack.bindings(`${ext}@${domain}`);
   if (!bs.some((b) => b.contact === contactUri(phone, ext) && b.received === `sip:${real(phone)}`)) {
     throw new Error(`binding of ${ext}@${domain} for ${real(phone)} not stored: ${JSON.stringify(bs)}`);

@@ -370,11 +370,13 @@ export interface DigestRegistration {
   readonly password: string;
   /** Default 201. */
   readonly user?: string;
+  /** Seconds the phone asks for (the [expires] key); default 300. */
+  readonly expires?: number;
   readonly workDir: string;
   readonly timeoutSec?: number;
 }
 
-/** Registers `user@domain` through the gateway with digest, for 300 s; rejects unless it ends in a 200. */
+/** Registers `user@domain` through the gateway with digest, for `expires` seconds; rejects unless it ends in a 200. */
 export function registerWithDigest(o: DigestRegistration): Promise<SippResult> {
   const user = o.user ?? "201";
   return runSipp({
@@ -383,7 +385,7 @@ export function registerWithDigest(o: DigestRegistration): Promise<SippResult> {
     bindIp: o.phone.ip,
     bindPort: o.phone.port,
     service: user,
-    keys: { domain: o.domain, contact: o.phone.contact, expires: "300" },
+    keys: { domain: o.domain, contact: o.phone.contact, expires: String(o.expires ?? 300) },
     auth: { user, pass: o.password, uri: o.domain },
     workDir: o.workDir,
     ...(o.timeoutSec !== undefined && { timeoutSec: o.timeoutSec }),
