@@ -35,6 +35,8 @@ const DEFINITIONS: Readonly<Record<string, Definition>> = {
   edge_gateway_received_total: { help: "SIP messages received, by kind.", labels: ["kind"] },
   edge_gateway_sent_total: { help: "SIP messages sent, by kind.", labels: ["kind"] },
   edge_gateway_rejections_total: { help: "Requests rejected by the gateway or the worker, by reason.", labels: ["reason"] },
+  edge_gateway_load_challenge_answers_total: { help: "Answers to a relayed 401/407 admitted while the load bound refused new requests.", labels: [] },
+  edge_gateway_load_challenges_remembered: { help: "Relayed 401/407 challenges remembered so that their answers are admitted under load.", labels: [] },
   edge_gateway_dropped_total: { help: "Requests dropped without an answer, by reason.", labels: ["reason"] },
   edge_gateway_worker_calls_total: { help: "Calls to the worker, by kind.", labels: ["kind"] },
   edge_gateway_worker_failures_total: { help: "Failed calls to the worker, by reason.", labels: ["reason"] },

@@ -93,7 +93,7 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
   // if it is routed after all, it is refused at the end. An OPTIONS to a user is routed, refused here.
   const optionsUri = req.method === "OPTIONS" ? parseSipUri(req.uri) : undefined;
   const maybeKeepalive = req.method === "OPTIONS" && optionsUri?.user === undefined;
-  if (!inDialog && !maybeKeepalive && env.overload.load.refuse()) return unavailable("overload_load");
+  if (!inDialog && !maybeKeepalive && refusedForLoad(env, req, source)) return unavailable("overload_load");
   // 16.3 step 3 (Max-Forwards): "If the request does not contain a Max-Forwards header field, this check
   // is passed. If the request contains a Max-Forwards header field with a field value greater than zero,
   // the check is passed. If the request contains a Max-Forwards header field with a field value of zero
@@ -140,11 +140,23 @@ export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: Transpor
     }
     // A routed OPTIONS without a user part (relayed by a peer gateway, or to be decided) is refused for the
     // load as other new requests are above, once it is known not to be a keep-alive.
-    if (maybeKeepalive && env.overload.load.refuse()) return unavailable("overload_load");
+    if (maybeKeepalive && refusedForLoad(env, req, source)) return unavailable("overload_load");
   }
   const over = env.overload.refusal(!inDialog);
   if (over) return unavailable(`overload_${over}`);
   return admitted;
+}
+
+/**
+ * The load bound's draw for a new out-of-dialog request (overload.ts, LoadShedder). With the receive queue
+ * under its bound, one that answers a challenge this gateway relayed is admitted all the same, once: its
+ * first request's work is not wasted (challenge-answers.ts).
+ */
+function refusedForLoad(env: ProxyEnv, req: SipRequest, source: TransportAddress): boolean {
+  if (!env.overload.load.refuse()) return false;
+  if (env.overload.load.queueLong || !env.overload.challenges.takeAnswer(req, source)) return true;
+  env.o.metrics.inc("edge_gateway_load_challenge_answers_total");
+  return false;
 }
 
 /**

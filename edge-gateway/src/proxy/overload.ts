@@ -19,7 +19,14 @@
  * growing share of new out-of-dialog requests is refused at once (a 503 costs a small fraction of a relayed
  * transaction); once the queue is short and the loop has idle time, the share falls to what fits (LoadShedder).
  * A request and its response each wait in it, so the bound is kept well under half of T1.
+ *
+ * Why answers to a challenge are spared: a phone registers in two requests, the second answering its PBX's
+ * 401. Refusing the second wastes the work done for the first, so while the receive queue is under its
+ * bound the load bound admits a request that answers a challenge the gateway relayed, once per challenge
+ * (challenge-answers.ts), and its refusals fall on new work.
  */
+
+import { ChallengeAnswers } from "./challenge-answers";
 
 export interface OverloadLimits {
   readonly maxTransactions: number;
@@ -31,6 +38,13 @@ export interface OverloadLimits {
 }
 
 export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = { maxTransactions: 10_000, maxPendingDecisions: 1_000, maxDecisionWaitMs: 250, maxQueueDelayMs: 150 };
+
+/**
+ * How long a relayed challenge is remembered (between one and two of these): a phone answers at once, and
+ * under load its answer waits at most a few hundred ms in the receive queue. A password typed by hand comes
+ * later and is treated as any new request.
+ */
+const CHALLENGE_LIFETIME_MS = 2_000;
 
 export type OverloadReason = "transactions" | "pending_decisions" | "decision_wait";
 
@@ -119,6 +133,11 @@ export class LoadShedder {
     this.share = next < 0.01 ? 0 : next;
   }
 
+  /** True while the last sample found the receive queue at or above the bound. */
+  get queueLong(): boolean {
+    return this.maxQueueDelayMs > 0 && this.lastDelayMs >= this.maxQueueDelayMs;
+  }
+
   /** The share of new requests refused now (0..MAX_SHARE). */
   get refusedShare(): number {
     return this.share;
@@ -144,6 +163,8 @@ export class OverloadGuard {
   private tooOldSince: number | undefined;
   /** The share of new requests refused for the receive queue's delay (gateway.ts feeds it samples). */
   readonly load: LoadShedder;
+  /** Requests whose challenge was relayed: their answers are not refused for the load (challenge-answers.ts). */
+  readonly challenges: ChallengeAnswers;
 
   constructor(
     private readonly limits: OverloadLimits,
@@ -153,6 +174,7 @@ export class OverloadGuard {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.load = new LoadShedder(limits.maxQueueDelayMs, random);
+    this.challenges = new ChallengeAnswers(limits.maxTransactions, CHALLENGE_LIFETIME_MS, now);
   }
 
   /** Why a new request must be refused now, or undefined when it may be taken. */

@@ -80,6 +80,7 @@ export class ProxyCore implements ProxyEnv {
     o.metrics.gauge("edge_gateway_server_transactions", () => this.layer.counts().server);
     o.metrics.gauge("edge_gateway_response_contexts", () => this.contexts.size);
     o.metrics.gauge("edge_gateway_pending_decisions", () => this.overload.pendingDecisions);
+    o.metrics.gauge("edge_gateway_load_challenges_remembered", () => this.overload.challenges.size);
   }
 
   /** Entry point of the transport: one datagram. Never throws. */

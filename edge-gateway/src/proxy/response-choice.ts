@@ -139,6 +139,8 @@ export function sendFinal(env: ProxyEnv, ctx: ResponseContext, res: SipResponse,
     ctx.machine.to("Answered", `final ${res.status}`);
     env.meter.answered(ctx.metered, res.status, local);
     env.respond(ctx, res, local && res.status >= 300);
+    // A 401 / 407 going up: the request that answers it is not refused for the load (challenge-answers.ts).
+    env.overload.challenges.noteFinal(ctx.request, ctx.source, res.status);
     return;
   }
   env.meter.answered(ctx.metered, res.status, local);

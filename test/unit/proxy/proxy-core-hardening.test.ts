@@ -550,3 +550,102 @@ describe("response context states (a table; an illegal transition throws)", () =
     expect(() => ctx.machine.to("Proceeding", "late")).toThrow(ProxyStateError);
   });
 });
+
+describe("overload control: the answer to a relayed challenge is not refused for the load", () => {
+  const REGISTER_RELAY: RequestDecisionInput = {
+    action: "relay",
+    targets: [{ requestUri: "sip:198.51.100.10:5060", nextHop: { ip: ASTERISK.ip, port: ASTERISK.port }, side: "pbx" }],
+    wantResponse: "2xx",
+  };
+  /** A phone's REGISTER; `n` makes its branch and CSeq, `auth` adds credentials. */
+  const register = (n: number, options: { callId?: string; fromTag?: string; auth?: "Authorization" | "Proxy-Authorization" } = {}): SipRequest =>
+    request([
+      "REGISTER sip:tenant-a.example SIP/2.0",
+      `Via: SIP/2.0/UDP 10.0.0.5:5060;rport;branch=z9hG4bK-chal-${n}`,
+      "Max-Forwards: 70",
+      `From: <sip:401@tenant-a.example>;tag=${options.fromTag ?? "ft-1"}`,
+      "To: <sip:401@tenant-a.example>",
+      `Call-ID: ${options.callId ?? "chal-1@10.0.0.5"}`,
+      `CSeq: ${n} REGISTER`,
+      "Contact: <sip:401@10.0.0.5:5060>;expires=3600",
+      ...(options.auth ? [`${options.auth}: Digest username="401", realm="tenant-a.example", nonce="n1", uri="sip:tenant-a.example", response="00"`] : []),
+      "Content-Length: 0",
+    ]);
+  /** Sends `req` from `source`; the registrar answers `status`; returns the status the phone got. */
+  async function answered(h: Harness, req: SipRequest, status: number, source = PHONE_A): Promise<number> {
+    h.fromPhone(req, source);
+    await flush();
+    const { request: fwd } = onlyRequest(h.take());
+    h.fromPbx(answer(fwd, status, status === 200 ? "OK" : "Unauthorized", [], "reg"));
+    await flush();
+    return onlyResponse(h.take()).response.status;
+  }
+  /** A harness whose load bound refuses every new request (the draw 0 is under any share). */
+  function refusingAll(): Harness {
+    const h = setup({ random: () => 0 });
+    h.worker.onRequest = () => decide(REGISTER_RELAY);
+    h.worker.onResponse = () => forward();
+    return h;
+  }
+  /** The share cut high by a long queue; then the queue under the bound (not yet short), so the share holds. */
+  const overloaded = (h: Harness): void => {
+    for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
+    h.core.overload.load.sample(100, 1);
+    expect(h.core.overload.load.refusedShare).toBeGreaterThan(0.9);
+    expect(h.core.overload.load.queueLong).toBe(false);
+  };
+  const refusedAtOnce = (h: Harness, req: SipRequest, source = PHONE_A): number => {
+    h.fromPhone(req, source);
+    return onlyResponse(h.take()).response.status;
+  };
+
+  it("a REGISTER challenged before the load rose has its answer admitted once; a second answer, or one from elsewhere, gets 503", async () => {
+    // Before: the answer was refused with the same share as new work, wasting the first request's relay.
+    const h = refusingAll();
+    expect(await answered(h, register(1), 401)).toBe(401);
+    expect(h.gauge("edge_gateway_load_challenges_remembered")).toBe(1);
+    overloaded(h);
+    // A new registration is refused for the load...
+    expect(refusedAtOnce(h, register(10, { callId: "other@10.0.0.5" }))).toBe(503);
+    // ...the same call from another address, or without credentials, too.
+    expect(refusedAtOnce(h, register(11, { auth: "Authorization" }), PHONE_B)).toBe(503);
+    expect(refusedAtOnce(h, register(12))).toBe(503);
+    expect(refusedAtOnce(h, register(13, { fromTag: "ft-2", auth: "Authorization" }))).toBe(503);
+    // The answer to the challenge is relayed, and the phone registers.
+    expect(await answered(h, register(2, { auth: "Authorization" }), 200)).toBe(200);
+    expect(h.metrics.get("edge_gateway_load_challenge_answers_total")).toBe(1);
+    expect(h.gauge("edge_gateway_load_challenges_remembered")).toBe(0);
+    // One challenge admits one answer.
+    expect(refusedAtOnce(h, register(3, { auth: "Authorization" }))).toBe(503);
+    expect(h.metrics.get("edge_gateway_rejections_total", { reason: "overload_load" })).toBe(5);
+  });
+
+  it("while the receive queue is at or above the bound, an answer is refused like new work (admitting it would lengthen that queue)", async () => {
+    const h = refusingAll();
+    expect(await answered(h, register(1), 401)).toBe(401);
+    for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
+    expect(h.core.overload.load.queueLong).toBe(true);
+    expect(refusedAtOnce(h, register(2, { auth: "Authorization" }))).toBe(503);
+    expect(h.metrics.get("edge_gateway_load_challenge_answers_total")).toBe(0);
+  });
+
+  it("a 407 answered with Proxy-Authorization is admitted too; none is remembered for a 403, or past its lifetime", async () => {
+    // The first request got in while the share was lower: admitted before the samples.
+    const fresh = refusingAll();
+    expect(await answered(fresh, register(1), 407)).toBe(407);
+    overloaded(fresh);
+    expect(await answered(fresh, register(2, { auth: "Proxy-Authorization" }), 200)).toBe(200);
+    // A 403 is no challenge: nothing to answer.
+    const denied = refusingAll();
+    expect(await answered(denied, register(1), 403)).toBe(403);
+    expect(denied.gauge("edge_gateway_load_challenges_remembered")).toBe(0);
+    overloaded(denied);
+    expect(refusedAtOnce(denied, register(2, { auth: "Authorization" }))).toBe(503);
+    // An answer that comes after two lifetimes (a password typed by hand) is new work like any other.
+    const late = refusingAll();
+    expect(await answered(late, register(1), 401)).toBe(401);
+    overloaded(late);
+    late.clock.advance(4_001);
+    expect(refusedAtOnce(late, register(2, { auth: "Authorization" }))).toBe(503);
+  });
+});
