@@ -34,6 +34,7 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** The load scenarios (bench/scenarios/); phones register with the end-to-end tests' digest scenario. */
 const SCENARIOS = {
   register: path.join(BENCH_DIR, "scenarios", "register-load.xml"),
+  registerDigest: path.join(BENCH_DIR, "scenarios", "register-digest-load.xml"),
   options: path.join(BENCH_DIR, "scenarios", "pbx-options-load.xml"),
   phoneUas: path.join(BENCH_DIR, "scenarios", "phone-options-uas.xml"),
   keepalive: path.join(BENCH_DIR, "scenarios", "keepalive-options.xml"),
@@ -98,6 +99,8 @@ const DIRECT_REG_CONTACT = "127.0.21.132:5070";
 
 interface Options {
   readonly regRates: number[];
+  /** Each REGISTER challenged (401), then sent again with credentials: two transactions per call. */
+  readonly regDigest: boolean;
   readonly optRates: number[];
   readonly dur: number;
   /** Seconds of the lowest-rate step, which gives the added latency: LAT_DUR, and at least `dur`. */
@@ -133,6 +136,8 @@ const HELP = `npm run bench [-- options]     (each option also as an environment
   --warmup S         seconds of warm-up per system/test WARMUP      default 3
   --warmup-rate R    calls/s of the warm-up             WARMUP_RATE default 100
   --tests LIST       register,options,keepalive         TESTS       default all three
+  --register-digest  each REGISTER is challenged by the stand-in registrar (401) and sent again with
+                     credentials, as an Asterisk does: two transactions per call   REG_DIGEST=1
   --systems LIST     direct,kamailio,workers,node       SYSTEMS     default all four ("ours" = workers,node)
   --direct-all       direct baseline at every rate      DIRECT_ALL=1 (default: lowest rate only)
   --no-trace         no sipp -trace_msg: percentiles from -trace_rtt (whole ms)   TRACE=0
@@ -178,6 +183,7 @@ function parseOptions(argv: string[]): Options {
       "no-overload": { type: "boolean" },
       "cpu-prof": { type: "boolean" },
       "trace-load": { type: "boolean" },
+      "register-digest": { type: "boolean" },
       soak: { type: "boolean" },
       "proxy-children": { type: "string" },
       "shm-mb": { type: "string" },
@@ -208,6 +214,7 @@ function parseOptions(argv: string[]): Options {
   const dur = posInt(str(values.dur, "DUR", "10"), "DUR");
   return {
     regRates: rates(str(values["reg-rates"], "REG_RATES", "100,300,600"), "REGISTER rate"),
+    regDigest: values["register-digest"] ?? envFlag("REG_DIGEST"),
     optRates: rates(str(values["opt-rates"], "OPT_RATES", "100,300,600"), "OPTIONS rate"),
     dur,
     latDur: Math.max(dur, posInt(str(values["lat-dur"], "LAT_DUR", "30"), "LAT_DUR")),
@@ -634,7 +641,7 @@ class Bench {
     const site = system === "direct" ? KAM : SITES[system];
     if (test === "register") {
       return {
-        scenario: SCENARIOS.register,
+        scenario: this.o.regDigest ? SCENARIOS.registerDigest : SCENARIOS.register,
         target: system === "direct" ? `${KAM.upA}:${KAM.upPort}` : hp(site.target),
         bindIp: system === "direct" ? DIRECT_REG_CLIENT.ip : site.regClient.ip,
         bindPort: system === "direct" ? DIRECT_REG_CLIENT.port : site.regClient.port,
@@ -1131,7 +1138,7 @@ async function main(): Promise<void> {
   } else {
     // The lowest-rate step of each test and system runs longer (latDur).
     const latExtra = loadTests.length * o.systems.length * (o.latDur - o.dur);
-    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step (lowest rate ${o.latDur} s); ` +
+    console.log(`edge-registrar bench: ${o.tests.join(" + ")}; REGISTER${o.regDigest ? " (challenged, two transactions)" : ""} ${o.regRates.join("/")}/s, OPTIONS ${o.optRates.join("/")}/s; ${o.dur} s per step (lowest rate ${o.latDur} s); ` +
       `systems ${o.systems.join(", ")}; ${steps} measured steps${o.overload ? " (overload included)" : ""} (~${Math.round((steps * (o.dur + 5) + latExtra + loadTests.length * o.systems.length * (o.warmup + 4) + 40) / 60)} min)`);
   }
   console.log(`files: ${o.outDir}`);
@@ -1157,7 +1164,7 @@ async function main(): Promise<void> {
   const facts = machineFacts(kamVersion);
   const tables = bench.tables();
   const cmd = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "LAT_DUR", "WARMUP", "TESTS", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB", "MAX_QUEUE_DELAY_MS", "BENCH_WORKER_VARS", "BENCH_NODE_FLAGS"]
+  const envUsed = ["REG_RATES", "OPT_RATES", "DUR", "LAT_DUR", "WARMUP", "TESTS", "REG_DIGEST", "SYSTEMS", "DIRECT_ALL", "TRACE", "NO_SKIP", "OVERLOAD", "SOAK_S", "SOAK_WARMUP_S", "SOAK_REG_RATE", "SOAK_OPT_RATE", "PROXY_CHILDREN", "SHM_MB", "MAX_QUEUE_DELAY_MS", "BENCH_WORKER_VARS", "BENCH_NODE_FLAGS"]
     .filter((k) => process.env[k])
     .map((k) => `${k}=${process.env[k]}`);
   const header = [
