@@ -55,7 +55,7 @@ export interface GatewayConfig {
   readonly maxDecisionWaitMs?: number;
   /**
    * Overload control: delay (ms) of the receive queue above which a growing share of new requests gets 503
-   * (MAX_QUEUE_DELAY_MS; default 150; 0 switches it off).
+   * (MAX_QUEUE_DELAY_MS; default 100; 0 switches it off).
    */
   readonly maxQueueDelayMs?: number;
   /**
@@ -190,7 +190,7 @@ export const USAGE = `edge-gateway: SIP/UDP gateway of edge-registrar
                             MAX_DECISION_WAIT_MS   new requests get 503 once the oldest worker call has stayed older
                                                  than this for 4x as long (default 250, below T1: no retransmission storm)
                             MAX_QUEUE_DELAY_MS   while datagrams wait longer than this before they are read, a
-                                                 growing share of new requests gets 503 (default 150; 0 = off)
+                                                 growing share of new requests gets 503 (default 100; 0 = off)
                             SHUTDOWN_GRACE_MS    SIGTERM: new requests get 503 + Retry-After; transactions in
                                                  progress get this long to finish, then 503 (default 30000)
 
@@ -360,7 +360,7 @@ export function loadGatewayConfig(argv: readonly string[], env: NodeJS.ProcessEn
     maxTransactions: intOpt("MAX_TRANSACTIONS", env.MAX_TRANSACTIONS, 10_000, 1, 10_000_000),
     maxPendingDecisions: intOpt("MAX_PENDING_DECISIONS", env.MAX_PENDING_DECISIONS, 1_000, 1, 1_000_000),
     maxDecisionWaitMs: intOpt("MAX_DECISION_WAIT_MS", env.MAX_DECISION_WAIT_MS, 250, 10, 600_000),
-    maxQueueDelayMs: intOpt("MAX_QUEUE_DELAY_MS", env.MAX_QUEUE_DELAY_MS, 150, 0, 10_000),
+    maxQueueDelayMs: intOpt("MAX_QUEUE_DELAY_MS", env.MAX_QUEUE_DELAY_MS, 100, 0, 10_000),
     shutdownGraceMs: intOpt("SHUTDOWN_GRACE_MS", env.SHUTDOWN_GRACE_MS, DEFAULT_SHUTDOWN_GRACE_MS, 0, 600_000),
     flood: loadFloodConfig(env, values),
     probe: loadProbeSettings(env),

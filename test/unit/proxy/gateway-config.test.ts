@@ -60,8 +60,8 @@ describe("loadGatewayConfig: overload bounds", () => {
     }
   });
 
-  it("MAX_QUEUE_DELAY_MS defaults to 150, takes 0 (off) to 10000 and refuses the rest", () => {
-    expect(loadGatewayConfig([], SECRET).maxQueueDelayMs).toBe(150);
+  it("MAX_QUEUE_DELAY_MS defaults to 100, takes 0 (off) to 10000 and refuses the rest", () => {
+    expect(loadGatewayConfig([], SECRET).maxQueueDelayMs).toBe(100);
     expect(loadGatewayConfig([], { ...SECRET, MAX_QUEUE_DELAY_MS: "80" }).maxQueueDelayMs).toBe(80);
     expect(loadGatewayConfig([], { ...SECRET, MAX_QUEUE_DELAY_MS: "0" }).maxQueueDelayMs).toBe(0);
     for (const bad of ["-1", "10001", "1.5", "busy"]) {

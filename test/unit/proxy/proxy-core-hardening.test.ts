@@ -590,7 +590,7 @@ describe("overload control: the answer to a relayed challenge is not refused for
   /** The share cut high by a long queue; then the queue under the bound (not yet short), so the share holds. */
   const overloaded = (h: Harness): void => {
     for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
-    h.core.overload.load.sample(100, 1);
+    h.core.overload.load.sample(70, 1);
     expect(h.core.overload.load.refusedShare).toBeGreaterThan(0.9);
     expect(h.core.overload.load.queueLong).toBe(false);
   };
