@@ -20,7 +20,7 @@
  * transaction); once the queue is short and the loop has idle time, the share falls to what fits (LoadShedder).
  * A request and its response each wait in it, so the queue must stay under half of T1. It overshoots the
  * bound: a probe reports a delay as old as the delay itself, and the first cut needs two samples over the
- * bound, so at twice capacity the queue peaks about 100-200 ms above it. Hence 100 ms, not 150: at 150 the
+ * bound, so at twice capacity the queue peaks 100-250 ms above it. Hence 100 ms, not 150: at 150 the
  * peaks passed 250 ms and clients retransmitted (docs/benchmarks.md, "The receive-queue bound").
  *
  * Why answers to a challenge are spared: a phone registers in two requests, the second answering its PBX's
