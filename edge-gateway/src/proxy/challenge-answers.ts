@@ -27,7 +27,7 @@
  */
 import type { SipRequest } from "../../../sip/message";
 import { headerValue } from "../../../sip/message";
-import { parseNameAddr } from "../../../sip/name-addr";
+import { headerTag, parseNameAddr } from "../../../sip/name-addr";
 import type { TransportAddress } from "../transport/transport";
 
 export class ChallengeAnswers {
@@ -72,9 +72,10 @@ export class ChallengeAnswers {
     const age = this.now() - this.rotatedAt;
     if (age < this.lifetimeMs) return;
     // After two lifetimes without a rotation, the current generation is as stale as the previous one.
-    this.previous = age < 2 * this.lifetimeMs ? this.current : new Set();
+    const stale = age >= 2 * this.lifetimeMs;
+    this.previous = stale ? new Set() : this.current;
     this.current = new Set();
-    this.rotatedAt += age < 2 * this.lifetimeMs ? this.lifetimeMs : age;
+    this.rotatedAt += stale ? age : this.lifetimeMs;
   }
 }
 
@@ -84,6 +85,5 @@ export class ChallengeAnswers {
  * run into each other.
  */
 function challengeKey(req: SipRequest, source: TransportAddress): string {
-  const fromTag = parseNameAddr(headerValue(req, "From") ?? "")?.params["tag"] ?? "";
-  return `${source.ip}\n${source.port}\n${headerValue(req, "Call-ID") ?? ""}\n${fromTag}`;
+  return `${source.ip}\n${source.port}\n${headerValue(req, "Call-ID") ?? ""}\n${headerTag(req, "From") ?? ""}`;
 }

@@ -5,7 +5,7 @@
 import type { Alternative, RelayTarget } from "../../../contract/v1";
 import { headerValue } from "../../../sip/message";
 import type { SipRequest } from "../../../sip/message";
-import { parseNameAddr } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/name-addr";
 import type { TransportAddress } from "../transport/transport";
 import type { ProxyEnv } from "./env";
 import { forwardRequest, ForwardError, recordRouteValue } from "./forward-request";
@@ -23,9 +23,8 @@ export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targ
   const arrivedOn = ctx.listener;
   let refused: ForwardError | undefined;
   // The dialog proof binds the Record-Route to this Call-ID and the initial From tag (dialog-proof.ts).
-  const fromTag = parseNameAddr(headerValue(req, "From") ?? "")?.params["tag"];
   const callId = headerValue(req, "Call-ID") ?? "";
-  const proof = recordRoute ? env.proof.dialogMac(callId, typeof fromTag === "string" ? fromTag : "") : undefined;
+  const proof = recordRoute ? env.proof.dialogMac(callId, headerTag(req, "From") ?? "") : undefined;
   for (const t of targets) {
     const out = env.listenerFor(t.side, arrivedOn);
     // 16.6 step 4; two entries when the request crosses from one gateway address to the other.

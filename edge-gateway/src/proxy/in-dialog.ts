@@ -6,7 +6,7 @@
  */
 import { headerValue } from "../../../sip/message";
 import type { SipHeader, SipRequest } from "../../../sip/message";
-import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
+import { headerTag, parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { parseSipUri } from "../../../sip/uri";
 import type { Listener, TransportAddress } from "../transport/transport";
 import { DIALOG_PROOF_PARAM } from "./dialog-proof";
@@ -45,11 +45,6 @@ export type InDialogRoute =
   | { readonly ok: true; readonly request: SipRequest; readonly uri: string; readonly nextHop: TransportAddress | undefined }
   | { readonly ok: false; readonly status: number; readonly reason: string; readonly why: string };
 
-function tagOf(req: SipRequest, name: string): string | undefined {
-  const tag = parseNameAddr(headerValue(req, name) ?? "")?.params["tag"];
-  return typeof tag === "string" ? tag : undefined;
-}
-
 /**
  * Routes an in-dialog request. 16.4: the gateway removes its own Route entries; each must carry the proof
  * for this Call-ID and one of the request's tags (the caller's requests carry the initial From tag as From
@@ -61,7 +56,7 @@ export function routeInDialog(env: ProxyEnv, req: SipRequest): InDialogRoute {
   // Without a Route to the gateway, the request names a destination of its own choosing.
   if (popped.length === 0) return { ok: false, status: 404, reason: "Not Here", why: "no_route" };
   const callId = headerValue(req, "Call-ID") ?? "";
-  const tags = [tagOf(req, "From"), tagOf(req, "To")];
+  const tags = [headerTag(req, "From"), headerTag(req, "To")];
   for (const uri of popped) {
     const mac = parseSipUri(uri)?.params[DIALOG_PROOF_PARAM];
     if (!env.proof.verifyDialog(typeof mac === "string" ? mac : undefined, callId, tags)) {

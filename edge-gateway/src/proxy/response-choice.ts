@@ -5,7 +5,7 @@
  */
 import { headerValue } from "../../../sip/message";
 import type { SipResponse } from "../../../sip/message";
-import { parseNameAddr } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/name-addr";
 import { stripTopVia } from "../transaction/via-line";
 import { chooseBestResponse } from "./best-response";
 import { cancelAll, releaseHeldCancel } from "./cancel";
@@ -64,8 +64,7 @@ export function onBranchResponse(env: ProxyEnv, ctx: ResponseContext, branch: Br
  * once decided: an undecided gated 2xx never goes upstream.
  */
 function on2xx(env: ProxyEnv, ctx: ResponseContext, branch: Branch, res: SipResponse, isInvite: boolean): void {
-  const toTag = parseNameAddr(headerValue(res, "To") ?? "")?.params["tag"];
-  const key = `${branch.id}\n${typeof toTag === "string" ? toTag : ""}`;
+  const key = `${branch.id}\n${headerTag(res, "To") ?? ""}`;
   const known = ctx.answers.get(key);
   if (known) {
     if (known.kind === "sent") {

@@ -8,7 +8,7 @@ import { normalizeHost } from "../../../sip/host";
 import { parseCSeq } from "../../../sip/cseq";
 import type { SipRequest } from "../../../sip/message";
 import { headerValue, headerValues } from "../../../sip/message";
-import { parseNameAddr } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/name-addr";
 import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams, type Via } from "../../../sip/via";
 import { replaceTopVia } from "../transaction/via-line";
 import type { TransportAddress } from "../transport/transport";
@@ -40,10 +40,9 @@ export function derivedBranch(incomingBranch: string, salt: string): string {
  * sent-by and branch are hashed, not its text, so that a hop rewriting spacing does not hide a loop.
  */
 export function loopHash(req: SipRequest, top: Via): string {
-  const tag = (name: string): string => parseNameAddr(headerValue(req, name) ?? "")?.params["tag"] ?? "";
   const parts = [
-    tag("To"),
-    tag("From"),
+    headerTag(req, "To") ?? "",
+    headerTag(req, "From") ?? "",
     headerValue(req, "Call-ID") ?? "",
     req.uri,
     `${normalizeHost(top.host)}:${top.port ?? 5060};${top.branch ?? ""}`,
