@@ -60,6 +60,10 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  *   requests wait past T1;
  * - above the bound but falling: held, the queue is draining already (rising on would overshoot, and the
  *   refused share would swing between too much and too little);
+ * - after a cut, no further cut for as long as the queue's delay was then: the delay read until then is
+ *   that of datagrams queued before the cut, which the cut cannot have shortened, and cutting again on it
+ *   cut twice or three times for one excess (the share swung to MAX_SHARE and the loop went idle while the
+ *   queue drained; measured, docs/benchmarks.md). A cut too small shows after the hold, and is cut again;
  * - under half the bound: the requests admitted grow by a quarter per sample, by a small step at least (a
  *   busy loop with a short queue is no overload; if the load is still too much the queue grows again and the
  *   share rises again), and with the loop below TARGET_UTILIZATION at least to the share that would bring the
@@ -68,6 +72,10 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  *   requests from the least (MAX_SHARE) back to all of them in 1.5 s instead of 5: a load that jumps finds the
  *   loop slow for its first second (code not yet optimised for it, the heap growing), and the cut that this
  *   needs must not outlive it by seconds of refusals the loop had time for (measured, docs/benchmarks.md);
+ * - drained (under a tenth of the bound) with the loop below the target: the requests admitted at least
+ *   double per sample. The share that fits, above, counts the loop's time as the admitted requests' alone,
+ *   but while most are refused the refusals take much of it (a 503 costs a fifth of a relayed OPTIONS), so
+ *   after a cut to MAX_SHARE it grows the admitted requests by a few percent a sample while the loop idles;
  * - otherwise (under the bound, not yet short) held.
  *
  * A pause is no overload: a full GC of a large heap, or any long task, holds the loop for a few hundred
@@ -84,6 +92,8 @@ export class LoadShedder {
   static readonly STEP_DOWN = 0.02;
   /** With the queue short, the requests admitted grow by this factor per sample (or by STEP_DOWN, if more). */
   static readonly GROWTH = 1.25;
+  /** With the queue drained and the loop below the target, the requests admitted grow by this factor per sample at least. */
+  static readonly DRAINED_GROWTH = 2;
   /** The loop's utilization the falling share aims at. */
   static readonly TARGET_UTILIZATION = 0.85;
   /** A sample this late (ms) follows a pause of the loop. */
@@ -96,10 +106,13 @@ export class LoadShedder {
   private over = 0;
   /** Samples left of the grace after a pause. */
   private grace = 0;
+  /** Until when (clock ms) the last cut holds: the delay read before then is the backlog from before it. */
+  private heldUntil = -Infinity;
 
   constructor(
     private readonly maxQueueDelayMs: number,
     private readonly random: () => number = Math.random,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -117,9 +130,11 @@ export class LoadShedder {
         return;
       }
       this.over++;
-      if (this.over >= 2 && !falling) {
+      const at = this.now();
+      if (this.over >= 2 && !falling && at >= this.heldUntil) {
         const admitted = (1 - this.share) * Math.min(1 - LoadShedder.STEP_UP, this.maxQueueDelayMs / queueDelayMs);
         this.share = Math.min(LoadShedder.MAX_SHARE, 1 - admitted);
+        this.heldUntil = at + queueDelayMs;
       }
       return;
     }
@@ -132,6 +147,7 @@ export class LoadShedder {
     if (utilization < target) {
       // Admitting (1 - share) of the requests keeps the loop `utilization` busy; (1 - fit) would keep it at the target.
       next = Math.min(next, 1 - (admitted * target) / Math.max(utilization, 0.01));
+      if (queueDelayMs < this.maxQueueDelayMs / 10) next = Math.min(next, 1 - admitted * LoadShedder.DRAINED_GROWTH);
     }
     this.share = next < 0.01 ? 0 : next;
   }
@@ -176,7 +192,7 @@ export class OverloadGuard {
     private readonly random: () => number = Math.random,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.load = new LoadShedder(limits.maxQueueDelayMs, random);
+    this.load = new LoadShedder(limits.maxQueueDelayMs, random, now);
     this.challenges = new ChallengeAnswers(limits.maxTransactions, CHALLENGE_LIFETIME_MS, now);
   }
 

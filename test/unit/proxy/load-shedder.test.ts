@@ -3,16 +3,30 @@
 import { describe, expect, it } from "vitest";
 import { LoadShedder } from "../../../edge-gateway/src/proxy/overload";
 
+/** Samples as gateway.ts takes them: one every 100 ms of a fake clock (plus the lateness given). */
+class Sampled extends LoadShedder {
+  private t = 0;
+  constructor(bound: number, random?: () => number) {
+    let self: Sampled | undefined;
+    super(bound, random, () => self?.t ?? 0);
+    self = this;
+  }
+  override sample(queueDelayMs: number, utilization: number, lateMs = 0): void {
+    this.t += 100 + lateMs;
+    super.sample(queueDelayMs, utilization, lateMs);
+  }
+}
+
 describe("LoadShedder", () => {
   it("refuses nothing while the queue stays under the bound, however busy the loop", () => {
-    const s = new LoadShedder(150, () => 0);
+    const s = new Sampled(150, () => 0);
     for (let i = 0; i < 100; i++) s.sample(149, 1);
     expect(s.refusedShare).toBe(0);
     expect(s.refuse()).toBe(false);
   });
 
   it("one sample over the bound is a pause (a full GC), not an overload: nothing refused", () => {
-    const s = new LoadShedder(150);
+    const s = new Sampled(150);
     s.sample(400, 1);
     expect(s.refusedShare).toBe(0);
     s.sample(10, 0.5);
@@ -21,7 +35,7 @@ describe("LoadShedder", () => {
   });
 
   it("after a pause of the loop (a late sample: a full GC), the backlog it left does not raise the share", () => {
-    const s = new LoadShedder(150);
+    const s = new Sampled(150);
     // The pause: the sample comes 400 ms late and sees the probe that waited through it; the backlog then drains.
     s.sample(450, 1, 400);
     s.sample(300, 1);
@@ -34,26 +48,47 @@ describe("LoadShedder", () => {
   });
 
   it("from the second sample running over the bound, not falling, cuts the admitted requests to bound / delay of them, by a step at least", () => {
-    const s = new LoadShedder(150);
+    const s = new Sampled(150);
     s.sample(150, 1);
     // At the bound: a step.
     s.sample(150, 1);
     expect(s.refusedShare).toBeCloseTo(LoadShedder.STEP_UP, 10);
-    // Twice too long: half of the 0.9 admitted.
+    // Held for the 150 ms the queue then took: the delays read meanwhile are the backlog from before the cut.
+    s.sample(300, 0.5);
+    expect(s.refusedShare).toBeCloseTo(LoadShedder.STEP_UP, 10);
+    // Twice too long after the hold: half of the 0.9 admitted.
     s.sample(300, 0.5);
     expect(s.refusedShare).toBeCloseTo(1 - 0.9 * 0.5, 10);
     // Still too long, but draining: held.
     s.sample(200, 1);
     expect(s.refusedShare).toBeCloseTo(0.55, 10);
-    // Growing again just over the bound: a step of what is admitted.
+    // Not falling, but still within the 300 ms hold: held.
+    s.sample(200, 1);
+    expect(s.refusedShare).toBeCloseTo(0.55, 10);
+    // Growing again just over the bound once the hold has passed: a step of what is admitted.
     s.sample(200, 1);
     expect(s.refusedShare).toBeCloseTo(1 - 0.45 * 0.75, 10);
     for (let i = 0; i < 100; i++) s.sample(2000, 1);
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
   });
 
+  it("holds a cut for as long as the queue's delay was when it was made, and cuts again if the queue is still too long after it", () => {
+    const s = new Sampled(100);
+    s.sample(150, 1);
+    s.sample(250, 1);
+    // Cut to 100 / 250 of the requests, held until 250 ms later.
+    expect(s.refusedShare).toBeCloseTo(0.6, 10);
+    // Still rising, but these are datagrams queued before the cut: it cannot have shortened them yet.
+    s.sample(300, 1);
+    s.sample(340, 1);
+    expect(s.refusedShare).toBeCloseTo(0.6, 10);
+    // Past the hold and still rising: the cut was too small.
+    s.sample(360, 1);
+    expect(s.refusedShare).toBeCloseTo(1 - (0.4 * 100) / 360, 10);
+  });
+
   it("holds the share while the queue is under the bound but not short; once short the admitted requests grow by a quarter, and to what fits when the loop has idle time", () => {
-    const s = new LoadShedder(150);
+    const s = new Sampled(150);
     s.sample(750, 1);
     s.sample(750, 1);
     expect(s.refusedShare).toBeCloseTo(0.8, 10);
@@ -63,9 +98,9 @@ describe("LoadShedder", () => {
     // Short, the loop busy: a quarter more admitted (a busy loop with a short queue is no overload).
     s.sample(10, 0.95);
     expect(s.refusedShare).toBeCloseTo(1 - 0.2 * LoadShedder.GROWTH, 10);
-    // Short, the loop half busy with a fifth admitted: 0.85 / 0.5 of that fits, more than a step.
+    // Short (not drained), the loop half busy with a fifth admitted: 0.85 / 0.5 of that fits, more than a step.
     const before = s.refusedShare;
-    s.sample(10, 0.5);
+    s.sample(20, 0.5);
     expect(s.refusedShare).toBeCloseTo(1 - ((1 - before) * 0.85) / 0.5, 10);
     // The overload has passed: an idle loop, nothing refused.
     s.sample(1, 0.05);
@@ -76,9 +111,25 @@ describe("LoadShedder", () => {
     expect(s.refusedShare).toBe(0);
   });
 
+  it("drained, with the loop below the target, at least doubles the admitted requests per sample: the refusals' own cost hides the idle time from the fit", () => {
+    const s = new Sampled(100);
+    for (let i = 0; i < 30; i++) s.sample(2000, 1);
+    expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
+    // The loop 70 % busy with 2 % admitted: the fit reads 0.85 / 0.7 of them, but nothing waits: twice.
+    s.sample(1, 0.7);
+    expect(s.refusedShare).toBeCloseTo(1 - 0.02 * LoadShedder.DRAINED_GROWTH, 10);
+    // Short but not drained: a step (more than the fit's 0.85 / 0.7 here).
+    s.sample(20, 0.7);
+    expect(s.refusedShare).toBeCloseTo(1 - 0.04 - LoadShedder.STEP_DOWN, 10);
+    // Drained but the loop busy: it has no time to spare, a step again.
+    s.sample(1, 0.95);
+    expect(s.refusedShare).toBeCloseTo(1 - 0.06 - LoadShedder.STEP_DOWN, 10);
+  });
+
   it("after a cut to the most it refuses, a short queue brings the share to zero within two seconds of samples, by a step at least while few are admitted", () => {
-    const s = new LoadShedder(150);
-    for (let i = 0; i < 10; i++) s.sample(2000, 1);
+    const s = new Sampled(150);
+    // Cut every 2 s (the hold) to less than a tenth.
+    for (let i = 0; i < 50; i++) s.sample(2000, 1);
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
     // 2 % admitted: a quarter more would be 0.5 %, the step is 2 %.
     s.sample(10, 1);
@@ -96,7 +147,7 @@ describe("LoadShedder", () => {
   it("refuses about its share of requests", () => {
     let seed = 1;
     const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-    const s = new LoadShedder(150, random);
+    const s = new Sampled(150, random);
     for (let i = 0; i < 5; i++) s.sample(1000, 1);
     let refused = 0;
     for (let i = 0; i < 10_000; i++) if (s.refuse()) refused++;
@@ -104,7 +155,7 @@ describe("LoadShedder", () => {
   });
 
   it("a bound of 0 never refuses", () => {
-    const s = new LoadShedder(0, () => 0);
+    const s = new Sampled(0, () => 0);
     for (let i = 0; i < 100; i++) s.sample(5000, 1);
     expect(s.refuse()).toBe(false);
   });

@@ -587,9 +587,9 @@ describe("overload control: the answer to a relayed challenge is not refused for
     h.worker.onResponse = () => forward();
     return h;
   }
-  /** The share cut high by a long queue; then the queue under the bound (not yet short), so the share holds. */
+  /** The share cut high by a long queue (one cut: the later samples fall in its hold); then the queue under the bound (not yet short), so the share holds. */
   const overloaded = (h: Harness): void => {
-    for (let i = 0; i < 10; i++) h.core.overload.load.sample(500, 1);
+    for (let i = 0; i < 10; i++) h.core.overload.load.sample(2000, 1);
     h.core.overload.load.sample(70, 1);
     expect(h.core.overload.load.refusedShare).toBeGreaterThan(0.9);
     expect(h.core.overload.load.queueLong).toBe(false);
