@@ -74,8 +74,9 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  *   needs must not outlive it by seconds of refusals the loop had time for (measured, docs/benchmarks.md);
  * - drained (under a tenth of the bound) with the loop below the target: the requests admitted at least
  *   double per sample. The share that fits, above, counts the loop's time as the admitted requests' alone,
- *   but while most are refused the refusals take much of it (a 503 costs a fifth of a relayed OPTIONS), so
- *   after a cut to MAX_SHARE it grows the admitted requests by a few percent a sample while the loop idles;
+ *   but while most are refused the refusals take much of it (a 503 costs a fifth of a relayed OPTIONS): after
+ *   a cut to MAX_SHARE, the fit alone let a few percent more in per sample while the loop idled (measured,
+ *   docs/benchmarks.md);
  * - otherwise (under the bound, not yet short) held.
  *
  * A pause is no overload: a full GC of a large heap, or any long task, holds the loop for a few hundred
