@@ -63,7 +63,8 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  * - after a cut, no further cut for as long as the queue's delay was then: the delay read until then is
  *   that of datagrams queued before the cut, which the cut cannot have shortened, and cutting again on it
  *   cut twice or three times for one excess (the share swung to MAX_SHARE and the loop went idle while the
- *   queue drained; measured, docs/benchmarks.md). A cut too small shows after the hold, and is cut again;
+ *   queue drained; measured, docs/benchmarks.md). A cut too small shows after the hold, and is cut again.
+ *   A reading under the bound ends the hold: the backlog is gone, and a rise after it is new load;
  * - under half the bound: the requests admitted grow by a quarter per sample, by a small step at least (a
  *   busy loop with a short queue is no overload; if the load is still too much the queue grows again and the
  *   share rises again), and with the loop below TARGET_UTILIZATION at least to the share that would bring the
@@ -140,6 +141,8 @@ export class LoadShedder {
       return;
     }
     this.over = 0;
+    // The backlog from before the last cut has been read: a rise from here is new, and is cut at once.
+    this.heldUntil = -Infinity;
     if (this.grace > 0) this.grace--;
     if (this.share === 0 || queueDelayMs >= this.maxQueueDelayMs / 2) return;
     const admitted = 1 - this.share;

@@ -87,6 +87,19 @@ describe("LoadShedder", () => {
     expect(s.refusedShare).toBeCloseTo(1 - (0.4 * 100) / 360, 10);
   });
 
+  it("a reading under the bound ends the hold: a queue that drained and rises again is new load, cut at once", () => {
+    const s = new Sampled(100);
+    s.sample(400, 1);
+    s.sample(400, 1);
+    // Cut to a quarter, and held for 400 ms.
+    expect(s.refusedShare).toBeCloseTo(0.75, 10);
+    // Drained, then a new flood within those 400 ms (the share held meanwhile: under the bound, not yet short).
+    s.sample(80, 1);
+    s.sample(150, 1);
+    s.sample(300, 1);
+    expect(s.refusedShare).toBeCloseTo(1 - (0.25 * 100) / 300, 10);
+  });
+
   it("holds the share while the queue is under the bound but not short; once short the admitted requests grow by a quarter, and to what fits when the loop has idle time", () => {
     const s = new Sampled(150);
     s.sample(750, 1);
