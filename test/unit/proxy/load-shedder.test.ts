@@ -5,14 +5,14 @@ import { LoadShedder } from "../../../edge-gateway/src/proxy/overload";
 
 /** Samples as gateway.ts takes them: one every 100 ms of a fake clock (plus the lateness given). */
 class Sampled extends LoadShedder {
-  private t = 0;
+  private readonly clock: { t: number };
   constructor(bound: number, random?: () => number) {
-    let self: Sampled | undefined;
-    super(bound, random, () => self?.t ?? 0);
-    self = this;
+    const clock = { t: 0 };
+    super(bound, random, () => clock.t);
+    this.clock = clock;
   }
   override sample(queueDelayMs: number, utilization: number, lateMs = 0): void {
-    this.t += 100 + lateMs;
+    this.clock.t += 100 + lateMs;
     super.sample(queueDelayMs, utilization, lateMs);
   }
 }
