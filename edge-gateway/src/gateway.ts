@@ -31,6 +31,17 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
   let utilization = 0;
   let lastAt = performance.now();
   const delay = (): number => probes.reduce((max, p) => Math.max(max, p.delayMs()), 0);
+  // The longest delay of the listeners', and whether each is of its queue as it is now.
+  const sampleDelay = (): { ms: number; current: boolean } => {
+    let ms = 0;
+    let current = probes.length > 0;
+    for (const p of probes) {
+      const d = p.delay();
+      ms = Math.max(ms, d.ms);
+      current &&= d.current;
+    }
+    return { ms, current };
+  };
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     utilization = performance.eventLoopUtilization(now, last).utilization;
@@ -39,7 +50,8 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
     // A sample much later than its interval follows a pause of the loop (a full GC, a long task).
     const late = at - lastAt - LOAD_SAMPLE_MS;
     lastAt = at;
-    core.overload.load.sample(delay(), utilization, late);
+    const queue = sampleDelay();
+    core.overload.load.sample(queue.ms, utilization, late, queue.current);
   }, LOAD_SAMPLE_MS);
   timer.unref();
   metrics.gauge("edge_gateway_event_loop_utilization", () => utilization);
@@ -112,7 +124,7 @@ export async function startGateway(config: GatewayConfig, logger?: Logger, decis
   // lookup per datagram, nothing more.
   let probes: QueueDelayProbe[] = [];
   const onDatagram: Parameters<typeof listenUdp>[1] = (bytes, source, listener) => {
-    for (const p of probes) if (p.intercept(bytes, source)) return;
+    for (const p of probes) if (p.intercept(bytes, source, listener.local)) return;
     if (listener === prober?.listener && prober.intercept(bytes, source, listener)) return;
     if (guard?.admit(source, listener)) core?.onDatagram(bytes, source, listener);
   };

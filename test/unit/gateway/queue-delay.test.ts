@@ -3,7 +3,7 @@
 // probe socket can make a datagram count as a probe.
 import { createSocket } from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
-import { QueueDelayProbe } from "../../../edge-gateway/src/transport/queue-delay";
+import { PACE_MIN_BYTES, QueueDelayProbe } from "../../../edge-gateway/src/transport/queue-delay";
 import { listenUdp, type UdpListener } from "../../../edge-gateway/src/transport/udp-transport";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -70,5 +70,83 @@ describe("QueueDelayProbe", () => {
     expect(passed.map((b) => Buffer.from(b).toString())).toEqual(["edge-queue-probe 0123456789abcdef 1"]);
     expect(probe.intercept(Buffer.from("edge-queue-probe wrong 1"), probe.from)).toBe(false);
     expect(probe.intercept(Buffer.from("OPTIONS sip:x SIP/2.0\r\n\r\n"), probe.from)).toBe(false);
+  });
+
+  /**
+   * A probe every 20 ms on a fake clock, fake buffer and fake busy time: each probe comes out 50 ms after it
+   * was sent; a SIP datagram "read" is one the test hands to intercept.
+   */
+  async function paced(bytes: number | undefined): Promise<{
+    probe: QueueDelayProbe;
+    clock: { t: number };
+    buffer: { bytes: number | undefined };
+    busy: { ms: number };
+    read: (n: number) => void;
+  }> {
+    const clock = { t: 0 };
+    const buffer = { bytes };
+    const busy = { ms: 0 };
+    let probe: QueueDelayProbe | undefined;
+    const listener = await listenUdp(
+      { ip: "127.0.0.1", port: 0 },
+      (b, source, on) => {
+        clock.t += 50;
+        probe?.intercept(b, source, on.local);
+      },
+      () => undefined,
+    );
+    cleanup.push(() => listener.close());
+    probe = await QueueDelayProbe.start(listener.local, 20, { now: () => clock.t, backlog: () => buffer.bytes, activeMs: () => busy.ms });
+    cleanup.push(() => probe!.close());
+    const stranger = { ip: "127.0.0.1", port: 1, transport: "udp" as const };
+    const read = (n: number): void => {
+      for (let i = 0; i < n; i++) probe!.intercept(Buffer.from("OPTIONS sip:x SIP/2.0\r\n\r\n"), stranger, listener.local);
+    };
+    return { probe, clock, buffer, busy, read };
+  }
+
+  it("with the buffer's bytes to read, the delay is the datagrams queued now times the loop's busy time per datagram read", async () => {
+    const { probe, clock, buffer, busy, read } = await paced(100_000);
+    expect(probe.delay().current).toBe(false);
+    // The first probe went out behind 100,000 bytes: the 40 datagrams read before it comes out were those
+    // bytes, 2,500 each. The loop was busy 12 ms reading them: 0.3 ms each.
+    read(40);
+    busy.ms = 12;
+    while (clock.t === 0) await sleep(5);
+    await sleep(60);
+    buffer.bytes = 200_000;
+    expect(probe.delay().current).toBe(true);
+    expect(probe.delay().ms).toBeCloseTo((200_000 / 2_500) * 0.3, 6);
+    // A buffer that drained reads no delay at once, not the delay of the last probe.
+    buffer.bytes = 0;
+    expect(probe.delay()).toEqual({ ms: 0, current: true });
+    // The loop now reads three times faster (most requests refused): the same queue waits a third as long.
+    read(30);
+    busy.ms += 3;
+    await sleep(60);
+    buffer.bytes = 200_000;
+    expect(probe.delay().ms).toBeLessThan((200_000 / 2_500) * 0.3 * 0.7);
+    // Without a reading of the buffer, the probe's own delay.
+    buffer.bytes = undefined;
+    expect(probe.delay().current).toBe(false);
+  });
+
+  it("a probe sent behind too few bytes teaches nothing: the delay stays the probe's", async () => {
+    const { probe, clock, busy, read } = await paced(PACE_MIN_BYTES - 1);
+    read(40);
+    busy.ms = 12;
+    while (clock.t === 0) await sleep(5);
+    await sleep(60);
+    expect(probe.delay().current).toBe(false);
+  });
+
+  it("datagrams read on another listener are not this one's", async () => {
+    const { probe, clock, busy } = await paced(100_000);
+    const other = { ip: "127.0.0.1", port: 2, transport: "udp" as const };
+    for (let i = 0; i < 40; i++) probe.intercept(Buffer.from("OPTIONS sip:x SIP/2.0\r\n\r\n"), { ip: "127.0.0.1", port: 1, transport: "udp" }, other);
+    busy.ms = 12;
+    while (clock.t === 0) await sleep(5);
+    await sleep(60);
+    expect(probe.delay().current).toBe(false);
   });
 });
