@@ -20,6 +20,8 @@ import { newBranch } from "./via-routing";
  */
 export function relay(env: ProxyEnv, ctx: ResponseContext, req: SipRequest, targets: readonly RelayTarget[], recordRoute: boolean, inDialog: boolean): void {
   ctx.machine.to("Forking", "relay");
+  // The held 100 (Trying) goes before the INVITE: the answer from the next hop may take longer than T1.
+  if (ctx.server.kind === "invite-server") ctx.server.trying();
   const arrivedOn = ctx.listener;
   let refused: ForwardError | undefined;
   // The dialog proof binds the Record-Route to this Call-ID and the initial From tag (dialog-proof.ts).

@@ -43,6 +43,9 @@ import { loopHash, responseDestination, stampVia } from "./via-routing";
 
 export type { ProxyCoreOptions } from "./env";
 
+/** The longest an INVITE waits for its 100 (Trying) while its decision is made (RFC 3261 17.2.1: 200 ms). */
+const TRYING_AFTER_MS = 200;
+
 /** The stateful proxy. */
 export class ProxyCore implements ProxyEnv {
   readonly layer: TransactionLayer;
@@ -63,6 +66,11 @@ export class ProxyCore implements ProxyEnv {
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.timers ? { timers: o.timers } : {}),
       sendTrying: true,
+      // 17.2.1: a 100 (Trying) is owed unless the TU answers within 200 ms. The 100 goes when the INVITE is
+      // relayed (forking.ts) or when 200 ms pass undecided; a rejection decided before then goes alone, once,
+      // and the caller, still retransmitting, gets it again for each copy. One spoofed INVITE then costs one
+      // datagram, and a rejection after a 100 is retransmitted on Timer G (the caller no longer resends).
+      tryingAfterMs: TRYING_AFTER_MS,
       serverUser: {
         onTransportError: (_t, cause) => o.log.warn("server transaction transport error", { error: String(cause) }),
         onTerminated: (t) => this.contexts.delete(t),

@@ -31,13 +31,18 @@ export interface InviteServerTransactionOptions {
   readonly ended?: (transaction: InviteServerTransaction) => void;
   /** Send 100 (Trying) from `start()` (default true); false only if the TU answers within 200 ms. */
   readonly sendTrying?: boolean;
+  /**
+   * With `sendTrying`: hold the 100 (Trying) until the TU calls `trying()` or this many ms have passed with
+   * nothing sent (17.2.1 lets a transaction whose TU answers within 200 ms send none). Unset: at once.
+   */
+  readonly tryingAfterMs?: number;
 }
 
 /**
- * Server transaction for INVITE (RFC 3261 17.2.1): answers 100 Trying at once, resends the last
- * provisional on INVITE retransmissions, retransmits a 3xx-6xx on Timer G until the ACK (Timer H gives up),
- * absorbs ACKs for Timer I. A 2xx from the TU moves it to Accepted (RFC 6026) until Timer L; 2xx
- * retransmission is not its job.
+ * Server transaction for INVITE (RFC 3261 17.2.1): answers 100 Trying (at once, or held until the TU asks
+ * for it or 200 ms pass with nothing sent), resends the last provisional on INVITE retransmissions,
+ * retransmits a 3xx-6xx on Timer G until the ACK (Timer H gives up), absorbs ACKs for Timer I. A 2xx from
+ * the TU moves it to Accepted (RFC 6026) until Timer L; 2xx retransmission is not its job.
  */
 export class InviteServerTransaction extends TransactionMachine<InviteServerState, InviteServerTransaction> {
   readonly kind = "invite-server" as const;
@@ -48,6 +53,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
   readonly replyTo: Destination;
   protected override user: ServerTransactionUser<InviteServerTransaction>;
   private readonly sendTrying: boolean;
+  private readonly tryingAfterMs: number | undefined;
   private started = false;
   private intervalG: number;
   private provisional: SipResponse | undefined;
@@ -64,6 +70,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     this.replyTo = options.replyTo;
     this.user = options.user;
     this.sendTrying = options.sendTrying ?? true;
+    this.tryingAfterMs = options.tryingAfterMs;
     this.intervalG = options.context.timers.G;
   }
 
@@ -79,7 +86,18 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     // 17.2.1: "When a server transaction is constructed for a request, it enters the "Proceeding" state. The
     // server transaction MUST generate a 100 (Trying) response unless it knows that the TU will generate a
     // provisional or final response within 200 ms, in which case it MAY generate a 100 (Trying) response."
-    if (this.sendTrying) this.respond(buildTrying(this.request));
+    if (!this.sendTrying) return;
+    if (this.tryingAfterMs === undefined) this.respond(buildTrying(this.request));
+    else this.timers.start("Trying", this.tryingAfterMs, () => this.trying());
+  }
+
+  /**
+   * Sends the held 100 (Trying) now, if nothing has been sent yet: the TU is about to forward the INVITE,
+   * whose answer may take longer than the caller's T1.
+   */
+  trying(): void {
+    if (!this.sendTrying || this.current !== "Proceeding" || this.provisional !== undefined) return;
+    this.respond(buildTrying(this.request));
   }
 
   /**
@@ -98,6 +116,7 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
       return;
     }
     if (this.current !== "Proceeding") throw new TransactionStateError(this.kind, this.current, event);
+    this.timers.stop("Trying");
     if (response.status < 200) {
       // 17.2.1: "The TU passes any number of provisional responses to the server transaction. So long as the
       // server transaction is in the "Proceeding" state, each of these MUST be passed to the transport layer
@@ -126,8 +145,10 @@ export class InviteServerTransaction extends TransactionMachine<InviteServerStat
     this.transition("Completed", event);
     // `retransmit: false` is a rejection sent once, as a stateless proxy would (Kamailio's sl_send_reply):
     // no Timer G, so one spoofed INVITE costs one datagram, not a dozen. A retransmitted INVITE is still
-    // answered 1:1 from Completed (below), so a caller whose copy was lost gets it again.
-    if (options.retransmit !== false) this.timers.start("G", this.intervalG, () => this.onTimerG());
+    // answered 1:1 from Completed (below), so a caller whose copy was lost gets it again. That holds only
+    // while the caller retransmits: once a provisional has gone out (17.1.1.2: Timer A stops on one), the
+    // final is its only answer, and Timer G runs.
+    if (options.retransmit !== false || this.provisional !== undefined) this.timers.start("G", this.intervalG, () => this.onTimerG());
     this.timers.start("H", this.context.timers.H, () => this.onTimerH());
   }
 

@@ -1,7 +1,10 @@
 import type { Clock, TimerHandle } from "./clock";
 
-/** Names of the RFC 3261 transaction timers (Table 4). */
-export type TimerName = "A" | "B" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L" | "M";
+/**
+ * Names of the RFC 3261 transaction timers (Table 4), and "Trying": the 200 ms within which an INVITE server
+ * transaction sends 100 (Trying) if its TU has sent nothing (17.2.1).
+ */
+export type TimerName = "A" | "B" | "D" | "E" | "F" | "G" | "H" | "I" | "J" | "K" | "L" | "M" | "Trying";
 
 /**
  * The running timers of one transaction, by RFC name: starting a timer replaces the one of the same name,

@@ -36,6 +36,8 @@ export interface TransactionLayerOptions {
   readonly serverUser?: ServerTransactionUser<ServerTransaction>;
   /** Send 100 (Trying) as soon as an INVITE server transaction is created (default true, 17.2.1). */
   readonly sendTrying?: boolean;
+  /** Hold that 100 until the TU calls `trying()` or this many ms pass with nothing sent (InviteServerTransaction). */
+  readonly tryingAfterMs?: number;
   /** Called after any transaction terminated and left the layer (metrics). */
   readonly onTerminated?: (transaction: Transaction) => void;
 }
@@ -86,6 +88,7 @@ export class TransactionLayer {
   private readonly context: TransactionContext;
   private readonly serverUser: ServerTransactionUser<ServerTransaction>;
   private readonly sendTrying: boolean;
+  private readonly tryingAfterMs: number | undefined;
   private readonly onAnyTerminated: ((transaction: Transaction) => void) | undefined;
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
@@ -115,6 +118,7 @@ export class TransactionLayer {
     this.context = { clock: this.clock, timers: this.timers, send: options.send };
     this.serverUser = options.serverUser ?? {};
     this.sendTrying = options.sendTrying ?? true;
+    this.tryingAfterMs = options.tryingAfterMs;
     this.onAnyTerminated = options.onTerminated;
   }
 
@@ -240,7 +244,7 @@ export class TransactionLayer {
     const context = this.context;
     const ended = this.serverEnded;
     if (request.method === "INVITE") {
-      return new InviteServerTransaction({ request, key, replyTo, context, user, ended, sendTrying: this.sendTrying });
+      return new InviteServerTransaction({ request, key, replyTo, context, user, ended, sendTrying: this.sendTrying, ...(this.tryingAfterMs !== undefined ? { tryingAfterMs: this.tryingAfterMs } : {}) });
     }
     return new NonInviteServerTransaction({ request, key, replyTo, context, user, ended });
   }

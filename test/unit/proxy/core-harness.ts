@@ -242,3 +242,12 @@ export function ownRoute(host: string, callId: string, fromTag: string, port = 5
 export function aliasParams(callId: string, alias: string): string {
   return `;alias=${alias};amac=${PROOF.aliasMac(callId, alias)}`;
 }
+
+/** `sent` after the 100 (Trying) that must lead it: a relayed INVITE sends its held 100 first (17.2.1). */
+export function afterTrying(sent: readonly Sent[]): Sent[] {
+  const [first, ...rest] = sent;
+  if (first?.message.kind !== "response" || first.message.status !== 100) {
+    throw new Error(`expected a 100 first, got ${first ? label(first) : "nothing"}`);
+  }
+  return rest;
+}

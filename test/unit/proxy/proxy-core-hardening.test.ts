@@ -2,14 +2,15 @@
 // no reflection or amplification, loops, overload bounds and the screening hook. Each case fails on the core
 // before the restructure (noted per test).
 import { describe, expect, it } from "vitest";
-import type { RequestDecisionInput, ResponseDecision } from "../../../contract/v1";
+import type { RequestDecision, RequestDecisionInput, ResponseDecision } from "../../../contract/v1";
 import { ProxyStateError } from "../../../edge-gateway/src/proxy/proxy-state";
 import { ResponseContext } from "../../../edge-gateway/src/proxy/response-context";
 import type { ServerTransaction } from "../../../edge-gateway/src/transaction/transaction-layer";
 import type { WorkerAnswer } from "../../../edge-gateway/src/worker-client/worker-client";
 import type { SipRequest } from "../../../sip/message";
+import { headerTag } from "../../../sip/name-addr";
 import type { Harness } from "./core-harness";
-import { aliasParams, ASTERISK, decide, deferred, flush, forward, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
+import { afterTrying, aliasParams, ASTERISK, decide, deferred, flush, forward, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
 import { addr, answer, request, response, value } from "./support";
 
 const VIA = "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-1";
@@ -50,9 +51,10 @@ const ONE: RequestDecisionInput = { action: "relay", targets: [TARGET_A], record
 async function start(h: Harness, decision: RequestDecisionInput = ONE): Promise<SipRequest[]> {
   h.worker.onRequest = () => decide(decision);
   h.fromPbx(pbxInvite());
-  expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+  // 17.2.1: the 100 is held while the worker decides, and goes with the relay, before the INVITE.
+  expect(h.take()).toEqual([]);
   await flush();
-  return requestsOf(h.take(), "INVITE").map((i) => i.request);
+  return requestsOf(afterTrying(h.take()), "INVITE").map((i) => i.request);
 }
 
 describe("CANCEL when the callee sent only 100 Trying (RFC 3261 9.1, 16.10)", () => {
@@ -257,21 +259,55 @@ describe("no reflection, no amplification (RFC 3261 18.2.1, RFC 3581; stateless 
     const h = setup();
     h.worker.onRequest = () => deferred<never>().promise;
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;branch=z9hG4bK-h-refl;received=198.51.100.66" }));
+    // Undecided for 200 ms: the 100 goes.
+    h.clock.advance(200);
     expect(onlyResponse(h.take()).to).toEqual(ASTERISK);
   });
 
-  it("the worker's rejection of an INVITE is sent once, not retransmitted by Timer G; a retransmitted INVITE gets it again 1:1", async () => {
-    // Old core: 403 then Timer G retransmissions until Timer H (about a dozen datagrams).
+  it("the worker's rejection of an INVITE, decided within 200 ms, is sent alone and once (no 100, no Timer G); a retransmitted INVITE gets it again 1:1", async () => {
+    // Old core: 403 then Timer G retransmissions until Timer H (about a dozen datagrams); then 100 and 403.
     const h = setup();
     h.worker.onRequest = () => decide({ action: "reply", status: 403, reason: "Forbidden" });
     h.fromPbx(pbxInvite());
     await flush();
-    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060", "403 -> 198.51.100.10:5060"]);
+    expect(h.take().map(label)).toEqual(["403 -> 198.51.100.10:5060"]);
     h.clock.advance(31_000);
     expect(h.take()).toEqual([]);
     h.fromPbx(pbxInvite());
     expect(h.take().map(label)).toEqual(["403 -> 198.51.100.10:5060"]);
     expect(h.worker.requests).toHaveLength(1);
+  });
+
+  it("a rejection decided after the 100 went (200 ms) is retransmitted on Timer G until the ACK: the caller no longer resends its INVITE", async () => {
+    // Old core: sent once after the 100, so a lost rejection left the caller waiting for its Timer B.
+    const h = setup();
+    const pending = deferred<WorkerAnswer<RequestDecision>>();
+    h.worker.onRequest = () => pending.promise;
+    h.fromPbx(pbxInvite());
+    h.clock.advance(200);
+    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    pending.resolve(decide({ action: "reply", status: 403, reason: "Forbidden" }));
+    await flush();
+    const rejection = h.take();
+    expect(rejection.map(label)).toEqual(["403 -> 198.51.100.10:5060"]);
+    // Timer G: T1, then doubling.
+    h.clock.advance(500);
+    expect(h.take().map(label)).toEqual(["403 -> 198.51.100.10:5060"]);
+    h.clock.advance(1_000);
+    expect(h.take().map(label)).toEqual(["403 -> 198.51.100.10:5060"]);
+    const ack = request([
+      "ACK sip:401@tenant-a.example SIP/2.0",
+      "Via: SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-1",
+      "Max-Forwards: 70",
+      "From: <sip:100@tenant-a.example>;tag=pbx-1",
+      `To: <sip:401@tenant-a.example>;tag=${headerTag(rejection[0]!.message, "To") ?? ""}`,
+      `Call-ID: ${CALL}`,
+      "CSeq: 101 ACK",
+      "Content-Length: 0",
+    ]);
+    h.fromPbx(ack);
+    h.clock.advance(10_000);
+    expect(h.take()).toEqual([]);
   });
 
   it("a response with our Via on top that matches no client transaction is dropped, 2xx included", () => {
@@ -312,9 +348,8 @@ describe("loops (RFC 3261 16.3 step 4, 16.6 step 8)", () => {
     const loopTarget = { requestUri: "sip:401@192.0.2.1:5060", nextHop: { ip: "198.51.100.20", port: 5060 }, side: "pbx" } as const;
     h.worker.onRequest = () => decide({ action: "relay", targets: [loopTarget], recordRoute: false });
     h.fromPbx(pbxInvite());
-    h.take();
     await flush();
-    const { request: forwarded } = onlyRequest(h.take());
+    const { request: forwarded } = onlyRequest(afterTrying(h.take()));
     // The next hop sends it straight back.
     const back = request([
       `INVITE ${forwarded.uri} SIP/2.0`,
@@ -335,7 +370,9 @@ describe("overload control (bounded state)", () => {
     const h = setup({ limits: { maxTransactions: 1 }, random: () => 0.5 });
     h.worker.onRequest = () => deferred<never>().promise;
     h.fromPbx(pbxInvite());
-    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    // Taken: the worker is asked, and its 100 is held while it decides.
+    expect(h.take()).toEqual([]);
+    expect(h.worker.requests).toHaveLength(1);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-2", callId: "second" }));
     const { response: r } = onlyResponse(h.take());
     expect(r.status).toBe(503);
@@ -384,13 +421,16 @@ describe("overload control counts work in progress, and bounds how long decision
     h.take();
     h.clock.advance(50);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-10", callId: "young" }));
-    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    expect(h.take()).toEqual([]);
+    expect(h.worker.requests).toHaveLength(2);
     // Too old for the first time: a burst, still admitted.
     h.clock.advance(100);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-12", callId: "burst" }));
-    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
-    // Still too old a whole interval (4 x the bound) later: refused.
+    expect(h.take()).toEqual([]);
+    expect(h.worker.requests).toHaveLength(3);
+    // Still too old a whole interval (4 x the bound) later: refused. (The three undecided INVITEs got their 100s.)
     h.clock.advance(400);
+    expect(h.take().map(label)).toEqual(Array(3).fill("100 -> 198.51.100.10:5060"));
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-11", callId: "old-queue" }));
     expect(onlyResponse(h.take()).response.status).toBe(503);
     expect(h.metrics.get("edge_gateway_rejections_total", { reason: "overload_decision_wait" })).toBe(1);
@@ -429,7 +469,7 @@ describe("overload control: the receive queue's delay (the queue no count sees)"
     // A short queue and idle time again: the share falls until new requests are taken.
     for (let i = 0; i < 50; i++) h.core.overload.load.sample(5, 0.5);
     h.fromPbx(pbxInvite({ via: "SIP/2.0/UDP 198.51.100.10:5060;rport;branch=z9hG4bK-h-load-2", callId: "taken" }));
-    expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    expect(h.take()).toEqual([]);
     expect(h.worker.requests).toHaveLength(1);
   });
 
@@ -497,12 +537,14 @@ describe("overload control: the receive queue's delay (the queue no count sees)"
     busy.worker.onRequest = () => deferred<never>().promise;
     for (let i = 0; i < 100; i++) busy.core.overload.load.sample(20, 1);
     busy.fromPbx(pbxInvite());
-    expect(busy.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    expect(busy.take()).toEqual([]);
+    expect(busy.worker.requests).toHaveLength(1);
     const off = setup({ random: () => 0, limits: { maxQueueDelayMs: 0 } });
     off.worker.onRequest = () => deferred<never>().promise;
     for (let i = 0; i < 100; i++) off.core.overload.load.sample(5000, 1);
     off.fromPbx(pbxInvite());
-    expect(off.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+    expect(off.take()).toEqual([]);
+    expect(off.worker.requests).toHaveLength(1);
   });
 });
 

@@ -3,7 +3,7 @@ import type { RequestDecisionInput } from "../../../contract/v1";
 import { bodyText } from "../../../sip/message";
 import type { SipRequest } from "../../../sip/message";
 import type { Harness, Sent } from "./core-harness";
-import { aliasParams, ASTERISK, decide, deferred, flush, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
+import { afterTrying, aliasParams, ASTERISK, decide, deferred, flush, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
 import { answer, request, topBranch, value, values } from "./support";
 
 const SDP = "v=0\r\no=- 1 1 IN IP4 198.51.100.10\r\ns=-\r\nc=IN IP4 198.51.100.10\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n";
@@ -69,9 +69,12 @@ function labels(sent: readonly Sent[]): string[] {
 async function start(h: Harness, decision: RequestDecisionInput = FORK): Promise<{ a: SipRequest; b: SipRequest | undefined }> {
   h.worker.onRequest = () => decide(decision);
   h.fromPbx(pbxInvite());
-  expect(h.take().map(label)).toEqual(["100 -> 198.51.100.10:5060"]);
+  // 17.2.1: the 100 is held while the worker decides, and goes with the relay, before the INVITEs.
+  expect(h.take()).toEqual([]);
   await flush();
-  const invites = requestsOf(h.take(), "INVITE");
+  const sent = h.take();
+  expect(label(sent[0]!)).toBe("100 -> 198.51.100.10:5060");
+  const invites = requestsOf(sent, "INVITE");
   const a = invites.find((i) => i.to.ip === PHONE_A.ip)?.request;
   const b = invites.find((i) => i.to.ip === PHONE_B.ip)?.request;
   if (!a) throw new Error("no INVITE to phone A");
@@ -85,11 +88,15 @@ function fromPhoneTo(inv: SipRequest, status: number, reason: string, tag: strin
 }
 
 describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
-  it("17.2.1: 100 Trying goes upstream at once, before the worker answers, to received:rport", async () => {
+  it("17.2.1: while the worker decides, 100 Trying goes upstream after 200 ms, to received:rport", async () => {
     const h = setup();
     const pending = deferred<never>();
     h.worker.onRequest = () => pending.promise;
     h.fromPbx(pbxInvite());
+    // The TU may answer within 200 ms: nothing yet.
+    h.clock.advance(199);
+    expect(h.take()).toEqual([]);
+    h.clock.advance(1);
     const { to, response } = onlyResponse(h.take());
     expect(to).toEqual(ASTERISK);
     expect(response.status).toBe(100);
@@ -307,9 +314,8 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     h.phones.failFor.add(`${PHONE_A.ip}:${PHONE_A.port}`);
     h.worker.onRequest = () => decide(FORK);
     h.fromPbx(pbxInvite());
-    h.take();
     await flush();
-    const sent = h.take();
+    const sent = afterTrying(h.take());
     expect(sent.map(label)).toEqual(["INVITE -> 203.0.113.60:41000"]);
     const b = sent[0]!.message as SipRequest;
     h.fromPhone(fromPhoneTo(b, 200, "OK", "b-tag", "10.0.0.6"), PHONE_B);
@@ -322,9 +328,8 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     h.phones.failFor.add(`${PHONE_B.ip}:${PHONE_B.port}`);
     h.worker.onRequest = () => decide(FORK);
     h.fromPbx(pbxInvite());
-    h.take();
     await flush();
-    const { response } = onlyResponse(h.take());
+    const { response } = onlyResponse(afterTrying(h.take()));
     expect(response.status).toBe(500);
   });
 
@@ -368,9 +373,8 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     h.worker.onRequest = () => decide(ONE);
     // No rport, sent-by = source: the upstream Via gets no received (18.2.1).
     h.fromPbx(pbxInvite("SIP/2.0/UDP 198.51.100.10:5070;branch=z9hG4bK-inv-1"), { ...ASTERISK, port: 5070 });
-    h.take();
     await flush();
-    const { request: a } = onlyRequest(h.take());
+    const { request: a } = onlyRequest(afterTrying(h.take()));
     const ok = fromPhoneTo(a, 200, "OK", "a-tag");
     h.fromPhone(ok, PHONE_A);
     expect(h.take().map(label)).toEqual(["200 -> 198.51.100.10:5070"]);
@@ -384,9 +388,8 @@ describe("ProxyCore: INVITE forking (RFC 3261 16.6, 16.7)", () => {
     const h = setup();
     h.worker.onRequest = () => decide(ONE);
     h.fromPbx(pbxInvite());
-    h.take();
     await flush();
-    const { request: a } = onlyRequest(h.take());
+    const { request: a } = onlyRequest(afterTrying(h.take()));
     h.fromPhone(fromPhoneTo(a, 200, "OK", "a-tag"), PHONE_A);
     expect(h.take().map(label)).toEqual(["200 -> 198.51.100.10:5060"]);
     // The 200 was lost on its way: the upstream retransmits its INVITE.

@@ -4,7 +4,7 @@ import type { SipRequest } from "../../../sip/message";
 import { InviteServerTransaction, TransactionStateError } from "../../../edge-gateway/src/transaction";
 import { UPSTREAM, harness, label, makeRequest, makeResponse, recordingUser, requestKey } from "./sip-fixtures";
 
-function setup(options: { sendTrying?: boolean; request?: SipRequest } = {}) {
+function setup(options: { sendTrying?: boolean; tryingAfterMs?: number; request?: SipRequest } = {}) {
   const h = harness();
   const tu = recordingUser<InviteServerTransaction>();
   const request = options.request ?? makeRequest("INVITE");
@@ -15,6 +15,7 @@ function setup(options: { sendTrying?: boolean; request?: SipRequest } = {}) {
     context: h.context,
     user: tu.user,
     ...(options.sendTrying === undefined ? {} : { sendTrying: options.sendTrying }),
+    ...(options.tryingAfterMs === undefined ? {} : { tryingAfterMs: options.tryingAfterMs }),
   });
   const labels = (): string[] => h.sent.map((s) => label(s.message));
   return { ...h, tu, request, tx, labels };
@@ -84,19 +85,61 @@ describe("InviteServerTransaction (RFC 3261 17.2.1)", () => {
     expect(sent).toEqual([]);
   });
 
-  it("a rejection sent with retransmit: false goes out once (no Timer G); a retransmitted INVITE gets it again 1:1", () => {
-    const { tx, labels, clock, request } = setup();
+  it("a rejection sent with retransmit: false before any provisional goes out once (no Timer G); a retransmitted INVITE gets it again 1:1", () => {
+    const { tx, labels, clock, request } = setup({ tryingAfterMs: 200 });
     tx.start();
+    clock.advance(50);
     tx.respond(makeResponse(request, 403), { retransmit: false });
     expect(tx.state).toBe("Completed");
     expect(tx.activeTimers()).toEqual(["H"]);
     clock.advance(31_000);
-    expect(labels()).toEqual(["100", "403"]);
+    expect(labels()).toEqual(["403"]);
     expect(tx.receiveRequest(request)).toBe("absorbed");
-    expect(labels()).toEqual(["100", "403", "403"]);
+    expect(labels()).toEqual(["403", "403"]);
     clock.advance(1000);
     expect(tx.state).toBe("Terminated");
   });
+
+  it("after a provisional, a rejection is retransmitted on Timer G even with retransmit: false: the caller stopped resending its INVITE", () => {
+    const { tx, labels, clock, request } = setup();
+    tx.start();
+    tx.respond(makeResponse(request, 403), { retransmit: false });
+    expect(tx.activeTimers()).toEqual(["G", "H"]);
+    clock.advance(500);
+    expect(labels()).toEqual(["100", "403", "403"]);
+  });
+
+  it("17.2.1 with tryingAfterMs: the 100 is held until trying() or the deadline, and never follows another response", () => {
+    const held = setup({ tryingAfterMs: 200 });
+    held.tx.start();
+    held.clock.advance(199);
+    expect(held.labels()).toEqual([]);
+    held.clock.advance(1);
+    expect(held.labels()).toEqual(["100"]);
+    held.tx.trying();
+    expect(held.labels()).toEqual(["100"]);
+
+    const asked = setup({ tryingAfterMs: 200 });
+    asked.tx.start();
+    asked.tx.trying();
+    expect(asked.labels()).toEqual(["100"]);
+    asked.clock.advance(1000);
+    expect(asked.labels()).toEqual(["100"]);
+
+    const ringing = setup({ tryingAfterMs: 200 });
+    ringing.tx.start();
+    ringing.tx.respond(makeResponse(ringing.request, 180));
+    ringing.tx.trying();
+    ringing.clock.advance(1000);
+    expect(ringing.labels()).toEqual(["180"]);
+
+    const off = setup({ sendTrying: false, tryingAfterMs: 200 });
+    off.tx.start();
+    off.tx.trying();
+    off.clock.advance(1000);
+    expect(off.labels()).toEqual([]);
+  });
+
 
   it("RFC 6026 8.5: a 2xx from the TU MUST be passed to the transport and the transaction MUST enter Accepted with Timer L", () => {
     const { tx, tu, labels, request } = setup();
