@@ -179,6 +179,15 @@ describe.each(RUNTIMES)("%s runtime", (runtime) => {
       expect(await upstream.lookup(`218@${B}`)).toHaveLength(1);
     });
 
+    it("RFC 3327: the Path a proxy in front of the phone added comes back in the 200, and the binding is stored", async () => {
+      // The stand-in registrar does not challenge users starting with 9, nor echo a Path itself: the gateway does.
+      const text = register("9311", "z9hG4bK-path-1").replace("Contact:", "Path: <sip:127.0.10.45:5073;lr>\nContact:");
+      const answer = await exchange({ ip: "127.0.10.40", port: 5071 }, GW, text);
+      expect(answer).toMatch(/^SIP\/2\.0 200 /);
+      expect(answer).toMatch(/\r\nPath: <sip:127\.0\.10\.45:5073;lr>\r\n/);
+      expect(await stack.bindings(`9311@${A}`)).toHaveLength(1);
+    });
+
     it("a REGISTER for a domain that is no tenant gets 403 from the gateway and reaches no registrar", async () => {
       await phone("phone-register-unknown-domain-403.xml", { ext: "219", domain: "nobody.example" });
       expect(await upstream.lookup("219@nobody.example")).toEqual([]);

@@ -5,6 +5,7 @@ import {
   decide,
   decideResponse,
   registerEvent,
+  requestEvent,
   responseEvent,
   signedPost,
   upstreamUri,
@@ -99,6 +100,27 @@ describe("save on the registrar's 2xx", () => {
     const r = await registerOk({ user: "304", domain: A, contacts: ["sip:304@10.1.1.4:5070"] }, (up) => up.map((uri) => ({ uri, expires: 90 })));
     expect(r.headers?.remove).toEqual(["Contact"]);
     expect(r.headers?.add).toEqual([["Contact", "<sip:304@10.1.1.4:5070>;expires=90"]]);
+  });
+
+  it("RFC 3327: a phone's Path is kept from the Asterisk box (the gateway is the phone's route there), stored, and copied into the 2xx", async () => {
+    const path = ["<sip:edge-sbc.example:5060;lr>"];
+    const ev = { user: "305", domain: A, contacts: ["sip:305@10.1.1.5:5070"], path };
+    const d = await decide(registerEvent(ev));
+    expect(d.targets?.[0]?.headers?.remove).toEqual(["Path"]);
+    const upstream = gatewayContacts(d).map(upstreamUri);
+    const r = await decideResponse(responseEvent(200, d.context ?? "", upstream.map((uri) => ({ uri, expires: 60 }))));
+    expect(r.headers?.remove).toEqual(["Contact", "Path"]);
+    expect(r.headers?.add).toEqual([
+      ["Contact", "<sip:305@10.1.1.5:5070>;expires=60"],
+      ["Path", "<sip:edge-sbc.example:5060;lr>"],
+    ]);
+    // Stored: a call from the tenant's box to the phone follows the Path (route-request.ts).
+    const call = await decide(requestEvent("INVITE", `sip:305@${A}`, { ip: "127.0.0.11", port: 5080 }));
+    expect(call.action).toBe("relay");
+    expect(call.targets?.[0]?.route).toEqual(["<sip:edge-sbc.example:5060;lr>"]);
+    // Without a Path, the REGISTER goes to the box with no header edits.
+    const plain = await decide(registerEvent({ user: "306", domain: A, contacts: ["sip:306@10.1.1.6:5070"] }));
+    expect(plain.targets?.[0]?.headers?.remove ?? []).toEqual([]);
   });
 
   it("a refresh keeps one binding and updates its expiry", async () => {

@@ -46,6 +46,8 @@ export interface PhoneRegister {
   source?: { ip: string; port: number };
   userAgent?: string;
   allow?: string[];
+  /** Path values a proxy between the phone and the gateway added (RFC 3327). */
+  path?: string[];
 }
 
 /** An out-of-dialog request event (an Asterisk's INVITE or OPTIONS, say) from `source`. */
@@ -101,7 +103,7 @@ export function registerEvent(r: PhoneRegister): RequestEventInput {
       ...(r.expires !== undefined ? { expires: r.expires } : {}),
       ...(r.userAgent ? { userAgent: r.userAgent } : {}),
       ...(r.allow ? { allow: r.allow } : {}),
-      path: [],
+      path: r.path ?? [],
       inDialog: false,
     },
   };

@@ -139,14 +139,29 @@ export async function decideRegister(ev: RequestEvent, deps: RegisterRequestDeps
         ...selected,
         side: "pbx",
         ...(wildcard ? {} : { contacts: upstream }),
-        ...(requestExpires !== ev.parsed.expires && requestExpires !== undefined
-          ? { headers: { remove: [], set: [["Expires", [String(requestExpires)]]], add: [] } }
-          : {}),
+        ...upstreamHeaderEdits(ev.parsed.path.length > 0, requestExpires !== ev.parsed.expires ? requestExpires : undefined),
       },
     ],
     recordRoute: false,
     wantResponse: "2xx",
     context: await deps.seal(ctx),
     tenant: domain,
+  };
+}
+
+/**
+ * The REGISTER's header edits towards the Asterisk box: the Expires the registrar limits asked for, and no
+ * Path (RFC 3327). The gateway stores a phone's Path itself and routes calls to the phone along it; for the
+ * box the gateway is the phone's route (its rewritten Contact), and a box that honours Path would send the
+ * phone's calls around the gateway.
+ */
+function upstreamHeaderEdits(hasPath: boolean, expires: number | undefined): Partial<Pick<RelayTarget, "headers">> {
+  if (!hasPath && expires === undefined) return {};
+  return {
+    headers: {
+      remove: hasPath ? ["Path"] : [],
+      set: expires === undefined ? [] : [["Expires", [String(expires)]]],
+      add: [],
+    },
   };
 }

@@ -103,5 +103,8 @@ export async function decideRegisterResponse(
   // A contact a tombstone kept out (a late or replayed 2xx after its removal) is not shown as granted.
   const granted = missing.length > 0 ? outcome.granted.filter((g) => stored.has(g.token)) : outcome.granted;
   const contacts = await phoneSideContacts(ev, ctx, granted, outcome.replyExpiries, saved.bindings, deps.sha256);
-  return { action: "forward", headers: { remove: ["Contact"], add: contacts.map((c) => ["Contact", c]) } };
+  // RFC 3327 5.3: the registrar copies the REGISTER's Path into the 200 (the box never saw it: register-request.ts).
+  const add = contacts.map((c): [string, string] => ["Contact", c]);
+  if (!ctx.path) return { action: "forward", headers: { remove: ["Contact"], add } };
+  return { action: "forward", headers: { remove: ["Contact", "Path"], add: [...add, ["Path", ctx.path]] } };
 }
