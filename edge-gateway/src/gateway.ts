@@ -32,15 +32,17 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
   let lastAt = performance.now();
   const delay = (): number => probes.reduce((max, p) => Math.max(max, p.delayMs()), 0);
   // The longest delay of the listeners', and whether each is of its queue as it is now.
-  const sampleDelay = (): { ms: number; current: boolean } => {
+  const sampleDelay = (): { ms: number; current: boolean; probeMs: number } => {
     let ms = 0;
+    let probeMs = 0;
     let current = probes.length > 0;
     for (const p of probes) {
       const d = p.delay();
       ms = Math.max(ms, d.ms);
+      probeMs = Math.max(probeMs, d.probeMs);
       current &&= d.current;
     }
-    return { ms, current };
+    return { ms, current, probeMs };
   };
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
@@ -51,7 +53,7 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
     const late = at - lastAt - LOAD_SAMPLE_MS;
     lastAt = at;
     const queue = sampleDelay();
-    core.overload.load.sample(queue.ms, utilization, late, queue.current);
+    core.overload.load.sample(queue.ms, utilization, late, queue.current ? queue.probeMs : undefined);
   }, LOAD_SAMPLE_MS);
   timer.unref();
   metrics.gauge("edge_gateway_event_loop_utilization", () => utilization);

@@ -84,7 +84,8 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  * the queue is now (transport/queue-delay.ts: the bytes queued in the socket's buffer, where the kernel tells,
  * at the loop's current pace), one rule steers instead, from the second sample over the bound until nothing
  * is refused: the admitted requests are divided by 1 + the queue's growth per ms + its distance from half
- * the bound over DRAIN_MS. A queue that grows by 100 ms in a 100 ms sample means the loop gets twice what it
+ * the bound over DRAIN_MS (the entry also needs the probe's delay over the bound: near capacity the reading
+ * of the queue now swings with each burst and collection). A queue that grows by 100 ms in a 100 ms sample means the loop gets twice what it
  * serves; a queue that falls means it has room. No hold is needed, as the next sample shows what a cut did;
  * the admitted requests at most double per sample, and at least double with the queue drained and the loop
  * under TARGET_UTILIZATION. Measured against the rules above at twice capacity: the same goodput, about a
@@ -133,13 +134,13 @@ export class LoadShedder {
 
   /**
    * One sample: the receive queue's delay (ms), the loop's utilization (0..1) over the last interval, how
-   * late (ms) the sample itself came, and whether the delay is the queue's as it is now (not as a probe
-   * found it, one delay ago).
+   * late (ms) the sample itself came, and, when the delay is the queue's as it is now (not as a probe found
+   * it, one delay ago), what the probe itself reads.
    */
-  sample(queueDelayMs: number, utilization: number, lateMs = 0, current = false): void {
+  sample(queueDelayMs: number, utilization: number, lateMs = 0, probeMs?: number): void {
     if (this.maxQueueDelayMs <= 0) return;
-    if (current) {
-      this.steer(queueDelayMs, utilization, lateMs);
+    if (probeMs !== undefined) {
+      this.steer(queueDelayMs, utilization, lateMs, probeMs);
       return;
     }
     const falling = queueDelayMs < this.lastDelayMs;
@@ -180,7 +181,7 @@ export class LoadShedder {
    * (a queue that grows by its interval per interval doubles the work the loop gets: halve it) and by its
    * distance from half the bound, to be closed within DRAIN_MS. Overload begins with two samples over the bound.
    */
-  private steer(queueDelayMs: number, utilization: number, lateMs: number): void {
+  private steer(queueDelayMs: number, utilization: number, lateMs: number, probeMs: number): void {
     const at = this.now();
     const previous = this.lastDelayMs;
     const interval = this.lastAt === undefined ? 100 : Math.max(1, at - this.lastAt);
@@ -191,7 +192,10 @@ export class LoadShedder {
       this.grace--;
       return;
     }
-    if (queueDelayMs >= this.maxQueueDelayMs) this.over++;
+    // Entering overload takes the probe's word too: near capacity the reading of the queue now swings with
+    // each burst and collection, and a refusal there is a call lost that the loop had time for.
+    const bound = this.maxQueueDelayMs;
+    if (queueDelayMs >= bound && (this.share > 0 || probeMs >= bound)) this.over++;
     else this.over = 0;
     if (this.share === 0 && this.over < 2) return;
     const target = this.maxQueueDelayMs / 2;

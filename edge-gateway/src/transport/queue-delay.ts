@@ -47,6 +47,8 @@ export interface QueueDelayProbeOptions {
 export interface QueueDelay {
   readonly ms: number;
   readonly current: boolean;
+  /** The probe's own reading (ms): the same as `ms` when not current. */
+  readonly probeMs: number;
 }
 
 interface Outstanding {
@@ -176,13 +178,19 @@ export class QueueDelayProbe {
    * the last probe's delay, or the age of the oldest one still queued when that is more.
    */
   delay(): QueueDelay {
+    const probeMs = this.probeDelayMs();
     if (this.bytesPerDatagram !== undefined && this.msPerDatagram !== undefined) {
       const bytes = this.backlog?.();
-      if (bytes !== undefined) return { ms: (bytes / this.bytesPerDatagram) * this.msPerDatagram, current: true };
+      if (bytes !== undefined) return { ms: (bytes / this.bytesPerDatagram) * this.msPerDatagram, current: true, probeMs };
     }
+    return { ms: probeMs, current: false, probeMs };
+  }
+
+  /** The last probe's delay, or the age of the oldest one still queued when that is more. */
+  private probeDelayMs(): number {
     const t = this.now();
-    for (const { sent } of this.out.values()) return { ms: Math.max(this.last, Math.min(t - sent, PROBE_LOST_MS)), current: false };
-    return { ms: this.last, current: false };
+    for (const { sent } of this.out.values()) return Math.max(this.last, Math.min(t - sent, PROBE_LOST_MS));
+    return this.last;
   }
 
   /** The queue's delay now (ms); see delay(). */

@@ -119,7 +119,7 @@ describe("QueueDelayProbe", () => {
     expect(probe.delay().ms).toBeCloseTo((200_000 / 2_500) * 0.3, 6);
     // A buffer that drained reads no delay at once, not the delay of the last probe.
     buffer.bytes = 0;
-    expect(probe.delay()).toEqual({ ms: 0, current: true });
+    expect(probe.delay()).toMatchObject({ ms: 0, current: true });
     // The loop now reads three times faster (most requests refused): the same queue waits a third as long.
     read(30);
     busy.ms += 3;

@@ -11,9 +11,13 @@ class Sampled extends LoadShedder {
     super(bound, random, () => clock.t);
     this.clock = clock;
   }
-  override sample(queueDelayMs: number, utilization: number, lateMs = 0, current = false): void {
+  override sample(queueDelayMs: number, utilization: number, lateMs = 0, probeMs?: number): void {
     this.clock.t += 100 + lateMs;
-    super.sample(queueDelayMs, utilization, lateMs, current);
+    super.sample(queueDelayMs, utilization, lateMs, probeMs);
+  }
+  /** A sample of the queue as it is now, the probe reading `probeMs` (by default, the same). */
+  current(queueDelayMs: number, utilization: number, probeMs = queueDelayMs, lateMs = 0): void {
+    this.sample(queueDelayMs, utilization, lateMs, probeMs);
   }
 }
 
@@ -89,48 +93,63 @@ describe("LoadShedder", () => {
 
   it("with the queue read as it is now: refuses from the second sample over the bound, the admitted work scaled down by the queue's growth and its distance from half the bound", () => {
     const s = new Sampled(100);
-    s.sample(80, 1, 0, true);
-    s.sample(120, 1, 0, true);
+    s.current(80, 1);
+    s.current(120, 1);
     // One sample over the bound: a burst, not yet an overload.
     expect(s.refusedShare).toBe(0);
     // Grown by 80 ms in 100 ms (the loop gets 1.8 times what it serves), and 150 ms over half the bound, to
     // be closed within DRAIN_MS: the work admitted is divided by 1 + 0.8 + 150 / DRAIN_MS.
-    s.sample(200, 1, 0, true);
+    s.current(200, 1);
     const excess = 0.8 + 150 / LoadShedder.DRAIN_MS;
     expect(s.refusedShare).toBeCloseTo(1 - 1 / (1 + excess), 10);
     // Still over the bound but falling faster than the distance asks: the loop has room, more is admitted.
     const admitted = 1 - s.refusedShare;
-    s.sample(150, 1, 0, true);
+    s.current(150, 1);
     expect(1 - s.refusedShare).toBeCloseTo(admitted / (1 - 0.5 + 100 / LoadShedder.DRAIN_MS), 10);
     // Held at the bound, not falling: cut a little further, towards half the bound.
     const before = 1 - s.refusedShare;
-    s.sample(150, 1, 0, true);
+    s.current(150, 1);
     expect(1 - s.refusedShare).toBeCloseTo(before / (1 + 100 / LoadShedder.DRAIN_MS), 10);
   });
 
   it("with the queue read as it is now: at most doubles the admitted work per sample, and doubles it at least once the queue is empty and the loop has idle time", () => {
     const s = new Sampled(100);
-    s.sample(400, 1, 0, true);
-    s.sample(800, 1, 0, true);
-    s.sample(1600, 1, 0, true);
+    s.current(400, 1);
+    s.current(800, 1);
+    s.current(1600, 1);
     expect(s.refusedShare).toBe(LoadShedder.MAX_SHARE);
     // Emptied at once: the work admitted doubles, not more.
-    s.sample(0, 1, 0, true);
+    s.current(0, 1);
     expect(1 - s.refusedShare).toBeCloseTo(2 * (1 - LoadShedder.MAX_SHARE), 10);
     // Empty, steady, and the loop idle half the time: doubles again (the queue's own terms alone would not).
     const admitted = 1 - s.refusedShare;
-    s.sample(0, 0.5, 0, true);
+    s.current(0, 0.5);
     expect(1 - s.refusedShare).toBeCloseTo(2 * admitted, 10);
     // Busy again with a queue under half the bound: it grows by what the distance asks, up to all admitted.
-    for (let i = 0; i < 200; i++) s.sample(20, 1, 0, true);
+    for (let i = 0; i < 200; i++) s.current(20, 1);
     expect(s.refusedShare).toBe(0);
+  });
+
+  it("with the queue read as it is now: a reading over the bound that the probe does not confirm starts no refusal", () => {
+    const s = new Sampled(100);
+    // A burst or a collection near capacity: the queue now reads long, the probe's datagram came out quickly.
+    for (let i = 0; i < 5; i++) s.current(180, 1, 20);
+    expect(s.refusedShare).toBe(0);
+    // Both agree: an overload.
+    s.current(180, 1, 150);
+    s.current(200, 1, 160);
+    expect(s.refusedShare).toBeGreaterThan(0);
+    // Once refusing, the queue now steers alone, whatever the probe still reads.
+    const share = s.refusedShare;
+    s.current(300, 1, 0);
+    expect(s.refusedShare).toBeGreaterThan(share);
   });
 
   it("with the queue read as it is now: the backlog a pause of the loop left raises nothing", () => {
     const s = new Sampled(100);
-    s.sample(450, 1, 400, true);
-    s.sample(300, 1, 0, true);
-    s.sample(200, 1, 0, true);
+    s.current(450, 1, 450, 400);
+    s.current(300, 1);
+    s.current(200, 1);
     expect(s.refusedShare).toBe(0);
   });
 
