@@ -30,7 +30,6 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
   let last = performance.eventLoopUtilization();
   let utilization = 0;
   let lastAt = performance.now();
-  const delay = (): number => probes.reduce((max, p) => Math.max(max, p.delayMs()), 0);
   // The longest delay of the listeners', and whether each is of its queue as it is now.
   const sampleDelay = (): { ms: number; current: boolean; probeMs: number } => {
     let ms = 0;
@@ -57,7 +56,7 @@ function steerLoad(core: ProxyCore, metrics: Metrics, probes: readonly QueueDela
   }, LOAD_SAMPLE_MS);
   timer.unref();
   metrics.gauge("edge_gateway_event_loop_utilization", () => utilization);
-  metrics.gauge("edge_gateway_receive_queue_delay_seconds", () => delay() / 1000);
+  metrics.gauge("edge_gateway_receive_queue_delay_seconds", () => sampleDelay().ms / 1000);
   metrics.gauge("edge_gateway_receive_queue_probes_lost_total", () => probes.reduce((n, p) => n + p.lost, 0));
   metrics.gauge("edge_gateway_load_refused_share", () => core.overload.load.refusedShare);
   return async () => {

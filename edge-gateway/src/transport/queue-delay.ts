@@ -59,6 +59,11 @@ interface Outstanding {
   readonly readsBefore: number;
 }
 
+/** A learnt value moved halfway to a new reading: the reading itself when there was none. */
+function halfway(learnt: number | undefined, reading: number): number {
+  return learnt === undefined ? reading : (learnt + reading) / 2;
+}
+
 export class QueueDelayProbe {
   private readonly prefix = `${MAGIC}${randomBytes(8).toString("hex")} `;
   /** The probes not yet read, by sequence number (oldest first). */
@@ -127,7 +132,7 @@ export class QueueDelayProbe {
     const read = this.reads - this.readsAtSend;
     if (read > 0) {
       const ms = (active - this.activeAtSend) / read;
-      this.msPerDatagram = this.msPerDatagram === undefined ? ms : (this.msPerDatagram + ms) / 2;
+      this.msPerDatagram = halfway(this.msPerDatagram, ms);
     }
     this.readsAtSend = this.reads;
     this.activeAtSend = active;
@@ -159,8 +164,7 @@ export class QueueDelayProbe {
       // The datagrams read between its send and now were queued before it, in the bytes it was sent behind.
       const ahead = this.reads - probe.readsBefore;
       if (probe.behind !== undefined && probe.behind >= PACE_MIN_BYTES && ahead > 0) {
-        const each = probe.behind / ahead;
-        this.bytesPerDatagram = this.bytesPerDatagram === undefined ? each : (this.bytesPerDatagram + each) / 2;
+        this.bytesPerDatagram = halfway(this.bytesPerDatagram, probe.behind / ahead);
       }
       // Probes come out in order: one read means the ones sent before it were dropped or read already.
       for (const s of this.out.keys()) {
@@ -191,11 +195,6 @@ export class QueueDelayProbe {
     const t = this.now();
     for (const { sent } of this.out.values()) return Math.max(this.last, Math.min(t - sent, PROBE_LOST_MS));
     return this.last;
-  }
-
-  /** The queue's delay now (ms); see delay(). */
-  delayMs(): number {
-    return this.delay().ms;
   }
 
   /** Probes the socket buffer dropped (it overflowed). */

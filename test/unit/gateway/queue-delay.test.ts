@@ -31,7 +31,7 @@ async function setup(costMs = 0): Promise<{ listener: UdpListener; probe: QueueD
       if (probe?.intercept(bytes, source)) return;
       passed.push(bytes);
       block(costMs);
-      if (probe) seen.push(probe.delayMs());
+      if (probe) seen.push(probe.delay().ms);
     },
     () => undefined,
   );
@@ -44,7 +44,7 @@ describe("QueueDelayProbe", () => {
   it("reads a short delay while datagrams are read at once, and the backlog's delay while the loop is behind", async () => {
     const { listener, probe, passed, seen } = await setup(2);
     await sleep(100);
-    expect(probe.delayMs()).toBeLessThan(20);
+    expect(probe.delay().ms).toBeLessThan(20);
     // 150 datagrams at once, 2 ms of work each: the socket buffer holds a backlog of ~300 ms, read 32 at a time
     // (libuv), the timers (and so the probes) running between batches.
     const sender = createSocket("udp4");
@@ -54,7 +54,7 @@ describe("QueueDelayProbe", () => {
     while (passed.length < 150) await sleep(20);
     expect(Math.max(...seen)).toBeGreaterThanOrEqual(100);
     await sleep(150);
-    expect(probe.delayMs()).toBeLessThan(20);
+    expect(probe.delay().ms).toBeLessThan(20);
     // Its own datagrams never reach the SIP stack.
     expect(passed.every((b) => Buffer.from(b).toString().startsWith("OPTIONS "))).toBe(true);
     expect(probe.lost).toBe(0);
