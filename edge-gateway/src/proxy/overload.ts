@@ -85,8 +85,9 @@ export type OverloadReason = "transactions" | "pending_decisions" | "decision_wa
  * at the loop's current pace), one rule steers instead, from the second sample over the bound until nothing
  * is refused: the admitted requests are divided by 1 + the queue's growth per ms + its distance from half
  * the bound over DRAIN_MS (the entry also needs the probe's delay over the bound: near capacity the reading
- * of the queue now swings with each burst and collection). A queue that grows by 100 ms in a 100 ms sample means the loop gets twice what it
- * serves; a queue that falls means it has room. No hold is needed, as the next sample shows what a cut did;
+ * of the queue now swings with each burst and collection). A queue that grows by 100 ms in a 100 ms sample
+ * means the loop gets twice what it serves; a queue that falls means it has room. No hold is needed, as the
+ * next sample shows what a cut did;
  * the admitted requests at most double per sample, and at least double with the queue drained and the loop
  * under TARGET_UTILIZATION. Measured against the rules above at twice capacity: the same goodput, about a
  * sixth of the retransmissions, REGISTER's median latency 120 ms instead of 210 (docs/benchmarks.md).
@@ -139,13 +140,13 @@ export class LoadShedder {
    */
   sample(queueDelayMs: number, utilization: number, lateMs = 0, probeMs?: number): void {
     if (this.maxQueueDelayMs <= 0) return;
+    if (lateMs >= LoadShedder.PAUSE_MS) this.grace = LoadShedder.PAUSE_GRACE;
     if (probeMs !== undefined) {
-      this.steer(queueDelayMs, utilization, lateMs, probeMs);
+      this.steer(queueDelayMs, utilization, probeMs);
       return;
     }
     const falling = queueDelayMs < this.lastDelayMs;
     this.lastDelayMs = queueDelayMs;
-    if (lateMs >= LoadShedder.PAUSE_MS) this.grace = LoadShedder.PAUSE_GRACE;
     if (queueDelayMs >= this.maxQueueDelayMs) {
       if (this.grace > 0) {
         this.grace--;
@@ -181,13 +182,12 @@ export class LoadShedder {
    * (a queue that grows by its interval per interval doubles the work the loop gets: halve it) and by its
    * distance from half the bound, to be closed within DRAIN_MS. Overload begins with two samples over the bound.
    */
-  private steer(queueDelayMs: number, utilization: number, lateMs: number, probeMs: number): void {
+  private steer(queueDelayMs: number, utilization: number, probeMs: number): void {
     const at = this.now();
     const previous = this.lastDelayMs;
     const interval = this.lastAt === undefined ? 100 : Math.max(1, at - this.lastAt);
     this.lastAt = at;
     this.lastDelayMs = queueDelayMs;
-    if (lateMs >= LoadShedder.PAUSE_MS) this.grace = LoadShedder.PAUSE_GRACE;
     if (this.grace > 0) {
       this.grace--;
       return;
@@ -198,11 +198,10 @@ export class LoadShedder {
     if (queueDelayMs >= bound && (this.share > 0 || probeMs >= bound)) this.over++;
     else this.over = 0;
     if (this.share === 0 && this.over < 2) return;
-    const target = this.maxQueueDelayMs / 2;
-    const excess = (queueDelayMs - previous) / interval + (queueDelayMs - target) / LoadShedder.DRAIN_MS;
+    const excess = (queueDelayMs - previous) / interval + (queueDelayMs - bound / 2) / LoadShedder.DRAIN_MS;
     let admitted = (1 - this.share) / Math.max(0.5, 1 + excess);
     // An idle loop with nothing queued: the cut is more than the load needs.
-    if (utilization < LoadShedder.TARGET_UTILIZATION && queueDelayMs < this.maxQueueDelayMs / 10) {
+    if (utilization < LoadShedder.TARGET_UTILIZATION && queueDelayMs < bound / 10) {
       admitted = Math.max(admitted, (1 - this.share) * LoadShedder.DRAINED_GROWTH);
     }
     const next = 1 - Math.min(1, admitted);
