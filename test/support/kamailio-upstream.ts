@@ -81,6 +81,8 @@ export interface Upstream {
   lookup(aor: string): Promise<UpstreamBinding[]>;
   /** Every binding held, keyed by AoR. */
   dump(): Promise<Record<string, UpstreamBinding[]>>;
+  /** SIP requests Kamailio has received so far (its `core:rcv_requests` statistic). */
+  requestsReceived(): Promise<number>;
   /** Kamailio's log so far (stderr, -E). */
   logs(): Promise<string>;
   /** Stops Kamailio (by its PID), waits until both sockets are free, removes a run dir it created. */
@@ -159,6 +161,12 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       const out = await rpc("ul.dump");
       if (/^error:/m.test(out)) throw new Error(`kamcmd ul.dump: ${out.trim()}`);
       return bindingsOf(parseKamcmdOutput(out));
+    },
+    async requestsReceived(): Promise<number> {
+      const out = await rpc("stats.get_statistics", "core:");
+      const m = /core:rcv_requests\s*=\s*(\d+)/.exec(out);
+      if (!m) throw new Error(`kamcmd stats.get_statistics core: ${out.trim()}`);
+      return Number(m[1]);
     },
     logs: () => proc.output(100_000),
     stop,
