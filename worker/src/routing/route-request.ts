@@ -13,7 +13,7 @@ import { failoverTarget } from "../tenants/dispatcher-select";
 import type { TenantDirectory } from "../tenants/tenant-directory";
 import { reply } from "../reply";
 import { peerGatewayOf } from "./peer-gateway";
-import { tenantOfSource, type SourceTenant } from "./source-tenant";
+import type { SourceTenant } from "./source-tenant";
 
 export interface RouteDeps {
   readonly tenants: TenantDirectory;
@@ -138,7 +138,7 @@ async function anyDomainTenant(ev: RequestEvent, deps: RouteDeps): Promise<Tenan
 export async function decideRoute(ev: RequestEvent, deps: RouteDeps): Promise<RequestDecisionInput> {
   // With a separate Asterisk-side socket, only what arrived on it can be from an Asterisk; what arrived on
   // the phones' socket is never trusted as an Asterisk, whatever its (spoofable) source address says.
-  const source: SourceTenant = ev.localRole === "phones" ? { kind: "unknown" } : tenantOfSource(deps.tenants.all(), ev.source);
+  const source: SourceTenant = ev.localRole === "phones" ? { kind: "unknown" } : deps.tenants.bySource(ev.source);
   // The tenant label (rollback-trigger metrics) comes from the decision, never from the message.
   if (source.kind === "tenant") return { ...(await toPhones(ev, source.tenant, deps)), tenant: source.tenant.domain } as RequestDecisionInput;
   if (source.kind === "ambiguous") {

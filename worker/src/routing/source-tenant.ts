@@ -7,7 +7,7 @@
 import type { Address } from "../../../contract/v1";
 import type { Tenant } from "../store/store";
 import { normalizeHost } from "../sip-uri";
-import { parseDestination } from "../tenants/destination-uri";
+import { destinationAddress } from "../tenants/destination-uri";
 import { requiresPort } from "./destination-attrs";
 
 export type SourceTenant =
@@ -22,23 +22,53 @@ export function normaliseIp(ip: string): string {
   return normalizeHost(zone >= 0 ? s.slice(0, zone) : s);
 }
 
-/** Resolves the tenant of a source address. */
-export function tenantOfSource(tenants: readonly Tenant[], source: Address): SourceTenant {
-  const ip = normaliseIp(source.ip);
-  const byIp = new Set<Tenant>();
-  const byIpPort = new Set<Tenant>();
-  for (const t of tenants) {
-    for (const d of t.destinations) {
-      const a = parseDestination(d.uri);
-      if (!a || normaliseIp(a.ip) !== ip) continue;
-      if (a.port !== source.port && requiresPort(d)) continue;
-      byIp.add(t);
-      if (a.port === source.port) byIpPort.add(t);
+/** One destination as source matching reads it: parsed, and its `require_port` read, once per snapshot. */
+interface SourceEntry {
+  readonly tenant: Tenant;
+  readonly port: number;
+  readonly requirePort: boolean;
+}
+
+/** The tenants' destinations by address, built once per tenant snapshot (the tenant directory holds it). */
+export interface SourceIndex {
+  /** The tenant of a source address: the destinations at its IP only, never a scan of every tenant. */
+  tenantOf(source: Address): SourceTenant;
+}
+
+/** Indexes every usable destination of `tenants` by its address in comparison form. */
+export function indexSources(tenants: readonly Tenant[]): SourceIndex {
+  const byAddress = new Map<string, SourceEntry[]>();
+  for (const tenant of tenants) {
+    for (const d of tenant.destinations) {
+      const a = destinationAddress(d);
+      if (!a) continue;
+      const ip = normaliseIp(a.ip);
+      let entries = byAddress.get(ip);
+      if (!entries) byAddress.set(ip, (entries = []));
+      entries.push({ tenant, port: a.port, requirePort: requiresPort(d) });
     }
   }
-  if (byIp.size === 0) return { kind: "unknown" };
-  if (byIp.size === 1) return { kind: "tenant", tenant: [...byIp][0]! };
-  if (byIpPort.size === 1) return { kind: "tenant", tenant: [...byIpPort][0]! };
-  const pool = byIpPort.size > 1 ? byIpPort : byIp;
-  return { kind: "ambiguous", domains: [...pool].map((t) => t.domain).sort() };
+  return {
+    tenantOf(source) {
+      const entries = byAddress.get(normaliseIp(source.ip));
+      if (!entries) return { kind: "unknown" };
+      const byIp = new Set<Tenant>();
+      const byIpPort = new Set<Tenant>();
+      for (const e of entries) {
+        if (e.port !== source.port && e.requirePort) continue;
+        byIp.add(e.tenant);
+        if (e.port === source.port) byIpPort.add(e.tenant);
+      }
+      if (byIp.size === 0) return { kind: "unknown" };
+      if (byIp.size === 1) return { kind: "tenant", tenant: [...byIp][0]! };
+      if (byIpPort.size === 1) return { kind: "tenant", tenant: [...byIpPort][0]! };
+      const pool = byIpPort.size > 1 ? byIpPort : byIp;
+      return { kind: "ambiguous", domains: [...pool].map((t) => t.domain).sort() };
+    },
+  };
+}
+
+/** Resolves the tenant of a source address among `tenants` (an index built for this one question). */
+export function tenantOfSource(tenants: readonly Tenant[], source: Address): SourceTenant {
+  return indexSources(tenants).tenantOf(source);
 }

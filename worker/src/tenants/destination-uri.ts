@@ -2,6 +2,7 @@
  * Dispatcher destinations are SIP URIs with an IP literal host (`sip:10.0.1.1:5060`, `sip:[2001:db8::1]`):
  * parsed into exact addresses, so that source matching compares parsed values, never string prefixes.
  */
+import type { Destination } from "../store/store";
 import { isIpAddress, parseUri } from "../sip-uri";
 
 export interface DestinationAddress {
@@ -11,24 +12,23 @@ export interface DestinationAddress {
 }
 
 /**
- * Parsed destinations by URI text. Every request compares its source with every destination of every tenant
- * and selects a destination by parsing URIs: the same few strings, parsed once per isolate (or process)
- * instead of once per request. Bounded: past the bound the memo starts over.
+ * Parsed destinations, by the snapshot's own destination object: each is parsed once, when the tenant
+ * directory is built from a snapshot (tenant-directory.ts), and every request after that reads the parsed
+ * address. A reload brings new objects, so an edited URI is parsed again; entries go with their snapshot.
  */
-const parsed = new Map<string, DestinationAddress | null>();
-const MAX_PARSED = 10_000;
+const parsedBySnapshot = new WeakMap<Pick<Destination, "uri">, DestinationAddress | null>();
 
-/** Parses a destination; undefined unless it is a sip: URI with an IP host over UDP. Memoised. */
-export function parseDestination(uri: string): DestinationAddress | undefined {
-  const hit = parsed.get(uri);
+/** The parsed address of a tenant's destination; undefined unless its URI is usable (see parseDestination). */
+export function destinationAddress(d: Pick<Destination, "uri">): DestinationAddress | undefined {
+  const hit = parsedBySnapshot.get(d);
   if (hit !== undefined) return hit ?? undefined;
-  const address = parseDestinationUncached(uri);
-  if (parsed.size >= MAX_PARSED) parsed.clear();
-  parsed.set(uri, address ? Object.freeze(address) : null);
+  const address = parseDestination(d.uri);
+  parsedBySnapshot.set(d, address ? Object.freeze(address) : null);
   return address;
 }
 
-function parseDestinationUncached(uri: string): DestinationAddress | undefined {
+/** Parses a destination URI; undefined unless it is a sip: URI with an IP host over UDP. */
+export function parseDestination(uri: string): DestinationAddress | undefined {
   const u = parseUri(uri);
   if (!u || u.scheme !== "sip" || !isIpAddress(u.host)) return undefined;
   const transport = u.params["transport"];

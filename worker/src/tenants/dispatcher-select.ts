@@ -6,7 +6,7 @@
  */
 import { STATE_ACTIVE } from "../destinations/destination-state";
 import type { Destination, Tenant } from "../store/store";
-import { parseDestination, type DestinationAddress } from "./destination-uri";
+import { destinationAddress, type DestinationAddress } from "./destination-uri";
 
 /** FNV-1a, 32 bits: stable across isolates and runtimes. */
 export function stableHash(s: string): number {
@@ -28,7 +28,7 @@ export function usableDestinations(tenant: Tenant): SelectedDestination[] {
   const usable: SelectedDestination[] = [];
   for (const d of tenant.destinations) {
     if (d.state !== STATE_ACTIVE || d.weight <= 0) continue;
-    const address = parseDestination(d.uri);
+    const address = destinationAddress(d);
     if (address) usable.push({ destination: d, address });
   }
   return usable;

@@ -1,13 +1,18 @@
 /**
- * Tenant configuration as the decisions read it: domain -> tenant, built from one store snapshot and cached
- * in the isolate for a short TTL (the hot paths then cost no store round trip for configuration).
+ * Tenant configuration as the decisions read it: domain -> tenant and source address -> tenant, built from one
+ * store snapshot and cached in the isolate for a short TTL (the hot paths then cost no store round trip for
+ * configuration). The snapshot's destinations are parsed when the directory is built, not per request.
  */
+import type { Address } from "../../../contract/v1";
+import { indexSources, type SourceTenant } from "../routing/source-tenant";
 import type { Store, Tenant } from "../store/store";
 
 /** Read-only view of the tenants at one moment. */
 export interface TenantDirectory {
   /** The tenant serving `domain` (case-insensitive; subdomains when the tenant accepts them). */
   byDomain(domain: string): Tenant | undefined;
+  /** The tenant a request from this address comes from (routing/source-tenant.ts: exact, never a guess). */
+  bySource(source: Address): SourceTenant;
   all(): readonly Tenant[];
 }
 
@@ -15,6 +20,8 @@ export interface TenantDirectory {
 export function buildTenantDirectory(tenants: readonly Tenant[]): TenantDirectory {
   const exact = new Map<string, Tenant>();
   for (const t of tenants) exact.set(t.domain.toLowerCase(), t);
+  // Parses every destination of the snapshot once (destination-uri.ts keeps the parsed addresses with it).
+  const sources = indexSources(tenants);
   return {
     byDomain(domain) {
       const d = domain.toLowerCase();
@@ -27,6 +34,7 @@ export function buildTenantDirectory(tenants: readonly Tenant[]): TenantDirector
       }
       return undefined;
     },
+    bySource: (source) => sources.tenantOf(source),
     all: () => tenants,
   };
 }
