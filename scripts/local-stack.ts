@@ -68,6 +68,8 @@ export interface LocalStackOptions {
   readonly probe?: GatewayConfig["probe"];
   /** Overload control's receive-queue bound (MAX_QUEUE_DELAY_MS); the gateway's default when unset. */
   readonly maxQueueDelayMs?: number;
+  /** Server transactions in progress at most (MAX_TRANSACTIONS); the gateway's default when unset. */
+  readonly maxTransactions?: number;
   readonly logger?: Logger;
   /** Where the worker's console lines go (its JSON logs); default: this process's stdout. */
   readonly workerLog?: (line: string) => void;
@@ -137,6 +139,7 @@ function gatewayConfig(options: LocalStackOptions, workerUrl: string, gatewaySec
     ...(options.flood ? { flood: options.flood } : {}),
     probe: options.probe,
     ...(options.maxQueueDelayMs !== undefined ? { maxQueueDelayMs: options.maxQueueDelayMs } : {}),
+    ...(options.maxTransactions !== undefined ? { maxTransactions: options.maxTransactions } : {}),
   };
 }
 

@@ -319,3 +319,45 @@ describe("dispatcher probing in the node runtime", () => {
     expect((await adminCall("POST", "/destinations/enable", { uri: "sip:127.0.0.11:5080" })).status).toBe(200);
   });
 });
+
+describe("the expiry sweep's timer", () => {
+  it("removes a binding once it has expired, with no call from outside, and logs what it swept", async () => {
+    const own = mkdtempSync(join(tmpdir(), "edge-node-sweep-"));
+    const file = join(own, "store.db");
+    const lines: Record<string, unknown>[] = [];
+    const swept = await startNodeRuntime({
+      env: { LIBSQL_URL: `file:${file}`, GATEWAY_SECRET: SECRET, ADMIN_TOKEN: "unit-admin-token", TENANT_CACHE_TTL_MS: "0" },
+      adminListen: { ip: "127.0.0.1", port: 0 },
+      decisionTimeoutMs: 2000,
+      sweepIntervalMs: 100,
+      log: (obj) => lines.push(obj),
+    });
+    const sql = createEmbeddedClient(`file:${file}`);
+    try {
+      const created = await fetch(`${swept.adminUrl}/admin/v1/tenants`, {
+        method: "POST",
+        headers: { authorization: "Bearer unit-admin-token", "content-type": "application/json" },
+        body: JSON.stringify({ domain: "nr.example", destinations: ["sip:127.0.0.11:5080"] }),
+      });
+      expect(created.status).toBe(201);
+      const d = await swept.client.request(register("110", "sip:110@10.9.0.11:5070"));
+      if (!d.ok || d.decision.action !== "relay") throw new Error(`expected a relay, got ${JSON.stringify(d)}`);
+      const token = d.decision.targets[0]?.contacts?.[0]?.uriParams["erb"];
+      expect((await swept.client.response(ok200(d.decision.context, [`sip:110@127.0.0.1:5060;erb=${token}`]))).ok).toBe(true);
+      const live = async (): Promise<number> => Number((await sql.execute("SELECT count(*) AS n FROM location WHERE username = '110'")).rows[0]!["n"]);
+      // Saved for 120 s: several ticks of the timer leave it alone.
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect(await live()).toBe(1);
+      // Expired as the store sees it (another connection, as a second gateway on the file would be).
+      await sql.execute({ sql: "UPDATE location SET expires = ? WHERE username = '110'", args: [Math.floor(Date.now() / 1000) - 10] });
+      const until = Date.now() + 3000;
+      while ((await live()) > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await live()).toBe(0);
+      expect(lines.some((l) => l.msg === "expired bindings swept" && Number(l.deleted) >= 1)).toBe(true);
+    } finally {
+      sql.close();
+      await swept.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});
