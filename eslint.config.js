@@ -1,6 +1,9 @@
 // Lint guards structure more than style: no import cycles, type-only imports marked as such.
 import tseslint from "typescript-eslint";
 import importX, { createNodeResolver } from "eslint-plugin-import-x";
+import { builtinModules } from "node:module";
+
+const NEUTRAL = "runtime-neutral code imports nothing Node-only (the node runtime's adapters live in node-runtime/)";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", ".wrangler/**", "migrations/meta/**", "bin/**"] },
@@ -32,10 +35,24 @@ export default tseslint.config(
     },
   },
   {
-    // Runtime-neutral code: it runs in workerd and in Node alike, so no Node built-in.
+    // Runtime-neutral code: it runs in workerd and in Node alike, so no Node built-in (with or without the
+    // node: prefix) and no package that needs Node: the native libSQL driver, the Node entry points of the
+    // libSQL client and drizzle's libsql driver (their /web entries are neutral; their types may be imported),
+    // Hono's Node server, the gateway's HTTP client, logger and metrics.
     files: ["sip/**/*.ts", "contract/**/*.ts", "worker/src/**/*.ts", "worker/src/**/*.tsx"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "runtime-neutral code imports no Node built-in" }] }],
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            ...builtinModules.map((name) => ({ name, message: NEUTRAL })),
+            { name: "@libsql/client", message: `${NEUTRAL}: use @libsql/client/web`, allowTypeImports: true },
+            { name: "drizzle-orm/libsql", message: `${NEUTRAL}: use drizzle-orm/libsql/web`, allowTypeImports: true },
+            ...["libsql", "@hono/node-server", "undici", "pino", "prom-client", "mysql2", "tsx"].map((name) => ({ name, message: NEUTRAL })),
+          ],
+          patterns: [{ group: ["node:*", "mysql2/*", "@hono/node-server/*"], message: NEUTRAL }],
+        },
+      ],
     },
   },
 );
