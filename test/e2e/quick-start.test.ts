@@ -1,7 +1,8 @@
 // `npm start` as the README's quick start gives it (scripts/dev.ts), in both runtimes: it starts, prints
 // where everything listens, seeds the two demo tenants, answers a phone's keep-alive OPTIONS on SIP_LISTEN,
-// serves the admin API with the printed token, and stops on SIGTERM (Ctrl-C) with nothing of its own left running. In the node runtime,
-// LIBSQL_URL names the store instead of the default file, as in production.
+// serves the admin API with the printed token, and stops on SIGTERM (Ctrl-C) with nothing of its own left running. The node
+// runtime runs twice: on its default file, embedded in its store thread, and with LIBSQL_URL naming the store
+// instead, as in production.
 // Addresses: this file owns 127.0.33.x (see test/e2e/README.md); HTTP ports are free ones of 127.0.0.1.
 import { createSocket } from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
@@ -154,6 +155,19 @@ describe("npm start (the README's quick start)", () => {
     expect(existsSync(join(work, "node", "unused.db"))).toBe(false);
     expect(await tenants(printout, "admin API")).toEqual(["tenant-a.example", "tenant-b.example"]);
     expect(await keepAlive("127.0.33.2:5060", "qs-node")).toBe("SIP/2.0 200 OK");
+    const exit = await interrupt(proc);
+    expect(exit.code).toBe(0);
+  }, 200_000);
+
+  it("EDGE_RUNTIME=node on the default file (as a newcomer runs it; LIBSQL_FILE only moves it here): embedded in the store thread", async () => {
+    const db = join(work, "node-default", "dev.db");
+    const { proc, printout } = await npmStart("npm-start-node-default", { EDGE_RUNTIME: "node", SIP_LISTEN: "127.0.33.3:5060", LIBSQL_FILE: db });
+    expect(printout).toContain("node runtime");
+    expect(printed(printout, "SIP (phones)")).toBe("udp:127.0.33.3:5060");
+    expect(printed(printout, "store")).toBe(`file:${db}   (embedded, in the gateway's store thread)`);
+    expect(existsSync(db)).toBe(true);
+    expect(await tenants(printout, "admin API")).toEqual(["tenant-a.example", "tenant-b.example"]);
+    expect(await keepAlive("127.0.33.3:5060", "qs-node-default")).toBe("SIP/2.0 200 OK");
     const exit = await interrupt(proc);
     expect(exit.code).toBe(0);
   }, 200_000);
