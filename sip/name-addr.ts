@@ -3,7 +3,6 @@
  * From, To, Contact, Route, Record-Route, Path, Refer-To; and the splitting of comma-separated header lists.
  */
 
-import { headerValue, type SipMessage } from "./message";
 import { formatParams, parseHeaderParams, quote, scanQuotedString, unquote } from "./params";
 import type { Params } from "./params";
 import { isToken, isWsp } from "./token";
@@ -165,8 +164,3 @@ export function formatNameAddr(na: NameAddr): string {
   return `${name}<${na.uri}>${formatParams(na.params)}`;
 }
 
-/** The tag parameter of a message's From or To header; undefined when it has none, or one without a value. */
-export function headerTag(msg: SipMessage, name: "From" | "To"): string | undefined {
-  const tag = parseNameAddr(headerValue(msg, name) ?? "")?.params["tag"];
-  return typeof tag === "string" ? tag : undefined;
-}

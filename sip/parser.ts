@@ -7,14 +7,15 @@
  * unbounded run, and the limits below (ParseLimits) bound what later stages (proxy, event builder) iterate.
  */
 
-import { parseCSeq } from "./cseq";
+import { parseCSeq, type CSeq } from "./cseq";
+import { rememberCoreHeaders } from "./core-headers";
 import { SipParseError } from "./errors";
 import type { SipParseStatus } from "./errors";
 import { canonicalHeaderName } from "./header-names";
 import { parseMaxForwards } from "./max-forwards";
 import { EMPTY_BODY } from "./message";
 import type { SipHeader, SipMessage } from "./message";
-import { countListValues, parseContactHeader, parseNameAddr, splitHeaderList } from "./name-addr";
+import { countListValues, parseContactHeader, parseNameAddr, splitHeaderList, type NameAddr } from "./name-addr";
 import { isToken, isWsp, parseBoundedInt } from "./token";
 import { parseSipUri } from "./uri";
 import { parseTopVia, parseVia, RFC3261_BRANCH_COOKIE, type Via } from "./via";
@@ -343,7 +344,15 @@ function single(values: readonly string[], name: string): Failure | undefined {
  * Mandatory headers and the scalar ones the transaction layer relies on (RFC 3261 8.1.1, 16.3). Returns the
  * top Via when all is well.
  */
-function checkHeaders(s: Singles, start: StartLine): Failure | Via {
+/** What checking the core headers read: kept so that nobody parses them again (core-headers.ts). */
+interface CheckedHeaders {
+  readonly top: Via;
+  readonly from: NameAddr;
+  readonly to: NameAddr;
+  readonly cseq: CSeq;
+}
+
+function checkHeaders(s: Singles, start: StartLine): Failure | CheckedHeaders {
   if (s.via === undefined) return fail(400, "Missing Via");
   const vias = parseVia(s.via);
   const top = vias[0];
@@ -355,12 +364,14 @@ function checkHeaders(s: Singles, start: StartLine): Failure | Via {
   if (callId) return callId;
   const id = s.callId[0] ?? "";
   if (id.length === 0 || /[\s\x00-\x1f\x7f]/.test(id)) return fail(400, "Bad Call-ID");
-  const from = single(s.from, "From");
-  if (from) return from;
-  if (parseNameAddr(s.from[0] ?? "") === undefined) return fail(400, "Bad From");
-  const to = single(s.to, "To");
-  if (to) return to;
-  if (parseNameAddr(s.to[0] ?? "") === undefined) return fail(400, "Bad To");
+  const fromMissing = single(s.from, "From");
+  if (fromMissing) return fromMissing;
+  const from = parseNameAddr(s.from[0] ?? "");
+  if (from === undefined) return fail(400, "Bad From");
+  const toMissing = single(s.to, "To");
+  if (toMissing) return toMissing;
+  const to = parseNameAddr(s.to[0] ?? "");
+  if (to === undefined) return fail(400, "Bad To");
   const cseqMissing = single(s.cseq, "CSeq");
   if (cseqMissing) return cseqMissing;
   const cseq = parseCSeq(s.cseq[0] ?? "");
@@ -376,7 +387,7 @@ function checkHeaders(s: Singles, start: StartLine): Failure | Via {
     // A `*` among other values is left to the registrar logic (RFC 3261 10.2.2), not refused as syntax.
     if (start.method === "REGISTER" && !s.contacts.every(isContactLine)) return fail(400, "Bad Contact");
   }
-  return top;
+  return { top, from, to, cseq };
 }
 
 function isContactLine(value: string): boolean {
@@ -480,8 +491,8 @@ function parse(bytes: Uint8Array, limits: ParseLimits): ParseResult {
   const tooMany = checkListCounts(headers, limits.maxListValues);
   if (tooMany) return errorResult(tooMany, startLine, headers);
   const singles = collect(headers);
-  const topVia = checkHeaders(singles, startLine);
-  if (isFailure(topVia)) return errorResult(topVia, startLine, headers);
+  const checked = checkHeaders(singles, startLine);
+  if (isFailure(checked)) return errorResult(checked, startLine, headers);
 
   // RFC 3261 18.3: over UDP the body is Content-Length bytes; bytes beyond it are discarded, fewer is an
   // error; without Content-Length the body runs to the end of the datagram.
@@ -506,7 +517,8 @@ function parse(bytes: Uint8Array, limits: ParseLimits): ParseResult {
     startLine.kind === "request"
       ? { kind: "request", method: startLine.method, uri: startLine.uri, headers, body }
       : { kind: "response", status: startLine.status, reason: startLine.reason, headers, body };
-  return { ok: true, message, topVia };
+  rememberCoreHeaders(message, checked);
+  return { ok: true, message, topVia: checked.top };
 }
 
 /** Complete limits for `limits`, memoised per object: the gateway passes the same one for every datagram. */

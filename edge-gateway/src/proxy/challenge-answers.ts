@@ -27,7 +27,7 @@
  */
 import type { SipRequest } from "../../../sip/message";
 import { headerValue } from "../../../sip/message";
-import { headerTag, parseNameAddr } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/core-headers";
 import type { TransportAddress } from "../transport/transport";
 
 export class ChallengeAnswers {
@@ -46,8 +46,7 @@ export class ChallengeAnswers {
   /** `status` went upstream as the final response to `req`, received from `source`: remembered if a challenge. */
   noteFinal(req: SipRequest, source: TransportAddress, status: number): void {
     if (status !== 401 && status !== 407) return;
-    const to = parseNameAddr(headerValue(req, "To") ?? "");
-    if (to?.params["tag"] !== undefined) return;
+    if (headerTag(req, "To") !== undefined) return;
     this.rotate();
     if (this.current.size < this.max) this.current.add(challengeKey(req, source));
   }

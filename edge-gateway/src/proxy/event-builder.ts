@@ -4,16 +4,17 @@
  */
 import { encodeEventBody } from "../../../contract/v1";
 import type { NameAddr, RequestEventInput, ResponseEventInput, SocketRole } from "../../../contract/v1";
-import { parseCSeq } from "../../../sip/cseq";
+import { cseqOf, nameAddrOf } from "../../../sip/core-headers";
 import { MAX_EXPIRES, parseExpires } from "../../../sip/expires";
 import type { SipRequest, SipResponse } from "../../../sip/message";
 import { headerValue, headerValues } from "../../../sip/message";
-import { parseContactHeader, parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
+import { parseContactHeader, splitHeaderList } from "../../../sip/name-addr";
 import type { TransportAddress } from "../transport/transport";
 
-function nameAddr(value: string | undefined): NameAddr {
-  const na = value === undefined ? undefined : parseNameAddr(value);
-  if (!na) return { uri: value ?? "", params: {} };
+/** From or To for the event: as parsed once (core-headers.ts), copied; the raw text when unreadable. */
+function nameAddr(msg: SipRequest, name: "From" | "To"): NameAddr {
+  const na = nameAddrOf(msg, name);
+  if (!na) return { uri: headerValue(msg, name) ?? "", params: {} };
   return { uri: na.uri, params: { ...na.params }, ...(na.displayName !== undefined ? { displayName: na.displayName } : {}) };
 }
 
@@ -55,8 +56,8 @@ export function requestEvent(
   localRole: SocketRole = "shared",
   gatewaySockets?: readonly TransportAddress[],
 ): RequestEventInput {
-  const cseq = parseCSeq(headerValue(req, "CSeq") ?? "") ?? { seq: 0, method: req.method };
-  const to = nameAddr(headerValue(req, "To"));
+  const cseq = cseqOf(req) ?? { seq: 0, method: req.method };
+  const to = nameAddr(req, "To");
   const allow = headerValues(req, "Allow").flatMap((l) => splitHeaderList(l)).map((m) => m.trim()).filter(Boolean);
   const userAgent = headerValue(req, "User-Agent");
   const expires = expiresOf(req);
@@ -75,7 +76,7 @@ export function requestEvent(
     parsed: {
       callId: headerValue(req, "Call-ID") ?? "",
       cseq: { seq: cseq.seq, method: cseq.method },
-      from: nameAddr(headerValue(req, "From")),
+      from: nameAddr(req, "From"),
       to,
       contacts: contactsOf(req),
       ...(expires !== undefined ? { expires } : {}),

@@ -5,7 +5,7 @@
 import type { Alternative, RelayTarget } from "../../../contract/v1";
 import { headerValue } from "../../../sip/message";
 import type { SipRequest } from "../../../sip/message";
-import { headerTag } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/core-headers";
 import type { TransportAddress } from "../transport/transport";
 import type { ProxyEnv } from "./env";
 import { forwardRequest, ForwardError, recordRouteValue } from "./forward-request";

@@ -6,7 +6,8 @@
  */
 import { headerValue } from "../../../sip/message";
 import type { SipHeader, SipRequest } from "../../../sip/message";
-import { headerTag, parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/core-headers";
+import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
 import { parseSipUri } from "../../../sip/uri";
 import type { Listener, TransportAddress } from "../transport/transport";
 import { DIALOG_PROOF_PARAM } from "./dialog-proof";

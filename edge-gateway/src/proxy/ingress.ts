@@ -7,7 +7,8 @@
 import { parseMaxForwards } from "../../../sip/max-forwards";
 import type { SipHeader, SipMessage, SipRequest } from "../../../sip/message";
 import { EMPTY_BODY, headerValue, headerValues } from "../../../sip/message";
-import { parseNameAddr, splitHeaderList } from "../../../sip/name-addr";
+import { nameAddrOf } from "../../../sip/core-headers";
+import { splitHeaderList } from "../../../sip/name-addr";
 import { parseMessage } from "../../../sip/parser";
 import type { Via } from "../../../sip/via";
 import type { Listener, TransportAddress } from "../transport/transport";
@@ -77,7 +78,7 @@ type Reply = (status: number, reason: string, why: string, extra?: readonly SipH
 
 /** The checks of RFC 3261 16.3 and the gateway's own bounds, before any transaction or worker call. */
 export function admitNewRequest(env: ProxyEnv, req: SipRequest, source: TransportAddress, listener: Listener): Admission {
-  const inDialog = parseNameAddr(headerValue(req, "To") ?? "")?.params["tag"] !== undefined;
+  const inDialog = nameAddrOf(req, "To")?.params["tag"] !== undefined;
   const reply: Reply = (status, reason, why, extra = []) => ({ kind: "reply", status, reason, extra, why, initial: !inDialog });
   const unavailable = (why: string): Admission => reply(503, "Service Unavailable", why, [{ name: "Retry-After", value: env.overload.retryAfter() }]);
   if (!inDialog && env.o.screen && !env.o.screen(req, source, listener)) return { kind: "drop", why: "screen" };

@@ -11,9 +11,9 @@
  * Mechanism only: every policy choice comes from the worker's decision.
  */
 import type { RelayTarget } from "../../../contract/v1";
-import { parseCSeq } from "../../../sip/cseq";
 import { normalizeHost } from "../../../sip/host";
 import type { SipHeader, SipRequest, SipResponse } from "../../../sip/message";
+import { cseqOf } from "../../../sip/core-headers";
 import { headerValue } from "../../../sip/message";
 import { serializeMessage } from "../../../sip/serializer";
 import type { Via } from "../../../sip/via";
@@ -363,7 +363,7 @@ export class ProxyCore implements ProxyEnv {
    * matches no transaction is dropped (RFC 6026's Accepted state keeps 2xx retransmissions matched).
    */
   private receiveResponse(res: SipResponse, via: Via): void {
-    const cseq = parseCSeq(headerValue(res, "CSeq") ?? "");
+    const cseq = cseqOf(res);
     if (via?.branch && cseq && this.layer.receiveResponse(res, { branch: via.branch, method: cseq.method }).kind !== "stray") return;
     this.o.metrics.inc("edge_gateway_stray_responses_total");
   }

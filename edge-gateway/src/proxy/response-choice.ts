@@ -5,7 +5,7 @@
  */
 import { headerValue } from "../../../sip/message";
 import type { SipResponse } from "../../../sip/message";
-import { headerTag } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/core-headers";
 import { stripTopVia } from "../transaction/via-line";
 import { chooseBestResponse } from "./best-response";
 import { cancelAll, releaseHeldCancel } from "./cancel";

@@ -5,10 +5,9 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { normalizeHost } from "../../../sip/host";
-import { parseCSeq } from "../../../sip/cseq";
 import type { SipRequest } from "../../../sip/message";
 import { headerValue, headerValues } from "../../../sip/message";
-import { headerTag } from "../../../sip/name-addr";
+import { cseqOf, headerTag } from "../../../sip/core-headers";
 import { formatVia, parseVia, RFC3261_BRANCH_COOKIE, topVia, withViaParams, type Via } from "../../../sip/via";
 import { replaceTopVia } from "../transaction/via-line";
 import type { TransportAddress } from "../transport/transport";
@@ -46,7 +45,7 @@ export function loopHash(req: SipRequest, top: Via): string {
     headerValue(req, "Call-ID") ?? "",
     req.uri,
     `${normalizeHost(top.host)}:${top.port ?? 5060};${top.branch ?? ""}`,
-    parseCSeq(headerValue(req, "CSeq") ?? "")?.seq ?? "",
+    cseqOf(req)?.seq ?? "",
     ...headerValues(req, "Proxy-Require"),
     ...headerValues(req, "Proxy-Authorization"),
   ];

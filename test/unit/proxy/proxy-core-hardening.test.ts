@@ -8,7 +8,7 @@ import { ResponseContext } from "../../../edge-gateway/src/proxy/response-contex
 import type { ServerTransaction } from "../../../edge-gateway/src/transaction/transaction-layer";
 import type { WorkerAnswer } from "../../../edge-gateway/src/worker-client/worker-client";
 import type { SipRequest } from "../../../sip/message";
-import { headerTag } from "../../../sip/name-addr";
+import { headerTag } from "../../../sip/core-headers";
 import type { Harness } from "./core-harness";
 import { afterTrying, aliasParams, ASTERISK, decide, deferred, flush, forward, label, onlyRequest, onlyResponse, ownRoute, PHONE_A, PHONE_B, requestsOf, setup } from "./core-harness";
 import { addr, answer, request, response, value } from "./support";
