@@ -340,10 +340,6 @@ function single(values: readonly string[], name: string): Failure | undefined {
   return undefined;
 }
 
-/**
- * Mandatory headers and the scalar ones the transaction layer relies on (RFC 3261 8.1.1, 16.3). Returns the
- * top Via when all is well.
- */
 /** What checking the core headers read: kept so that nobody parses them again (core-headers.ts). */
 interface CheckedHeaders {
   readonly top: Via;
@@ -352,6 +348,10 @@ interface CheckedHeaders {
   readonly cseq: CSeq;
 }
 
+/**
+ * Mandatory headers and the scalar ones the transaction layer relies on (RFC 3261 8.1.1, 16.3). Returns the
+ * top Via, From, To and CSeq as read when all is well.
+ */
 function checkHeaders(s: Singles, start: StartLine): Failure | CheckedHeaders {
   if (s.via === undefined) return fail(400, "Missing Via");
   const vias = parseVia(s.via);

@@ -65,6 +65,16 @@ function startRemoteStoreRuntime(libsqlUrl: string, decisionTimeoutMs: number): 
   });
 }
 
+/** Creates the tenant the REGISTERs here are for, through the runtime's admin API. */
+async function addTenant(runtime: NodeRuntime): Promise<void> {
+  const res = await fetch(`${runtime.adminUrl}/admin/v1/tenants`, {
+    method: "POST",
+    headers: { authorization: "Bearer unit-admin-token", "content-type": "application/json" },
+    body: JSON.stringify({ domain: "nr.example", destinations: ["sip:127.0.0.11:5080"] }),
+  });
+  expect(res.status).toBe(201);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "edge-node-runtime-"));
   rt = await startNodeRuntime({
@@ -74,12 +84,7 @@ beforeAll(async () => {
     sweepIntervalMs: 0,
     log: (obj) => logged.push(obj),
   });
-  const res = await fetch(`${rt.adminUrl}/admin/v1/tenants`, {
-    method: "POST",
-    headers: { authorization: "Bearer unit-admin-token", "content-type": "application/json" },
-    body: JSON.stringify({ domain: "nr.example", destinations: ["sip:127.0.0.11:5080"] }),
-  });
-  expect(res.status).toBe(201);
+  await addTenant(rt);
 });
 
 afterAll(async () => {
@@ -341,12 +346,7 @@ describe("the expiry sweep's timer", () => {
     });
     const sql = createEmbeddedClient(`file:${file}`);
     try {
-      const created = await fetch(`${swept.adminUrl}/admin/v1/tenants`, {
-        method: "POST",
-        headers: { authorization: "Bearer unit-admin-token", "content-type": "application/json" },
-        body: JSON.stringify({ domain: "nr.example", destinations: ["sip:127.0.0.11:5080"] }),
-      });
-      expect(created.status).toBe(201);
+      await addTenant(swept);
       const d = await swept.client.request(register("110", "sip:110@10.9.0.11:5070"));
       if (!d.ok || d.decision.action !== "relay") throw new Error(`expected a relay, got ${JSON.stringify(d)}`);
       const token = d.decision.targets[0]?.contacts?.[0]?.uriParams["erb"];

@@ -3,25 +3,19 @@ import type { Destination, Tenant } from "../../../worker/src/store/store";
 import { destinationAddress, parseDestination } from "../../../worker/src/tenants/destination-uri";
 import { failoverTarget } from "../../../worker/src/tenants/dispatcher-select";
 import { buildTenantDirectory } from "../../../worker/src/tenants/tenant-directory";
+import { destination, tenant } from "./tenant-fixtures";
 
 /** A destination whose URI reads are counted: a parse reads it, a cached address does not. */
-function countedDestination(id: number, setid: number, uri: string): { destination: Destination; reads: () => number } {
+function countedDestination(setid: number, uri: string): { destination: Destination; reads: () => number } {
   let reads = 0;
-  const destination = {
-    id,
-    setid,
-    get uri() {
+  const d = destination(uri, { setid });
+  Object.defineProperty(d, "uri", {
+    get() {
       reads++;
       return uri;
     },
-    socket: null,
-    state: 0,
-    weight: 1,
-    priority: 0,
-    attrs: null,
-    description: null,
-  } as Destination;
-  return { destination, reads: () => reads };
+  });
+  return { destination: d, reads: () => reads };
 }
 
 describe("parsed dispatcher destinations", () => {
@@ -49,10 +43,10 @@ describe("parsed dispatcher destinations", () => {
     const tenants: Tenant[] = [];
     const counted: { reads: () => number }[] = [];
     for (let t = 0; t < 50; t++) {
-      const a = countedDestination(2 * t + 1, t + 1, `sip:10.9.${t}.1:5060`);
-      const b = countedDestination(2 * t + 2, t + 1, `sip:10.9.${t}.2:5060`);
+      const a = countedDestination(t + 1, `sip:10.9.${t}.1:5060`);
+      const b = countedDestination(t + 1, `sip:10.9.${t}.2:5060`);
       counted.push(a, b);
-      tenants.push({ domain: `t${t}.example`, setid: t + 1, attrs: null, acceptSubdomain: false, destinations: [a.destination, b.destination] });
+      tenants.push(tenant(`t${t}.example`, [a.destination, b.destination]));
     }
     const directory = buildTenantDirectory(tenants);
     const afterBuild = counted.map((c) => c.reads());

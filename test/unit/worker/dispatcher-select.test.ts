@@ -3,21 +3,9 @@
 import { describe, expect, it } from "vitest";
 import type { Destination, Tenant } from "../../../worker/src/store/store";
 import { failoverTarget, orderedDestinations, selectDestination, stableHash } from "../../../worker/src/tenants/dispatcher-select";
+import { destination as dest, tenant as tenantOf } from "./tenant-fixtures";
 
-let nextId = 1;
-const dest = (uri: string, o: Partial<Destination> = {}): Destination => ({
-  id: nextId++,
-  setid: 1,
-  uri,
-  socket: null,
-  state: 0,
-  weight: 1,
-  priority: 0,
-  attrs: null,
-  description: null,
-  ...o,
-});
-const tenant = (...destinations: Destination[]): Tenant => ({ domain: "t.example", setid: 1, attrs: null, acceptSubdomain: false, destinations });
+const tenant = (...destinations: Destination[]): Tenant => tenantOf("t.example", destinations, 1);
 const uris = (t: Tenant, key: string) => orderedDestinations(t, key).map((s) => s.destination.uri);
 
 describe("dispatcher select", () => {

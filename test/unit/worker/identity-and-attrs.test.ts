@@ -3,8 +3,8 @@ import { ambiguityProblem, domainProblem } from "../../../worker/src/admin/admin
 import { openContext, sealContext } from "../../../worker/src/gateway/context-seal";
 import { bindingIdentity } from "../../../worker/src/registrar/binding-identity";
 import { parseAttrs, requiresPort, withRequirePort } from "../../../worker/src/routing/destination-attrs";
-import { tenantOfSource } from "../../../worker/src/routing/source-tenant";
 import type { Tenant } from "../../../worker/src/store/store";
+import { destination, newSetId, tenantOfSource, tenant as tenantOf } from "./tenant-fixtures";
 
 describe("binding identity (what the binding token is derived from)", () => {
   it("is the contact alone without NAT and without instance (the token of rows written before ruid)", () => {
@@ -38,16 +38,13 @@ describe("dispatcher attrs", () => {
   });
 });
 
-let id = 1;
 function tenant(domain: string, ...dests: { uri: string; attrs?: string }[]): Tenant {
-  const setid = id++;
-  return {
+  const setid = newSetId();
+  return tenantOf(
     domain,
+    dests.map((d) => destination(d.uri, { setid, attrs: d.attrs ?? null })),
     setid,
-    attrs: null,
-    acceptSubdomain: false,
-    destinations: dests.map((d) => ({ id: id++, setid, uri: d.uri, socket: null, state: 0, weight: 1, priority: 0, attrs: d.attrs ?? null, description: null })),
-  };
+  );
 }
 const src = (ip: string, port: number) => ({ ip, port, transport: "udp" as const });
 const kindOf = (r: ReturnType<typeof tenantOfSource>) => (r.kind === "tenant" ? r.tenant.domain : r.kind);

@@ -1,22 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Destination, Tenant } from "../../../worker/src/store/store";
-import { normaliseIp, tenantOfSource } from "../../../worker/src/routing/source-tenant";
+import type { Tenant } from "../../../worker/src/store/store";
+import { normaliseIp } from "../../../worker/src/routing/source-tenant";
+import { destination, newSetId, tenantOfSource, tenant as tenantOf } from "./tenant-fixtures";
 
-let nextId = 1;
 function tenant(domain: string, ...uris: string[]): Tenant {
-  const setid = nextId++;
-  const destinations: Destination[] = uris.map((uri) => ({
-    id: nextId++,
+  const setid = newSetId();
+  return tenantOf(
+    domain,
+    uris.map((uri) => destination(uri, { setid })),
     setid,
-    uri,
-    socket: null,
-    state: 0,
-    weight: 1,
-    priority: 0,
-    attrs: null,
-    description: null,
-  }));
-  return { domain, setid, attrs: null, acceptSubdomain: false, destinations };
+  );
 }
 const src = (ip: string, port = 5060) => ({ ip, port, transport: "udp" as const });
 const domainOf = (r: ReturnType<typeof tenantOfSource>) => (r.kind === "tenant" ? r.tenant.domain : r.kind);

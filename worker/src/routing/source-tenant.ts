@@ -67,8 +67,3 @@ export function indexSources(tenants: readonly Tenant[]): SourceIndex {
     },
   };
 }
-
-/** Resolves the tenant of a source address among `tenants` (an index built for this one question). */
-export function tenantOfSource(tenants: readonly Tenant[], source: Address): SourceTenant {
-  return indexSources(tenants).tenantOf(source);
-}

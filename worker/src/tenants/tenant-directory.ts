@@ -13,7 +13,6 @@ export interface TenantDirectory {
   byDomain(domain: string): Tenant | undefined;
   /** The tenant a request from this address comes from (routing/source-tenant.ts: exact, never a guess). */
   bySource(source: Address): SourceTenant;
-  all(): readonly Tenant[];
 }
 
 /** Builds a directory from a snapshot of tenants. */
@@ -35,7 +34,6 @@ export function buildTenantDirectory(tenants: readonly Tenant[]): TenantDirector
       return undefined;
     },
     bySource: (source) => sources.tenantOf(source),
-    all: () => tenants,
   };
 }
 
